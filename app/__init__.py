@@ -1,0 +1,1 @@
+"""docent: the application (settings, services, retrieval, generation, web, CLI)."""

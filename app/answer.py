@@ -1,0 +1,177 @@
+"""Answer a question from the knowledge base: retrieve -> budget -> prompt -> generate -> cite.
+
+`stream_answer` yields events (passages found, answer tokens, the finished `Answer`); every
+surface — CLI, web page, htmx stream, JSON API — consumes the same events or the same Answer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from app.citations import Citation, resolve
+from app.generate import Generator
+from app.prompting import NOT_FOUND, Prompts
+from app.retrieve import retrieve
+from ingest.embed import Embedder
+from ingest.store import VectorStore
+from ingest.types import Passage
+
+
+@dataclass(frozen=True)
+class AnswerOptions:
+    top_k: int = 5
+    max_answer_tokens: int = 384
+    temperature: float = 0.1
+
+
+@dataclass(frozen=True)
+class Timings:
+    retrieval_ms: float
+    first_token_ms: float | None  # from the question to the first answer token
+    generation_ms: float  # prompt processing and decoding
+    decode_ms: float  # from the first answer token to the last
+    total_ms: float
+    prompt_tokens: int
+    completion_tokens: int
+
+    @property
+    def tokens_per_second(self) -> float | None:
+        """Decoding speed: tokens after the first, over the time after the first."""
+        if self.completion_tokens < 2 or self.decode_ms <= 0:
+            return None
+        return (self.completion_tokens - 1) / (self.decode_ms / 1000)
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    citations: list[Citation]
+    passages: list[Passage]  # what the model was shown, numbered from 1
+    model: str
+    prompt_version: str
+    timings: Timings
+    dropped: list[Passage] = field(default_factory=list)  # retrieved, but over the budget
+
+    @property
+    def found(self) -> bool:
+        return bool(self.passages) and NOT_FOUND not in self.text
+
+    @property
+    def sources(self) -> list[Citation]:
+        """One citation per cited passage, in order of first mention."""
+        return self.citations
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    passages: list[Passage]
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+
+
+@dataclass(frozen=True)
+class Done:
+    answer: Answer
+
+
+AnswerEvent = Retrieved | Token | Done
+
+
+@dataclass(frozen=True)
+class Answerer:
+    """The core of the answer flow; built once with the app's services."""
+
+    embedder: Embedder
+    store: VectorStore
+    generator: Generator
+    prompts: Prompts
+    options: AnswerOptions
+
+    def answer(self, question: str) -> Answer:
+        for event in self.stream(question):
+            if isinstance(event, Done):
+                return event.answer
+        raise RuntimeError("answer stream ended without an answer")  # pragma: no cover
+
+    def stream(self, question: str) -> Iterator[AnswerEvent]:
+        started = time.perf_counter()
+        found = retrieve(
+            question, embedder=self.embedder, store=self.store, limit=self.options.top_k
+        )
+        retrieval_ms = _ms_since(started)
+        passages, dropped = self.fit(question, found)
+        yield Retrieved(passages)
+        if not passages:
+            timings = Timings(retrieval_ms, None, 0.0, 0.0, _ms_since(started), 0, 0)
+            yield Done(self._finish(question, NOT_FOUND, passages, dropped, timings))
+            return
+        messages = self.prompts.messages(question, passages)
+        prompt_tokens = sum(self.generator.count_tokens(m.content) for m in messages)
+        pieces: list[str] = []
+        first_token_ms: float | None = None
+        first_token_at = generation_started = time.perf_counter()
+        for piece in self.generator.stream(
+            messages,
+            max_tokens=self.options.max_answer_tokens,
+            temperature=self.options.temperature,
+        ):
+            if first_token_ms is None:
+                first_token_ms = _ms_since(started)
+                first_token_at = time.perf_counter()
+            pieces.append(piece)
+            yield Token(piece)
+        text = "".join(pieces).strip()
+        timings = Timings(
+            retrieval_ms=retrieval_ms,
+            first_token_ms=first_token_ms,
+            generation_ms=_ms_since(generation_started),
+            decode_ms=_ms_since(first_token_at),
+            total_ms=_ms_since(started),
+            prompt_tokens=prompt_tokens,
+            completion_tokens=self.generator.count_tokens(text) if text else 0,
+        )
+        yield Done(self._finish(question, text, passages, dropped, timings))
+
+    def fit(
+        self, question: str, passages: Sequence[Passage]
+    ) -> tuple[list[Passage], list[Passage]]:
+        """The best passages whose prompt leaves room for the answer in the context window."""
+        budget = self.generator.context_length - self.options.max_answer_tokens - 16
+        kept = list(passages)
+        while kept and self._prompt_tokens(question, kept) > budget:
+            kept.pop()
+        return kept, list(passages[len(kept) :])
+
+    def _prompt_tokens(self, question: str, passages: Sequence[Passage]) -> int:
+        messages = self.prompts.messages(question, passages)
+        return sum(self.generator.count_tokens(m.content) for m in messages)
+
+    def _finish(
+        self,
+        question: str,
+        text: str,
+        passages: list[Passage],
+        dropped: list[Passage],
+        timings: Timings,
+    ) -> Answer:
+        final, citations = resolve(text, passages) if text != NOT_FOUND else (text, [])
+        return Answer(
+            question=question,
+            text=final or NOT_FOUND,
+            citations=citations,
+            passages=passages,
+            model=self.generator.model_id,
+            prompt_version=self.prompts.version,
+            timings=timings,
+            dropped=dropped,
+        )
+
+
+def _ms_since(start: float) -> float:
+    return (time.perf_counter() - start) * 1000

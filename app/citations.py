@@ -1,0 +1,84 @@
+"""Turn the model's [n] markers into citations of the passages it was shown.
+
+Markers that name no passage are removed. A sentence the model left uncited is attributed to
+the passage that contains most of its words, when one clearly does (small models often forget
+to cite); such citations are marked `by_model=False` so the UI can say docent added them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ingest.sparse import terms
+from ingest.types import Passage
+
+_MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*(?:\s*\[\d[\d,\s]*\])*")
+ATTRIBUTION_THRESHOLD = 0.6  # share of a sentence's words found in the passage
+MIN_ATTRIBUTION_TERMS = 3
+
+
+@dataclass(frozen=True)
+class Citation:
+    number: int  # as shown in the answer text
+    passage: Passage
+    by_model: bool = True
+
+
+def cited_numbers(text: str) -> list[int]:
+    """Every number inside [n] or [n, m] markers, in order of first appearance."""
+    seen: dict[int, None] = {}
+    for match in _MARKER.finditer(text):
+        for part in match.group(1).split(","):
+            seen.setdefault(int(part), None)
+    return list(seen)
+
+
+def strip_invalid_markers(text: str, passage_count: int) -> str:
+    def keep_valid(match: re.Match[str]) -> str:
+        numbers = [int(p) for p in match.group(1).split(",")]
+        return "".join(f"[{n}]" for n in numbers if 1 <= n <= passage_count)
+
+    return _MARKER.sub(keep_valid, text)
+
+
+def attribute_uncited(text: str, passages: Sequence[Passage]) -> tuple[str, set[int]]:
+    """Append [n] to uncited sentences that one passage clearly supports."""
+    added: set[int] = set()
+    vocabularies = [set(terms(p.text)) for p in passages]
+
+    def attribute(match: re.Match[str]) -> str:
+        sentence = match.group(0)
+        if _MARKER.search(sentence):
+            return sentence
+        number = best_support(sentence, vocabularies)
+        if number is None:
+            return sentence
+        added.add(number)
+        body = sentence.rstrip()
+        trailing = sentence[len(body) :]
+        end = len(body.rstrip(".!?"))
+        return f"{body[:end]} [{number}]{body[end:]}{trailing}"
+
+    return _SENTENCE.sub(attribute, text), added
+
+
+def best_support(sentence: str, vocabularies: Sequence[set[str]]) -> int | None:
+    words = set(terms(sentence))
+    if len(words) < MIN_ATTRIBUTION_TERMS:
+        return None
+    shares = [len(words & vocabulary) / len(words) for vocabulary in vocabularies]
+    if not shares or max(shares) < ATTRIBUTION_THRESHOLD:
+        return None
+    return shares.index(max(shares)) + 1
+
+
+def resolve(text: str, passages: Sequence[Passage]) -> tuple[str, list[Citation]]:
+    """The final answer text and its citations, in order of first mention."""
+    cleaned = strip_invalid_markers(text, len(passages))
+    model_cited = set(cited_numbers(cleaned))
+    final, _ = attribute_uncited(cleaned, passages)
+    citations = [Citation(n, passages[n - 1], n in model_cited) for n in cited_numbers(final)]
+    return final, citations

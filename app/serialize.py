@@ -1,0 +1,56 @@
+"""The Answer as plain JSON-ready data, shared by the JSON API and `docent ask --json`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.answer import Answer
+from app.citations import Citation
+from ingest.types import Passage
+
+
+def passage_dict(passage: Passage) -> dict[str, Any]:
+    return {
+        "document_id": passage.doc_id,
+        "title": passage.title,
+        "source": passage.source,
+        "location": passage.location,
+        "page_start": passage.page_start,
+        "page_end": passage.page_end,
+        "headings": list(passage.headings),
+        "chunk_index": passage.chunk_index,
+        "start": passage.start,
+        "end": passage.end,
+        "score": round(passage.score, 4),
+        "text": passage.text,
+    }
+
+
+def citation_dict(citation: Citation) -> dict[str, Any]:
+    return {"number": citation.number, "by_model": citation.by_model} | passage_dict(
+        citation.passage
+    )
+
+
+def answer_dict(answer: Answer) -> dict[str, Any]:
+    t = answer.timings
+    return {
+        "question": answer.question,
+        "answer": answer.text,
+        "found": answer.found,
+        "citations": [citation_dict(c) for c in answer.citations],
+        "passages": [passage_dict(p) for p in answer.passages],
+        "dropped_passages": [passage_dict(p) for p in answer.dropped],
+        "model": answer.model,
+        "prompt_version": answer.prompt_version,
+        "timings": {
+            "retrieval_ms": round(t.retrieval_ms, 1),
+            "first_token_ms": None if t.first_token_ms is None else round(t.first_token_ms, 1),
+            "generation_ms": round(t.generation_ms, 1),
+            "decode_ms": round(t.decode_ms, 1),
+            "total_ms": round(t.total_ms, 1),
+            "prompt_tokens": t.prompt_tokens,
+            "completion_tokens": t.completion_tokens,
+            "tokens_per_second": t.tokens_per_second and round(t.tokens_per_second, 2),
+        },
+    }

@@ -1,0 +1,49 @@
+"""`docent serve`: load the services once, seed the demo documents, start uvicorn."""
+
+from __future__ import annotations
+
+import uvicorn
+from rich.console import Console
+
+from app.demo import demo_documents
+from app.ingest_cli import ingest_with_progress, print_summary
+from app.services import ModelNotReady, Services, build_services
+from app.settings import Settings
+from app.web import create_app
+
+
+def run_server(settings: Settings, host: str, port: int, console: Console) -> None:
+    try:
+        services = build_services(settings)
+    except ModelNotReady as exc:
+        console.print(f"[red]{exc}[/red]", highlight=False)
+        raise SystemExit(1) from exc
+    if settings.ingest_demo and services.store.count() == 0:
+        seed_demo(settings, services, console)
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    console.print(
+        f"\n[bold green]docent is ready:[/bold green] open {url} in your browser.\n"
+        f"Answers come from {services.model_title}. No sign-in is needed yet: "
+        "anyone who can reach this address can ask questions, so keep the default "
+        "127.0.0.1 unless your network is trusted.\n"
+        "Try: “How many days a week can I work from home?” · Stop with Ctrl+C.\n",
+        highlight=False,
+    )
+    try:
+        uvicorn.run(create_app(settings, services), host=host, port=port, log_level="info")
+    finally:
+        services.close()
+
+
+def seed_demo(settings: Settings, services: Services, console: Console) -> None:
+    console.print("The knowledge base is empty: ingesting the bundled demo documents.")
+    results = ingest_with_progress(
+        demo_documents(),
+        settings,
+        (),
+        services.embedder,
+        services.store,
+        services.catalog,
+        console,
+    )
+    print_summary(results, console)

@@ -1,0 +1,108 @@
+"""Build the heavy parts once (embedder, vector store, catalog, chat model) from settings."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.answer import Answerer, AnswerOptions
+from app.generate import Generator, LlamaCppGenerator
+from app.prompting import Prompts
+from app.settings import Settings
+from ingest.catalog import Catalog
+from ingest.embed import Embedder, SentenceTransformerEmbedder, resolve_embedder_path
+from ingest.pipeline import IngestOptions
+from ingest.store import QdrantStore, VectorStore
+
+log = logging.getLogger(__name__)
+
+
+class ModelNotReady(RuntimeError):
+    """The configured chat model is not on this machine yet."""
+
+
+@dataclass(frozen=True)
+class ChatModelChoice:
+    title: str  # shown in the UI: which model answers
+    path: Path
+    note: str | None = None  # e.g. why a fallback answers instead
+
+
+@dataclass
+class Services:
+    embedder: Embedder
+    store: VectorStore
+    catalog: Catalog
+    generator: Generator
+    answerer: Answerer
+    ingest_options: IngestOptions
+    model_title: str
+
+    def close(self) -> None:
+        self.store.close()
+        self.catalog.close()
+
+
+def choose_chat_model(settings: Settings) -> ChatModelChoice:
+    """The GGUF to load: DOCENT_MODEL_PATH, the configured model, or the offline fallback."""
+    from app.models import OFFLINE_MODEL, get_spec, is_available, model_path
+
+    if settings.model_path is not None:
+        return ChatModelChoice(settings.model_path.name, settings.model_path)
+    spec = get_spec(settings.model)
+    if is_available(spec, settings.models_dir):
+        return ChatModelChoice(spec.title, model_path(spec, settings.models_dir))
+    offline = get_spec(OFFLINE_MODEL)
+    if settings.offline_fallback and is_available(offline, settings.models_dir):
+        note = f"{spec.title} is not downloaded; answering with the offline model instead."
+        return ChatModelChoice(offline.title, model_path(offline, settings.models_dir), note)
+    raise ModelNotReady(
+        f"The chat model {spec.name!r} is not on this machine. "
+        f"Run `docent model pull {spec.name}` (or `make run`), or set DOCENT_MODEL_PATH."
+    )
+
+
+def open_store(settings: Settings) -> QdrantStore:
+    api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+    if settings.qdrant_url:
+        return QdrantStore(settings.collection, url=settings.qdrant_url, api_key=api_key)
+    return QdrantStore(settings.collection, path=settings.qdrant_path)
+
+
+def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
+    path = resolve_embedder_path(settings.embedding_model)
+    return SentenceTransformerEmbedder(
+        path, settings.embedding_model, batch_size=settings.embedding_batch_size
+    )
+
+
+def ingest_options(settings: Settings, groups: tuple[str, ...] = ()) -> IngestOptions:
+    return IngestOptions(settings.chunk_tokens, settings.chunk_overlap, groups)
+
+
+def answer_options(settings: Settings) -> AnswerOptions:
+    return AnswerOptions(settings.top_k, settings.max_answer_tokens, settings.temperature)
+
+
+def build_services(settings: Settings) -> Services:
+    """Load everything; slow (models), so called once by the CLI command or the app lifespan."""
+    choice = choose_chat_model(settings)
+    if choice.note:
+        log.warning(choice.note)
+    embedder = load_embedder(settings)
+    store = open_store(settings)
+    store.ensure_collection(embedder.dimension)
+    generator = LlamaCppGenerator(
+        choice.path, model_id=choice.title, n_ctx=settings.n_ctx, n_threads=settings.n_threads
+    )
+    answerer = Answerer(embedder, store, generator, Prompts(), answer_options(settings))
+    return Services(
+        embedder=embedder,
+        store=store,
+        catalog=Catalog(settings.catalog_path),
+        generator=generator,
+        answerer=answerer,
+        ingest_options=ingest_options(settings),
+        model_title=choice.title,
+    )

@@ -1,0 +1,121 @@
+"""docent's settings: one validated object, read from DOCENT_* variables and `.env`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_MASK = "**********"
+
+
+class Settings(BaseSettings):
+    """Every setting docent reads. Each field is documented in the README (a test checks it)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DOCENT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(
+        Path("data"),
+        description="Folder for everything docent writes: models, the vector store, the catalog.",
+    )
+
+    # --- chat model -------------------------------------------------------------------------
+    model: str = Field(
+        "qwen2.5-7b-instruct",
+        description="Name of the chat model in the catalog (`docent model list`).",
+    )
+    model_path: Path | None = Field(
+        None, description="Path to any local GGUF file; overrides `model` when set."
+    )
+    hub_url: str = Field(
+        "https://huggingface.co", description="Model hub that `docent model pull` downloads from."
+    )
+    hub_token: SecretStr | None = Field(
+        None, description="Bearer token for gated hub repositories (optional)."
+    )
+    offline_fallback: bool = Field(
+        True,
+        description="When the hub cannot be reached, fall back to the offline packaged model.",
+    )
+    n_ctx: int = Field(4096, ge=512, description="Context window (tokens) given to llama.cpp.")
+    n_threads: int | None = Field(
+        None, ge=1, description="CPU threads for llama.cpp; default: all cores of this machine."
+    )
+    max_answer_tokens: int = Field(
+        384, ge=16, description="Most tokens the model may generate for one answer."
+    )
+    temperature: float = Field(
+        0.1, ge=0.0, le=2.0, description="Sampling temperature for answers (0 = greedy)."
+    )
+
+    # --- embeddings and search --------------------------------------------------------------
+    embedding_model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="Embedding model: `all-MiniLM-L6-v2` (packaged, offline) or a local "
+        "sentence-transformers folder.",
+    )
+    embedding_batch_size: int = Field(32, ge=1, description="Texts embedded per batch.")
+    qdrant_url: str | None = Field(
+        None,
+        description="URL of a Qdrant server; unset = embedded local store under the data dir.",
+    )
+    qdrant_api_key: SecretStr | None = Field(None, description="API key for the Qdrant server.")
+    collection: str = Field("docent", description="Qdrant collection that holds the chunks.")
+    top_k: int = Field(5, ge=1, le=50, description="Passages retrieved and shown to the model.")
+
+    # --- chunking ---------------------------------------------------------------------------
+    chunk_tokens: int = Field(
+        200,
+        ge=32,
+        description="Most embedder tokens in one chunk (clipped to the embedder's own limit).",
+    )
+    chunk_overlap: int = Field(
+        30, ge=0, description="Tokens of the previous chunk repeated at the start of the next."
+    )
+
+    # --- web --------------------------------------------------------------------------------
+    host: str = Field("127.0.0.1", description="Address the web app listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port the web app listens on.")
+    ingest_demo: bool = Field(
+        True, description="`make run` ingests the bundled demo documents when the store is empty."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_tokens:
+            raise ValueError(
+                f"chunk_overlap ({self.chunk_overlap}) must be smaller than "
+                f"chunk_tokens ({self.chunk_tokens})"
+            )
+        if self.model_path is not None and not self.model_path.is_file():
+            raise ValueError(f"DOCENT_MODEL_PATH={self.model_path} is not a file")
+        return self
+
+    # --- derived paths ----------------------------------------------------------------------
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def qdrant_path(self) -> Path:
+        return self.data_dir / "qdrant"
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.data_dir / "docent.sqlite3"
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings with secrets masked, for `docent config`."""
+        out: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = SECRET_MASK
+            elif isinstance(value, Path):
+                value = str(value)
+            out[name] = value
+        return out

@@ -1,0 +1,40 @@
+"""The web app: `create_app(settings, services=None)`; uvicorn runs it via `app.web:factory`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from app.paths import STATIC_DIR
+from app.services import Services, build_services
+from app.settings import Settings
+from app.web import api, chat
+
+
+def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+    """The ASGI app; heavy services are built in the lifespan unless passed in (tests)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = services is None
+        app.state.services = services or build_services(settings)
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.services.close()
+
+    app = FastAPI(title="docent", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
+    app.include_router(chat.router)
+    app.include_router(api.router)
+    return app
+
+
+def factory() -> FastAPI:
+    """Entry point for `uvicorn --factory app.web:factory` (settings from the environment)."""
+    return create_app(Settings())

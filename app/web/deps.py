@@ -1,0 +1,35 @@
+"""Request dependencies: the services built in the lifespan, and the templates."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.templating import Jinja2Templates
+
+from app.paths import TEMPLATES_DIR
+from app.services import Services
+
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def is_htmx(request: Request) -> bool:
+    """True for requests htmx made (they get a fragment instead of a page)."""
+    return request.headers.get("HX-Request") == "true"
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def _register_filters() -> None:
+    from app.web.render import answer_html
+
+    templates.env.filters["answer_html"] = answer_html
+
+
+_register_filters()

@@ -1,0 +1,173 @@
+"""The `VectorStore` protocol and its Qdrant adapter (embedded local mode or a server).
+
+One collection holds named dense ("dense") and sparse ("sparse", IDF modifier) vectors, so a
+hybrid query is one request fused inside Qdrant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from ingest.types import Passage, SparseVector, StoredChunk
+
+DENSE = "dense"
+SPARSE = "sparse"
+SearchMode = Literal["dense", "sparse", "hybrid"]
+
+
+class VectorStore(Protocol):
+    def ensure_collection(self, dimension: int) -> None: ...
+
+    def upsert(self, chunks: Sequence[StoredChunk]) -> None: ...
+
+    def delete_document(self, doc_id: str, keep_version: str | None = None) -> None: ...
+
+    def search(
+        self, dense: list[float], sparse: SparseVector, limit: int, mode: SearchMode = "hybrid"
+    ) -> list[Passage]: ...
+
+    def count(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+class QdrantStore:
+    """Qdrant through qdrant-client; `path` for the embedded store, `url` for a server."""
+
+    def __init__(
+        self,
+        collection: str,
+        *,
+        path: Path | None = None,
+        url: str | None = None,
+        api_key: str | None = None,
+    ) -> None:
+        from qdrant_client import QdrantClient
+
+        if url:
+            self._client = QdrantClient(url=url, api_key=api_key)
+        elif path is not None:
+            path.mkdir(parents=True, exist_ok=True)
+            self._client = QdrantClient(path=str(path))
+        else:
+            self._client = QdrantClient(location=":memory:")
+        self.collection = collection
+        self._is_server = bool(url)
+
+    def ensure_collection(self, dimension: int) -> None:
+        from qdrant_client import models
+
+        if self._client.collection_exists(self.collection):
+            return
+        self._client.create_collection(
+            self.collection,
+            vectors_config={DENSE: models.VectorParams(size=dimension, distance=models.Distance.COSINE)},
+            sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+        )
+        if self._is_server:  # local mode has no payload indexes (it scans)
+            self._client.create_payload_index(
+                self.collection, "doc_id", models.PayloadSchemaType.KEYWORD
+            )
+
+    def upsert(self, chunks: Sequence[StoredChunk]) -> None:
+        from qdrant_client import models
+
+        points = [
+            models.PointStruct(
+                id=c.point_id,
+                vector={
+                    DENSE: c.dense,
+                    SPARSE: models.SparseVector(indices=c.sparse.indices, values=c.sparse.values),
+                },
+                payload=_payload(c),
+            )
+            for c in chunks
+        ]
+        if points:
+            self._client.upsert(self.collection, points=points, wait=True)
+
+    def delete_document(self, doc_id: str, keep_version: str | None = None) -> None:
+        from qdrant_client import models
+
+        must_not = []
+        if keep_version is not None:
+            must_not.append(models.FieldCondition(key="version", match=models.MatchValue(value=keep_version)))
+        selector = models.Filter(
+            must=[models.FieldCondition(key="doc_id", match=models.MatchValue(value=doc_id))],
+            must_not=must_not,
+        )
+        self._client.delete(self.collection, points_selector=selector, wait=True)
+
+    def search(
+        self, dense: list[float], sparse: SparseVector, limit: int, mode: SearchMode = "hybrid"
+    ) -> list[Passage]:
+        from qdrant_client import models
+
+        sparse_query = models.SparseVector(indices=sparse.indices, values=sparse.values)
+        if mode == "dense":
+            response = self._client.query_points(
+                self.collection, query=dense, using=DENSE, limit=limit, with_payload=True
+            )
+        elif mode == "sparse":
+            response = self._client.query_points(
+                self.collection, query=sparse_query, using=SPARSE, limit=limit, with_payload=True
+            )
+        else:
+            depth = max(limit * 4, 20)
+            response = self._client.query_points(
+                self.collection,
+                prefetch=[
+                    models.Prefetch(query=dense, using=DENSE, limit=depth),
+                    models.Prefetch(query=sparse_query, using=SPARSE, limit=depth),
+                ],
+                query=models.FusionQuery(fusion=models.Fusion.RRF),
+                limit=limit,
+                with_payload=True,
+            )
+        return [_passage(str(p.id), p.payload or {}, p.score) for p in response.points]
+
+    def count(self) -> int:
+        if not self._client.collection_exists(self.collection):
+            return 0
+        return int(self._client.count(self.collection, exact=True).count)
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _payload(c: StoredChunk) -> dict[str, Any]:
+    chunk = c.chunk
+    return {
+        "doc_id": c.doc_id,
+        "version": c.version,
+        "chunk_index": chunk.index,
+        "text": chunk.text,
+        "title": c.title,
+        "source": c.source,
+        "headings": list(chunk.headings),
+        "kinds": list(chunk.kinds),
+        "page_start": chunk.page_start,
+        "page_end": chunk.page_end,
+        "start": chunk.start,
+        "end": chunk.end,
+        "groups": list(c.groups),
+    }
+
+
+def _passage(point_id: str, payload: dict[str, Any], score: float) -> Passage:
+    return Passage(
+        point_id=point_id,
+        doc_id=payload["doc_id"],
+        chunk_index=payload["chunk_index"],
+        text=payload["text"],
+        title=payload["title"],
+        source=payload["source"],
+        headings=tuple(payload.get("headings", ())),
+        page_start=payload.get("page_start"),
+        page_end=payload.get("page_end"),
+        start=payload["start"],
+        end=payload["end"],
+        score=float(score),
+    )

@@ -1,0 +1,91 @@
+"""Dataclasses passed between the ingest stages (library types stop at the adapters)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Element:
+    """One parsed piece of a document: a heading, paragraph, list item or table."""
+
+    text: str
+    kind: str
+    page: int | None = None
+    depth: int | None = None  # heading level for titles, when the parser knows it
+
+    @property
+    def is_heading(self) -> bool:
+        return self.kind == "Title"
+
+
+@dataclass(frozen=True)
+class ParsedDocument:
+    """A file read into elements, with the hash of its bytes."""
+
+    source: str
+    title: str
+    content_hash: str
+    elements: list[Element]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage to embed and show: a span [start, end) of the document's extracted text."""
+
+    index: int
+    text: str
+    start: int
+    end: int
+    headings: tuple[str, ...]
+    kinds: tuple[str, ...]
+    page_start: int | None
+    page_end: int | None
+
+
+@dataclass(frozen=True)
+class SparseVector:
+    indices: list[int]
+    values: list[float]
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk ready for the vector store: its vectors and the payload shown to users."""
+
+    point_id: str
+    doc_id: str
+    version: str  # content hash of the document this chunk came from
+    chunk: Chunk
+    title: str
+    source: str
+    dense: list[float]
+    sparse: SparseVector
+    groups: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A chunk found by search, with everything needed to show and cite it."""
+
+    point_id: str
+    doc_id: str
+    chunk_index: int
+    text: str
+    title: str
+    source: str
+    headings: tuple[str, ...]
+    page_start: int | None
+    page_end: int | None
+    start: int
+    end: int
+    score: float
+
+    @property
+    def location(self) -> str:
+        """Page or section, for a citation label."""
+        if self.page_start is not None:
+            if self.page_end is not None and self.page_end != self.page_start:
+                return f"pp. {self.page_start}–{self.page_end}"
+            return f"p. {self.page_start}"
+        return " > ".join(self.headings[1:] or self.headings)
