@@ -7,7 +7,8 @@ surface — CLI, web page, htmx stream, JSON API — consumes the same events or
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections import abc
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from app.citations import Citation, resolve
@@ -99,7 +100,7 @@ class Answerer:
                 return event.answer
         raise RuntimeError("answer stream ended without an answer")  # pragma: no cover
 
-    def stream(self, question: str) -> Iterator[AnswerEvent]:
+    def stream(self, question: str) -> abc.Generator[AnswerEvent, None, None]:
         started = time.perf_counter()
         found = retrieve(
             question, embedder=self.embedder, store=self.store, limit=self.options.top_k

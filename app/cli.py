@@ -108,7 +108,9 @@ def ingest(
 @cli.command()
 def ask(
     question: Annotated[str, typer.Argument(help="The question to answer")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the answer object as JSON")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the answer object as JSON")
+    ] = False,
 ) -> None:
     """Answer a question from the knowledge base, streaming, with its sources."""
     from app.answer import Done, Token
@@ -181,6 +183,8 @@ def docs_list() -> None:
     table = Table("source", "title", "chunks", "status", "updated")
     for record in catalog.all():
         status = record.status if record.error is None else f"{record.status}: {record.error}"
-        table.add_row(record.source, record.title, str(record.chunk_count), status, record.updated_at)
+        table.add_row(
+            record.source, record.title, str(record.chunk_count), status, record.updated_at
+        )
     console.print(table)
     catalog.close()

@@ -15,6 +15,15 @@ from ingest.types import Passage
 NOT_FOUND = "I could not find the answer in the knowledge base."
 
 
+def fenced(text: str) -> str:
+    """Passage text that cannot close or open a <source> fence of its own."""
+    return text.replace("</source", "</ source").replace("<source", "< source")
+
+
+def attribute_value(text: str) -> str:
+    return text.replace('"', "'").replace("\n", " ")
+
+
 class Prompts:
     """The answer prompt: a system message (static, so llama.cpp reuses its cache) + sources."""
 
@@ -23,8 +32,11 @@ class Prompts:
             loader=jinja2.FileSystemLoader(str(folder)),
             undefined=jinja2.StrictUndefined,
             autoescape=False,
-            keep_trailing_newline=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
         )
+        self._env.filters["fenced"] = fenced
+        self._env.filters["attr"] = attribute_value
         sources = [(folder / name).read_bytes() for name in ("system.j2", "answer.j2")]
         self.version = hashlib.sha256(b"\0".join(sources)).hexdigest()[:12]
 

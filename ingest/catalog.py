@@ -59,7 +59,11 @@ class Catalog:
     def record_ok(
         self, doc_id: str, source: str, title: str, content_hash: str, pipeline: str, chunks: int
     ) -> None:
-        self._write(DocumentRecord(doc_id, source, title, content_hash, pipeline, chunks, "ok", None, _now()))
+        self._write(
+            DocumentRecord(
+                doc_id, source, title, content_hash, pipeline, chunks, "ok", None, _now()
+            )
+        )
 
     def record_failed(self, doc_id: str, source: str, error: str) -> None:
         previous = self.get(doc_id)

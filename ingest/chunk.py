@@ -99,7 +99,9 @@ def _split_long(
             yield from _word_windows(text, s, e, count_tokens, max_tokens)
 
 
-def _spans(text: str, start: int, end: int, separator: re.Pattern[str]) -> Iterator[tuple[int, int]]:
+def _spans(
+    text: str, start: int, end: int, separator: re.Pattern[str]
+) -> Iterator[tuple[int, int]]:
     position = start
     for match in separator.finditer(text, start, end):
         if match.start() > position:
@@ -112,7 +114,11 @@ def _spans(text: str, start: int, end: int, separator: re.Pattern[str]) -> Itera
 def _word_windows(
     text: str, start: int, end: int, count_tokens: TokenCounter, max_tokens: int
 ) -> Iterator[tuple[int, int]]:
-    words = [(m.start(), m.end()) for m in _WORD.finditer(text, start, end)]
+    words = [
+        piece
+        for m in _WORD.finditer(text, start, end)
+        for piece in _char_windows(text, m.start(), m.end(), count_tokens, max_tokens)
+    ]
     i = 0
     while i < len(words):
         j = i + 1
@@ -120,6 +126,18 @@ def _word_windows(
             j += 1
         yield words[i][0], words[j - 1][1]
         i = j
+
+
+def _char_windows(
+    text: str, start: int, end: int, count_tokens: TokenCounter, max_tokens: int
+) -> Iterator[tuple[int, int]]:
+    """A word too long for one chunk (a URL, text without spaces) cut into pieces that fit."""
+    while start < end:
+        stop = end
+        while stop - start > 1 and count_tokens(text[start:stop]) > max_tokens:
+            stop = start + (stop - start) // 2
+        yield start, stop
+        start = stop
 
 
 def _sections(units: list[_Unit]) -> Iterator[list[_Unit]]:

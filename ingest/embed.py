@@ -53,8 +53,11 @@ class SentenceTransformerEmbedder:
         self.name = name
         self._batch_size = batch_size
         self._model: Any = SentenceTransformer(str(path), device=device, local_files_only=True)
-        self.dimension = int(self._model.get_embedding_dimension())
-        self.max_tokens = int(self._model.max_seq_length) - 2  # [CLS] and [SEP]
+        dimension, max_length = self._model.get_embedding_dimension(), self._model.max_seq_length
+        if not dimension or not max_length:
+            raise RuntimeError(f"{path} does not look like a sentence-transformers model")
+        self.dimension = int(dimension)
+        self.max_tokens = int(max_length) - 2  # [CLS] and [SEP]
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:

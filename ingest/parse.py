@@ -72,7 +72,7 @@ def _use_packaged_spacy_model() -> None:
     def load() -> Any:
         return spacy.load(_PACKAGED_SPACY_MODEL, exclude=exclude)
 
-    tokenize._load_spacy_model = load  # type: ignore[attr-defined]
+    tokenize._load_spacy_model = load
 
 
 def _to_elements(raw: Iterable[Any]) -> list[Element]:

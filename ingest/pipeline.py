@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from ingest.catalog import Catalog
+from ingest.catalog import Catalog, DocumentRecord
 from ingest.chunk import chunk_elements, embedding_text
 from ingest.embed import Embedder
 from ingest.parse import SUPPORTED_SUFFIXES, ParseError, file_hash, parse_file
@@ -44,6 +44,11 @@ ProgressHook = Callable[[IngestResult], None]
 def document_id(source: Path) -> str:
     """Deterministic id of a source file (its absolute path)."""
     return str(uuid.uuid5(_NAMESPACE, str(source.resolve())))
+
+
+def chunk_version(content_hash: str, fingerprint: str) -> str:
+    """Identifies one document's chunks: new bytes or new chunk/embedding settings, new version."""
+    return str(uuid.uuid5(_NAMESPACE, f"{content_hash}:{fingerprint}"))
 
 
 def point_id(doc_id: str, version: str, index: int) -> str:
@@ -93,32 +98,48 @@ def ingest_paths(
 def ingest_file(
     path: Path, *, embedder: Embedder, store: VectorStore, catalog: Catalog, options: IngestOptions
 ) -> IngestResult:
-    source = str(path)
     if not path.is_file():
-        return IngestResult(source, "failed", reason="no such file")
+        return IngestResult(str(path), "failed", reason="no such file")
+    source = str(path.resolve())
     doc_id = document_id(path)
     fingerprint = pipeline_fingerprint(embedder, options)
     try:
         previous = catalog.get(doc_id)
         digest = file_hash(path)
-        if previous and previous.status == "ok" and previous.error is None:
-            if previous.content_hash == digest and previous.pipeline == fingerprint:
-                return IngestResult(source, "unchanged", previous.chunk_count)
+        if previous and _is_current(previous, digest, fingerprint):
+            return IngestResult(source, "unchanged", previous.chunk_count)
         document = parse_file(path)
-        stored = _prepare(doc_id, document, embedder, options)
+        version = chunk_version(document.content_hash, fingerprint)
+        stored = _prepare(doc_id, version, document, embedder, options)
         store.upsert(stored)
-        store.delete_document(doc_id, keep_version=document.content_hash)
+        store.delete_document(doc_id, keep_version=version)
     except Exception as exc:  # one bad file must not stop the batch
         reason = str(exc) if isinstance(exc, ParseError) else f"{type(exc).__name__}: {exc}"
         catalog.record_failed(doc_id, source, reason)
         return IngestResult(source, "failed", reason=reason)
-    catalog.record_ok(doc_id, source, document.title, document.content_hash, fingerprint, len(stored))
+    catalog.record_ok(
+        doc_id, source, document.title, document.content_hash, fingerprint, len(stored)
+    )
     status: Status = "updated" if previous and previous.status == "ok" else "new"
     return IngestResult(source, status, len(stored))
 
 
+def _is_current(record: DocumentRecord, digest: str, fingerprint: str) -> bool:
+    """Stored from these very bytes with these very settings, and not failed since."""
+    return (
+        record.status == "ok"
+        and record.error is None
+        and record.content_hash == digest
+        and record.pipeline == fingerprint
+    )
+
+
 def _prepare(
-    doc_id: str, document: ParsedDocument, embedder: Embedder, options: IngestOptions
+    doc_id: str,
+    version: str,
+    document: ParsedDocument,
+    embedder: Embedder,
+    options: IngestOptions,
 ) -> list[StoredChunk]:
     budget = min(options.chunk_tokens, embedder.max_tokens)
     chunks = chunk_elements(
@@ -128,12 +149,12 @@ def _prepare(
     vectors = embedder.embed(texts)
     return [
         StoredChunk(
-            point_id=point_id(doc_id, document.content_hash, chunk.index),
+            point_id=point_id(doc_id, version, chunk.index),
             doc_id=doc_id,
-            version=document.content_hash,
+            version=version,
             chunk=chunk,
             title=document.title,
-            source=document.source,
+            source=str(Path(document.source).resolve()),
             dense=vector,
             sparse=encode_document(text),
             groups=options.groups,

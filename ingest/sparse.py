@@ -16,13 +16,13 @@ K1 = 1.2
 B = 0.75
 AVERAGE_LENGTH = 120.0  # words in a typical chunk; keeps document vectors independent
 _TOKEN = re.compile(r"[a-z0-9]+(?:['.-][a-z0-9]+)*")
-STOPWORDS = frozenset(
-    """a an and are as at be but by for from has have he her his i if in into is it its me my
+_STOPWORD_TEXT = """
+    a an and are as at be but by for from has have he her his i if in into is it its me my
     no not of on or our she so than that the their them then there these they this to was we
     were what when where which who why will with you your do does did can could should would
     about after all also any been before being both each how more most other over same some
-    such only own very just""".split()
-)
+    such only own very just"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 
 def terms(text: str) -> list[str]:

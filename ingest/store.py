@@ -63,7 +63,9 @@ class QdrantStore:
             return
         self._client.create_collection(
             self.collection,
-            vectors_config={DENSE: models.VectorParams(size=dimension, distance=models.Distance.COSINE)},
+            vectors_config={
+                DENSE: models.VectorParams(size=dimension, distance=models.Distance.COSINE)
+            },
             sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
         )
         if self._is_server:  # local mode has no payload indexes (it scans)
@@ -93,7 +95,9 @@ class QdrantStore:
 
         must_not = []
         if keep_version is not None:
-            must_not.append(models.FieldCondition(key="version", match=models.MatchValue(value=keep_version)))
+            must_not.append(
+                models.FieldCondition(key="version", match=models.MatchValue(value=keep_version))
+            )
         selector = models.Filter(
             must=[models.FieldCondition(key="doc_id", match=models.MatchValue(value=doc_id))],
             must_not=must_not,

@@ -55,7 +55,7 @@ class StoredChunk:
 
     point_id: str
     doc_id: str
-    version: str  # content hash of the document this chunk came from
+    version: str  # the document's bytes and the settings that chunked and embedded them
     chunk: Chunk
     title: str
     source: str

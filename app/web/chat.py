@@ -30,9 +30,7 @@ def ask(request: Request, services: ServicesDep, question: Question) -> HTMLResp
     """htmx gets a fragment that streams; a plain form post gets the finished answer."""
     question = question.strip()
     if is_htmx(request):
-        return templates.TemplateResponse(
-            request, "_answer_stream.html", {"question": question}
-        )
+        return templates.TemplateResponse(request, "_answer_stream.html", {"question": question})
     answer = services.answerer.answer(question)
     context = _page_context(services) | {"answer": answer, "anchor": _anchor()}
     return templates.TemplateResponse(request, "index.html", context)

@@ -1,0 +1,35 @@
+"""Passages used across app tests."""
+
+from __future__ import annotations
+
+from ingest.types import Passage
+
+
+def passage(
+    text: str,
+    title: str = "Handbook",
+    *,
+    doc: str = "doc-1",
+    index: int = 0,
+    page: int | None = None,
+) -> Passage:
+    return Passage(
+        point_id=f"{doc}-{index}",
+        doc_id=doc,
+        chunk_index=index,
+        text=text,
+        title=title,
+        source=f"/docs/{doc}.md",
+        headings=(title, "Section"),
+        page_start=page,
+        page_end=page,
+        start=0,
+        end=len(text),
+        score=0.5,
+    )
+
+
+REMOTE = passage("Employees may work remotely up to three days per week.", "Employee Handbook")
+PER_DIEM = passage(
+    "The per-diem for domestic travel is 45 EUR.", "Expenses Policy", doc="doc-2", page=3
+)

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.answer import Answerer, AnswerOptions, Done, Retrieved, Token
+from app.prompting import NOT_FOUND, Prompts
+from app.services import Services
+from ingest.pipeline import ingest_paths
+from tests.fakes import FakeEmbedder, FakeGenerator
+
+
+def _ingest(services: Services, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "remote.md").write_text(
+        "# Remote work\n\nEmployees may work remotely up to three days per week.\n"
+    )
+    (docs / "travel.md").write_text("# Travel\n\nThe per-diem for domestic travel is 45 EUR.\n")
+    ingest_paths(
+        [docs],
+        embedder=services.embedder,
+        store=services.store,
+        catalog=services.catalog,
+        options=services.ingest_options,
+    )
+
+
+def test_answer_streams_tokens_then_one_answer_with_citations(
+    services: Services, generator: FakeGenerator, tmp_path: Path
+) -> None:
+    _ingest(services, tmp_path)
+    generator.enqueue("You may work remotely three days per week [1].")
+    events = list(services.answerer.stream("How many days per week can I work remotely?"))
+
+    assert isinstance(events[0], Retrieved) and events[0].passages
+    tokens = [e.text for e in events if isinstance(e, Token)]
+    assert "".join(tokens) == "You may work remotely three days per week [1]."
+    done = events[-1]
+    assert isinstance(done, Done)
+    answer = done.answer
+    assert answer.found
+    assert answer.citations[0].passage.title == "Remote work"
+    assert answer.model == "fake-model"
+    assert answer.prompt_version == Prompts().version
+    assert answer.timings.completion_tokens == len(answer.text.split())
+
+
+def test_prompt_shows_the_retrieved_passages(
+    services: Services, generator: FakeGenerator, tmp_path: Path
+) -> None:
+    _ingest(services, tmp_path)
+    services.answerer.answer("What is the per-diem for domestic travel?")
+    system, user = generator.calls[0]
+    assert system.role == "system" and user.role == "user"
+    assert "The per-diem for domestic travel is 45 EUR." in user.content
+    assert user.content.index("45 EUR") < user.content.index("Question:")
+
+
+def test_empty_knowledge_base_says_not_found_without_calling_the_model(
+    services: Services, generator: FakeGenerator
+) -> None:
+    answer = services.answerer.answer("Anything?")
+    assert answer.text == NOT_FOUND
+    assert not answer.found
+    assert generator.calls == []
+
+
+def test_passages_that_do_not_fit_the_context_are_dropped_and_reported(
+    services: Services, tmp_path: Path
+) -> None:
+    _ingest(services, tmp_path)
+    small = FakeGenerator(context_length=200)
+    prompts = Prompts()
+    system_tokens = small.count_tokens(prompts.system())
+    options = AnswerOptions(top_k=2, max_answer_tokens=200 - system_tokens - 16 - 40)
+    answerer = Answerer(services.embedder, services.store, small, prompts, options)
+    answer = answerer.answer("remote work days per week")
+    assert len(answer.passages) + len(answer.dropped) == 2
+    assert answer.dropped, "the second passage should not fit"
+    prompt = small.calls[0]
+    used = sum(small.count_tokens(m.content) for m in prompt)
+    assert used <= small.context_length - options.max_answer_tokens
+
+
+def test_embedder_sees_the_question(services: Services, embedder: FakeEmbedder) -> None:
+    services.answerer.answer("Where is the office?")
+    assert embedder.embedded_texts[-1] == "Where is the office?"

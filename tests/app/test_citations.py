@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from app.citations import cited_numbers, resolve, strip_invalid_markers
+from tests.app.sample import PER_DIEM, REMOTE
+
+
+def test_markers_map_to_the_passages_in_order_of_first_mention() -> None:
+    text, citations = resolve(
+        "Per diem is 45 EUR [2]. Remote: three days [1][2].", [REMOTE, PER_DIEM]
+    )
+    assert [c.number for c in citations] == [2, 1]
+    assert citations[0].passage is PER_DIEM
+    assert all(c.by_model for c in citations)
+    assert text == "Per diem is 45 EUR [2]. Remote: three days [1][2]."
+
+
+def test_markers_naming_no_passage_are_removed() -> None:
+    assert strip_invalid_markers("Yes [3]. No [0]. Maybe [1, 7].", 2) == "Yes . No . Maybe [1]."
+    text, citations = resolve("Something [9].", [REMOTE])
+    assert "[9]" not in text
+    assert all(c.number == 1 for c in citations)
+
+
+def test_comma_lists_are_read() -> None:
+    assert cited_numbers("a [1, 3] b [2] c [3]") == [1, 3, 2]
+
+
+def test_uncited_sentence_is_attributed_to_the_passage_that_supports_it() -> None:
+    text, citations = resolve("The per-diem for domestic travel is 45 EUR.", [REMOTE, PER_DIEM])
+    assert text == "The per-diem for domestic travel is 45 EUR [2]."
+    assert [(c.number, c.by_model) for c in citations] == [(2, False)]
+
+
+def test_unsupported_uncited_sentence_gets_no_citation() -> None:
+    text, citations = resolve("Contractors get a company car and free lunch.", [REMOTE, PER_DIEM])
+    assert citations == []
+    assert "[" not in text
+
+
+def test_short_sentences_are_not_attributed_on_a_word_or_two() -> None:
+    _, citations = resolve("It is 45, yes.", [PER_DIEM])
+    assert citations == []

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+import pytest
+
+from app.prompting import NOT_FOUND, Prompts
+from tests.app.sample import PER_DIEM, REMOTE
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def test_answer_prompt_matches_golden_text() -> None:
+    messages = Prompts().messages("How many remote days do I get?", [REMOTE, PER_DIEM])
+    rendered = "".join(f"<<{m.role}>>\n{m.content}\n" for m in messages)
+    assert rendered == (GOLDEN / "answer_prompt.txt").read_text(encoding="utf-8")
+
+
+def test_system_prompt_is_identical_across_questions_so_the_prefix_cache_hits() -> None:
+    prompts = Prompts()
+    first = prompts.messages("one?", [REMOTE])[0]
+    second = prompts.messages("two?", [PER_DIEM])[0]
+    assert first == second
+    assert NOT_FOUND in first.content
+
+
+def test_sources_are_fenced_and_numbered_in_order() -> None:
+    user = Prompts().user("q", [REMOTE, PER_DIEM])
+    assert user.index('<source id="1"') < user.index(REMOTE.text) < user.index('<source id="2"')
+    assert 'location="p. 3"' in user
+
+
+def test_missing_template_variable_is_an_error_not_blank_text(tmp_path: Path) -> None:
+    (tmp_path / "system.j2").write_text("{{ not_found }}")
+    (tmp_path / "answer.j2").write_text("{{ question }} {{ undefined_thing }}")
+    with pytest.raises(jinja2.UndefinedError):
+        Prompts(tmp_path).user("q", [])
+
+
+def test_version_changes_when_a_template_changes(tmp_path: Path) -> None:
+    (tmp_path / "system.j2").write_text("a {{ not_found }}")
+    (tmp_path / "answer.j2").write_text("{{ question }}")
+    before = Prompts(tmp_path).version
+    (tmp_path / "answer.j2").write_text("Q: {{ question }}")
+    assert Prompts(tmp_path).version != before

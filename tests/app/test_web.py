@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.services import Services
+from app.settings import Settings
+from app.web import create_app
+from ingest.pipeline import ingest_paths
+from tests.fakes import FakeGenerator
+
+
+@pytest.fixture
+def client(settings: Settings, services: Services, tmp_path: Path) -> Iterator[TestClient]:
+    doc = tmp_path / "remote.md"
+    doc.write_text("# Remote work\n\nEmployees may work remotely up to three days per week.\n")
+    ingest_paths(
+        [doc],
+        embedder=services.embedder,
+        store=services.store,
+        catalog=services.catalog,
+        options=services.ingest_options,
+    )
+    with TestClient(create_app(settings, services)) as client:
+        yield client
+
+
+def test_chat_page_shows_the_form_and_the_answering_model(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    assert 'hx-post="/ask"' in page.text
+    assert "Fake Model" in page.text
+    assert "/static/vendor/htmx.min.js" in page.text
+
+
+def test_htmx_post_returns_a_streaming_fragment(client: TestClient) -> None:
+    response = client.post(
+        "/ask", data={"question": "Remote days?"}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 200
+    assert "<html" not in response.text
+    assert 'sse-connect="/ask/stream?q=Remote%20days%3F"' in response.text
+
+
+def test_stream_sends_tokens_then_the_rendered_answer_with_sources(
+    client: TestClient, generator: FakeGenerator
+) -> None:
+    reply = "You may work remotely three days per week [1]."
+    generator.enqueue(reply)
+    with client.stream("GET", "/ask/stream", params={"q": "How many remote days?"}) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        body = "".join(response.iter_text())
+    events = [block.split("\n")[0] for block in body.strip().split("\n\n")]
+    assert events[0] == "event: status"
+    assert events.count("event: token") == len(reply.split(" "))  # the fake streams by word
+    assert events[-1] == "event: done"
+    done = body.split("event: done\n")[1]
+    assert 'class="cite"' in done
+    assert "Remote work" in done  # the cited document's title in the sources list
+
+
+def test_plain_form_post_without_javascript_gets_the_whole_answer(
+    client: TestClient, generator: FakeGenerator
+) -> None:
+    generator.enqueue("Three days per week [1].")
+    page = client.post("/ask", data={"question": "Remote days?"})
+    assert page.status_code == 200
+    assert "<html" in page.text
+    assert "Three days per week" in page.text
+    assert "Employees may work remotely" in page.text
+
+
+def test_model_output_is_rendered_inert(client: TestClient, generator: FakeGenerator) -> None:
+    generator.enqueue("<script>alert(1)</script> [1]")
+    page = client.post("/ask", data={"question": "Remote days?"})
+    assert "<script>alert(1)</script>" not in page.text
+    assert "&lt;script&gt;" in page.text
+
+
+def test_empty_and_oversized_questions_are_refused(client: TestClient) -> None:
+    assert client.post("/ask", data={"question": ""}).status_code == 422
+    assert client.post("/ask", data={"question": "x" * 2001}).status_code == 422
+    assert client.post("/api/v1/ask", json={"question": ""}).status_code == 422
+
+
+def test_json_api_returns_the_answer_object(client: TestClient, generator: FakeGenerator) -> None:
+    generator.enqueue("You may work remotely three days per week [1].")
+    data = client.post("/api/v1/ask", json={"question": "Remote days?"}).json()
+    assert data["answer"] == "You may work remotely three days per week [1]."
+    assert data["found"] is True
+    assert data["citations"][0]["number"] == 1
+    assert data["citations"][0]["title"] == "Remote work"
+    assert data["model"] == "fake-model"
+    assert set(data["timings"]) >= {"retrieval_ms", "first_token_ms", "tokens_per_second"}
+
+
+def test_healthz_reports_model_and_index_size(client: TestClient) -> None:
+    data = client.get("/healthz").json()
+    assert data == {"status": "ok", "model": "Fake Model", "chunks": 1}

@@ -1,0 +1,78 @@
+"""Fixtures layered settings -> services (fakes) -> app -> client. No network, no real models."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.answer import Answerer, AnswerOptions
+from app.prompting import Prompts
+from app.services import Services
+from app.settings import Settings
+from ingest.catalog import Catalog
+from ingest.pipeline import IngestOptions
+from ingest.store import QdrantStore
+from tests.fakes import FakeEmbedder, FakeGenerator
+
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No DOCENT_* variable or .env from the developer's shell leaks into a test."""
+    for name in list(os.environ):
+        if name.startswith("DOCENT_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DOCENT_DATA_DIR", str(tmp_path / "data"))
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def generator() -> FakeGenerator:
+    return FakeGenerator()
+
+
+@pytest.fixture
+def store() -> Iterator[QdrantStore]:
+    """Real Qdrant, in memory: fast and exact, so no store fake is needed."""
+    store = QdrantStore("test", path=None)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Iterator[Catalog]:
+    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    yield catalog
+    catalog.close()
+
+
+@pytest.fixture
+def services(
+    embedder: FakeEmbedder, store: QdrantStore, catalog: Catalog, generator: FakeGenerator
+) -> Services:
+    store.ensure_collection(embedder.dimension)
+    answerer = Answerer(embedder, store, generator, Prompts(), AnswerOptions(top_k=3))
+    return Services(
+        embedder=embedder,
+        store=store,
+        catalog=catalog,
+        generator=generator,
+        answerer=answerer,
+        ingest_options=IngestOptions(chunk_tokens=60, chunk_overlap=10),
+        model_title="Fake Model",
+    )

@@ -1,0 +1,87 @@
+"""Real parts end to end: unstructured, MiniLM embeddings, Qdrant on disk, llama.cpp (SmolLM2)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from app.cli import cli
+from app.demo import demo_documents
+from app.settings import Settings
+from app.web import create_app
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("e2e-data")
+
+
+@pytest.fixture(scope="module")
+def real_env(data_dir: Path) -> Iterator[dict[str, str]]:
+    env = {
+        "DOCENT_DATA_DIR": str(data_dir),
+        "DOCENT_MODEL": "smollm2-135m",
+        "DOCENT_TEMPERATURE": "0",
+        "DOCENT_N_CTX": "2048",
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        yield env
+
+
+@pytest.fixture(autouse=True)
+def _real_env_in_each_test(monkeypatch: pytest.MonkeyPatch, real_env: dict[str, str]) -> None:
+    """conftest clears DOCENT_* before every test; put the real-model settings back."""
+    for name, value in real_env.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture(scope="module")
+def ingested(real_env: dict[str, str]) -> dict[str, str]:
+    result = CliRunner().invoke(cli, ["ingest", *map(str, demo_documents())])
+    assert result.exit_code == 0, result.output
+    assert "new" in result.output
+    return real_env
+
+
+def test_ingest_again_changes_nothing(ingested: dict[str, str]) -> None:
+    result = CliRunner().invoke(cli, ["ingest", *map(str, demo_documents())])
+    assert result.exit_code == 0, result.output
+    unchanged_row = next(line for line in result.output.splitlines() if "unchanged" in line)
+    assert str(len(demo_documents())) in unchanged_row
+
+
+def test_web_answer_cites_the_right_document(ingested: dict[str, str]) -> None:
+    app = create_app(Settings())
+    with TestClient(app) as client:
+        data = client.post(
+            "/api/v1/ask",
+            json={"question": "What is the minimum length for a Northwind Lattice password?"},
+        ).json()
+        health = client.get("/healthz").json()
+    assert health["model"].startswith("SmolLM2")
+    assert health["chunks"] > 50
+    assert Path(data["passages"][0]["source"]).name == "it-security-policy.md"
+    assert data["citations"], data["answer"]
+    cited = {Path(c["source"]).name for c in data["citations"]}
+    assert "it-security-policy.md" in cited
+    retrieved = {(p["document_id"], p["chunk_index"]) for p in data["passages"]}
+    assert all((c["document_id"], c["chunk_index"]) in retrieved for c in data["citations"])
+    assert data["timings"]["prompt_tokens"] > 0
+    assert data["timings"]["first_token_ms"] is not None
+
+
+def test_cli_ask_streams_an_answer_with_sources(ingested: dict[str, str]) -> None:
+    result = CliRunner().invoke(
+        cli, ["ask", "What colour badge do contractors wear in the office?"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Sources" in result.output
+    assert "office-faq.txt" in result.output

@@ -1,0 +1,68 @@
+"""Predictable stand-ins for the slow parts. They record their calls; none accepts anything."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from app.generate import ChatMessage
+
+_WORD = re.compile(r"\w+")
+
+
+class FakeEmbedder:
+    """Bag-of-words vectors (each word hashed to a bucket): similar texts score high."""
+
+    def __init__(self, dimension: int = 64, max_tokens: int = 254, name: str = "fake-bow") -> None:
+        self.name = name
+        self.dimension = dimension
+        self.max_tokens = max_tokens
+        self.batches: list[list[str]] = []
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        self.batches.append(list(texts))
+        return [self._vector(text) for text in texts]
+
+    def count_tokens(self, text: str) -> int:
+        return len(_WORD.findall(text))
+
+    def _vector(self, text: str) -> list[float]:
+        vector = [0.0] * self.dimension
+        for word in _WORD.findall(text.lower()):
+            bucket = int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dimension
+            vector[bucket] += 1.0
+        norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+        return [v / norm for v in vector]
+
+    @property
+    def embedded_texts(self) -> list[str]:
+        return [text for batch in self.batches for text in batch]
+
+
+@dataclass
+class FakeGenerator:
+    """Replies with queued answers (or a default), streamed word by word; records prompts."""
+
+    model_id: str = "fake-model"
+    context_length: int = 4096
+    default_reply: str = "I could not find the answer in the knowledge base."
+    replies: list[str] = field(default_factory=list)
+    calls: list[list[ChatMessage]] = field(default_factory=list)
+
+    def enqueue(self, *replies: str) -> None:
+        self.replies.extend(replies)
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def stream(
+        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float
+    ) -> Iterator[str]:
+        self.calls.append(list(messages))
+        reply = self.replies.pop(0) if self.replies else self.default_reply
+        words = reply.split(" ")[:max_tokens]
+        for i, word in enumerate(words):
+            yield word if i == 0 else " " + word
