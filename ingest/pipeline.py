@@ -56,10 +56,11 @@ def point_id(doc_id: str, version: str, index: int) -> str:
 
 
 def pipeline_fingerprint(embedder: Embedder, options: IngestOptions) -> str:
-    """Everything that changes the stored vectors; a change means re-embedding."""
+    """Everything that changes the stored points; a change means storing the document again."""
     return (
         f"parser={PARSER_VERSION};chunker={CHUNKER_VERSION};embedder={embedder.name};"
-        f"tokens={options.chunk_tokens};overlap={options.chunk_overlap}"
+        f"tokens={options.chunk_tokens};overlap={options.chunk_overlap};"
+        f"groups={','.join(sorted(options.groups))}"
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -78,10 +80,15 @@ def test_web_answer_cites_the_right_document(ingested: dict[str, str]) -> None:
     assert data["timings"]["first_token_ms"] is not None
 
 
-def test_cli_ask_streams_an_answer_with_sources(ingested: dict[str, str]) -> None:
-    result = CliRunner().invoke(
-        cli, ["ask", "What colour badge do contractors wear in the office?"]
-    )
+def test_cli_ask_prints_the_answer_object_for_the_right_document(
+    ingested: dict[str, str],
+) -> None:
+    question = "What colour badge do contractors wear in the office?"
+    result = CliRunner().invoke(cli, ["ask", "--json", question])
     assert result.exit_code == 0, result.output
-    assert "Sources" in result.output
-    assert "office-faq.txt" in result.output
+    data = json.loads(result.stdout[result.stdout.index("{") :])
+    assert data["question"] == question
+    assert data["answer"].strip()
+    assert Path(data["passages"][0]["source"]).name == "office-faq.txt"
+    assert data["model"].startswith("SmolLM2")
+    assert data["timings"]["completion_tokens"] > 0

@@ -316,15 +316,16 @@ def _fake_embedder_tokens(text: str) -> int:
     return len(re.findall(r"\w+", text))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_word_windows never splits inside a whitespace-free word, so a long URL (or CJK "
-    "text without spaces) becomes one chunk over max_tokens",
-)
 def test_whitespace_free_run_longer_than_budget_is_still_split() -> None:
     url = "https://intranet.example.com/" + "/".join(f"segment{i}" for i in range(40))
     elements = [para(f"See {url} for details.")]
+    text = document_text(elements)
 
     chunks = chunk_elements(elements, _fake_embedder_tokens, max_tokens=10, overlap=0)
 
-    assert all(_fake_embedder_tokens(c.text) <= 10 for c in chunks)
+    assert len(chunks) > 1
+    for chunk in chunks:
+        assert _fake_embedder_tokens(chunk.text) <= 10
+        assert chunk.text == text[chunk.start : chunk.end]
+    covered = {i for c in chunks for i in range(c.start, c.end)}
+    assert all(i in covered for i, ch in enumerate(text) if not ch.isspace())
