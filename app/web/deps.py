@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -30,6 +31,7 @@ def _register_filters() -> None:
     from app.web.render import answer_html
 
     templates.env.filters["answer_html"] = answer_html
+    templates.env.filters["basename"] = lambda path: PurePath(str(path)).name
 
 
 _register_filters()

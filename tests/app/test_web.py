@@ -63,7 +63,7 @@ def test_stream_sends_tokens_then_the_rendered_answer_with_sources(
 
 
 def test_plain_form_post_without_javascript_gets_the_whole_answer(
-    client: TestClient, generator: FakeGenerator
+    client: TestClient, generator: FakeGenerator, tmp_path: Path
 ) -> None:
     generator.enqueue("Three days per week [1].")
     page = client.post("/ask", data={"question": "Remote days?"})
@@ -71,6 +71,8 @@ def test_plain_form_post_without_javascript_gets_the_whole_answer(
     assert "<html" in page.text
     assert "Three days per week" in page.text
     assert "Employees may work remotely" in page.text
+    assert "remote.md" in page.text
+    assert str(tmp_path) not in page.text  # the server's folders are not shown to users
 
 
 def test_model_output_is_rendered_inert(client: TestClient, generator: FakeGenerator) -> None:
