@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from app.citations import Citation, resolve
 from app.generate import Generator
 from app.prompting import NOT_FOUND, Prompts
-from app.retrieve import retrieve
+from app.retrieve import LiveVersions, retrieve
 from ingest.embed import Embedder
 from ingest.store import VectorStore
 from ingest.types import Passage
@@ -93,6 +93,7 @@ class Answerer:
     generator: Generator
     prompts: Prompts
     options: AnswerOptions
+    live_versions: LiveVersions | None = None  # the catalog's current version per document
 
     def answer(self, question: str) -> Answer:
         for event in self.stream(question):
@@ -103,7 +104,11 @@ class Answerer:
     def stream(self, question: str) -> abc.Generator[AnswerEvent, None, None]:
         started = time.perf_counter()
         found = retrieve(
-            question, embedder=self.embedder, store=self.store, limit=self.options.top_k
+            question,
+            embedder=self.embedder,
+            store=self.store,
+            limit=self.options.top_k,
+            live_versions=self.live_versions,
         )
         retrieval_ms = _ms_since(started)
         passages, dropped = self.fit(question, found)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,6 +17,8 @@ from app.settings import Settings
 
 if TYPE_CHECKING:
     from app.answer import Answer
+    from ingest.catalog import Catalog, DocumentRecord
+    from ingest.store import VectorStore
 
 cli = typer.Typer(help="docent: answers from your documents, with citations.", no_args_is_help=True)
 model_cli = typer.Typer(help="List and download chat models.", no_args_is_help=True)
@@ -95,13 +99,33 @@ def model_pull(
 @cli.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest")],
-    group: Annotated[list[str], typer.Option(help="Group allowed to read these documents")] = [],  # noqa: B006
+    group: Annotated[
+        list[str] | None, typer.Option(help="Group allowed to read these documents (repeat)")
+    ] = None,
+    sync: Annotated[
+        bool, typer.Option(help="Remove documents under these folders whose files are gone")
+    ] = False,
+    workers: Annotated[
+        int, typer.Option(min=0, help="Parser processes beside the embedder (0: parse inline)")
+    ] = 1,
+    dry_run: Annotated[bool, typer.Option(help="Show what would change; change nothing")] = False,
 ) -> None:
     """Parse, chunk, embed and store documents; unchanged files are skipped."""
     from app.ingest_cli import run_ingest
+    from app.services import ingest_options, load_embedder, open_store
+    from ingest.catalog import Catalog
 
     settings = _settings()
-    failed = run_ingest(settings, paths, tuple(group), console)
+    options = ingest_options(
+        settings, tuple(group or ()), workers=workers, sync=sync, dry_run=dry_run
+    )
+    embedder, store = load_embedder(settings), open_store(settings)
+    catalog = Catalog(settings.catalog_path)
+    try:
+        failed = run_ingest(paths, options, embedder, store, catalog, console)
+    finally:
+        store.close()
+        catalog.close()
     raise typer.Exit(1 if failed else 0)
 
 
@@ -176,15 +200,90 @@ def serve(
 @docs_cli.command("list")
 def docs_list() -> None:
     """Every document in the catalog with its status."""
+    from app.docs_cli import list_table
+    from ingest.catalog import Catalog
+
+    catalog = Catalog(_settings().catalog_path)
+    try:
+        console.print(list_table(catalog))
+    finally:
+        catalog.close()
+
+
+@docs_cli.command("show")
+def docs_show(
+    ref: Annotated[str, typer.Argument(help="Document id, id prefix or file path")],
+) -> None:
+    """One document's catalog record and its chunks."""
+    from app.docs_cli import find_document, show
+
+    with _documents() as (catalog, store):
+        show(_find(find_document, catalog, ref), store, console)
+
+
+@docs_cli.command("rm")
+def docs_rm(refs: Annotated[list[str], typer.Argument(help="Document ids or file paths")]) -> None:
+    """Remove documents from the knowledge base (their files are not touched)."""
+    from app.docs_cli import find_document
+    from ingest.pipeline import remove_document
+
+    with _documents() as (catalog, store):
+        for ref in refs:
+            record = _find(find_document, catalog, ref)
+            remove_document(record.doc_id, store, catalog)
+            console.print(f"removed {record.source}", highlight=False)
+
+
+@docs_cli.command("reindex")
+def docs_reindex(
+    refs: Annotated[list[str] | None, typer.Argument(help="Document ids or file paths")] = None,
+    all_documents: Annotated[bool, typer.Option("--all", help="Every document")] = False,
+) -> None:
+    """Parse and embed documents again from their files, even if nothing changed."""
+    from app.docs_cli import find_document
+    from app.ingest_cli import run_ingest
+    from app.services import ingest_options, load_embedder
+
+    settings = _settings()
+    if not refs and not all_documents:
+        err.print("Name documents to re-index, or pass --all.")
+        raise typer.Exit(2)
+    with _documents() as (catalog, store):
+        records = (
+            catalog.all()
+            if all_documents
+            else [_find(find_document, catalog, ref) for ref in refs or []]
+        )
+        by_groups: dict[tuple[str, ...], list[Path]] = {}
+        for record in records:
+            by_groups.setdefault(record.groups, []).append(Path(record.source))
+        embedder = load_embedder(settings)
+        failed = False
+        for groups, paths in by_groups.items():
+            options = ingest_options(settings, groups, force=True)
+            failed |= run_ingest(paths, options, embedder, store, catalog, console)
+    raise typer.Exit(1 if failed else 0)
+
+
+@contextmanager
+def _documents() -> Iterator[tuple[Catalog, VectorStore]]:
+    from app.services import open_store
     from ingest.catalog import Catalog
 
     settings = _settings()
-    catalog = Catalog(settings.catalog_path)
-    table = Table("source", "title", "chunks", "status", "updated")
-    for record in catalog.all():
-        status = record.status if record.error is None else f"{record.status}: {record.error}"
-        table.add_row(
-            record.source, record.title, str(record.chunk_count), status, record.updated_at
-        )
-    console.print(table)
-    catalog.close()
+    catalog, store = Catalog(settings.catalog_path), open_store(settings)
+    try:
+        yield catalog, store
+    finally:
+        store.close()
+        catalog.close()
+
+
+def _find(
+    finder: Callable[[Catalog, str], DocumentRecord], catalog: Catalog, ref: str
+) -> DocumentRecord:
+    try:
+        return finder(catalog, ref)
+    except LookupError as exc:
+        err.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(1) from exc

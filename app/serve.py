@@ -7,7 +7,7 @@ from rich.console import Console
 
 from app.demo import demo_documents
 from app.ingest_cli import ingest_with_progress, print_summary
-from app.services import ModelNotReady, Services, build_services
+from app.services import ModelNotReady, Services, build_services, ingest_options
 from app.settings import Settings
 from app.web import create_app
 
@@ -39,8 +39,7 @@ def seed_demo(settings: Settings, services: Services, console: Console) -> None:
     console.print("The knowledge base is empty: ingesting the bundled demo documents.")
     results = ingest_with_progress(
         demo_documents(),
-        settings,
-        (),
+        ingest_options(settings),
         services.embedder,
         services.store,
         services.catalog,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from app.answer import Answerer, AnswerOptions
 from app.generate import Generator, LlamaCppGenerator
@@ -77,8 +78,9 @@ def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
     )
 
 
-def ingest_options(settings: Settings, groups: tuple[str, ...] = ()) -> IngestOptions:
-    return IngestOptions(settings.chunk_tokens, settings.chunk_overlap, groups)
+def ingest_options(settings: Settings, groups: tuple[str, ...] = (), **extra: Any) -> IngestOptions:
+    """Chunking from the settings; `extra` sets per-run options (workers, sync, dry_run)."""
+    return IngestOptions(settings.chunk_tokens, settings.chunk_overlap, groups, **extra)
 
 
 def answer_options(settings: Settings) -> AnswerOptions:
@@ -96,11 +98,14 @@ def build_services(settings: Settings) -> Services:
     generator = LlamaCppGenerator(
         choice.path, model_id=choice.title, n_ctx=settings.n_ctx, n_threads=settings.n_threads
     )
-    answerer = Answerer(embedder, store, generator, Prompts(), answer_options(settings))
+    catalog = Catalog(settings.catalog_path)
+    answerer = Answerer(
+        embedder, store, generator, Prompts(), answer_options(settings), catalog.live_versions
+    )
     return Services(
         embedder=embedder,
         store=store,
-        catalog=Catalog(settings.catalog_path),
+        catalog=catalog,
         generator=generator,
         answerer=answerer,
         ingest_options=ingest_options(settings),

@@ -1,26 +1,57 @@
-"""Ingest files end to end: hash -> (skip if unchanged) -> parse -> chunk -> embed -> store."""
+"""Ingest files end to end: plan -> parse (in workers) -> chunk -> embed -> store -> commit.
+
+Write order, for crash safety: a new document gets a `pending` catalog row; its chunks are
+written under a new version; the catalog switches the document to that version in one
+transaction (search shows only a document's current version); old versions are deleted last.
+Killed anywhere, the next run converges to the same state: ids are deterministic.
+"""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from ingest.catalog import Catalog, DocumentRecord
+from ingest.catalog import Catalog, DocumentRecord, OkRecord
 from ingest.chunk import chunk_elements, embedding_text
 from ingest.embed import Embedder
-from ingest.parse import SUPPORTED_SUFFIXES, ParseError, file_hash, parse_file
+from ingest.planning import (
+    Plan,
+    chunk_version,
+    document_id,
+    expand_paths,
+    plan_file,
+    point_id,
+    vanished,
+)
 from ingest.sparse import encode_document
 from ingest.store import VectorStore
 from ingest.types import Chunk, ParsedDocument, StoredChunk
+from ingest.workers import Outcome, parse_in_order
+
+__all__ = [
+    "IngestOptions",
+    "IngestResult",
+    "document_id",
+    "expand_paths",
+    "ingest_paths",
+    "remove_document",
+]
 
 PARSER_VERSION = "1"
 CHUNKER_VERSION = "1"
-_NAMESPACE = uuid.UUID("6f1c1d3e-9b1a-4a53-8d0e-2f6c0d6e7a11")
 
-Status = Literal["new", "updated", "unchanged", "failed", "skipped"]
+Status = Literal["new", "updated", "unchanged", "moved", "removed", "failed", "skipped"]
+_QUICK_STATUS: dict[str, Status] = {
+    "unchanged": "unchanged",
+    "move": "moved",
+    "regroup": "updated",
+    "skip": "skipped",
+    "fail": "failed",
+    "new": "new",
+    "update": "updated",
+}
 
 
 @dataclass(frozen=True)
@@ -28,6 +59,10 @@ class IngestOptions:
     chunk_tokens: int = 200
     chunk_overlap: int = 30
     groups: tuple[str, ...] = ()
+    workers: int = 0  # parser processes; 0 parses in this process
+    sync: bool = False  # remove documents under the given folders whose files are gone
+    dry_run: bool = False  # report what would happen; change nothing
+    force: bool = False  # parse and embed again even when nothing changed (reindex)
 
 
 @dataclass(frozen=True)
@@ -35,45 +70,19 @@ class IngestResult:
     source: str
     status: Status
     chunks: int = 0
+    pages: int | None = None
     reason: str | None = None
 
 
-ProgressHook = Callable[[IngestResult], None]
-
-
-def document_id(source: Path) -> str:
-    """Deterministic id of a source file (its absolute path)."""
-    return str(uuid.uuid5(_NAMESPACE, str(source.resolve())))
-
-
-def chunk_version(content_hash: str, fingerprint: str) -> str:
-    """Identifies one document's chunks: new bytes or new chunk/embedding settings, new version."""
-    return str(uuid.uuid5(_NAMESPACE, f"{content_hash}:{fingerprint}"))
-
-
-def point_id(doc_id: str, version: str, index: int) -> str:
-    return str(uuid.uuid5(_NAMESPACE, f"{doc_id}:{version}:{index}"))
+ResultHook = Callable[[IngestResult], None]
 
 
 def pipeline_fingerprint(embedder: Embedder, options: IngestOptions) -> str:
-    """Everything that changes the stored points; a change means storing the document again."""
+    """Everything that changes the stored vectors; a change means re-embedding."""
     return (
         f"parser={PARSER_VERSION};chunker={CHUNKER_VERSION};embedder={embedder.name};"
-        f"tokens={options.chunk_tokens};overlap={options.chunk_overlap};"
-        f"groups={','.join(sorted(options.groups))}"
+        f"tokens={options.chunk_tokens};overlap={options.chunk_overlap}"
     )
-
-
-def expand_paths(paths: Iterable[Path]) -> Iterator[Path]:
-    """Files named directly, and supported files found under folders (hidden ones skipped)."""
-    for path in paths:
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                hidden = any(part.startswith(".") for part in child.relative_to(path).parts)
-                if child.is_file() and not hidden and child.suffix.lower() in SUPPORTED_SUFFIXES:
-                    yield child
-        else:
-            yield path
 
 
 def ingest_paths(
@@ -83,85 +92,151 @@ def ingest_paths(
     store: VectorStore,
     catalog: Catalog,
     options: IngestOptions,
-    on_result: ProgressHook | None = None,
+    on_result: ResultHook | None = None,
 ) -> list[IngestResult]:
-    """Ingest every file; one bad file is reported and never stops the rest."""
-    store.ensure_collection(embedder.dimension)
-    results = []
-    for path in expand_paths(paths):
-        result = ingest_file(path, embedder=embedder, store=store, catalog=catalog, options=options)
+    """Ingest every file under `paths`; one bad file is reported and never stops the rest."""
+    writer = _Writer(embedder, store, catalog, options)
+    results: list[IngestResult] = []
+
+    def emit(result: IngestResult) -> None:
         results.append(result)
         if on_result:
             on_result(result)
+
+    if not options.dry_run:
+        store.ensure_collection(embedder.dimension)
+    fingerprint = pipeline_fingerprint(embedder, options)
+    to_parse: list[tuple[Plan, Path]] = []
+    for path in expand_paths(paths):
+        plan = plan_file(path, catalog, fingerprint, options.groups, force=options.force)
+        if options.dry_run or plan.action not in ("new", "update"):
+            emit(writer.quick(plan))
+        else:
+            to_parse.append((plan, plan.path))
+    for plan, outcome in parse_in_order(to_parse, options.workers):
+        emit(writer.write(plan, outcome, fingerprint))
+    if options.sync:
+        for record in vanished(catalog, paths):
+            emit(writer.remove(record.doc_id, record.source))
     return results
 
 
-def ingest_file(
-    path: Path, *, embedder: Embedder, store: VectorStore, catalog: Catalog, options: IngestOptions
-) -> IngestResult:
-    if not path.is_file():
-        return IngestResult(str(path), "failed", reason="no such file")
-    source = str(path.resolve())
-    doc_id = document_id(path)
-    fingerprint = pipeline_fingerprint(embedder, options)
-    try:
-        previous = catalog.get(doc_id)
-        digest = file_hash(path)
-        if previous and _is_current(previous, digest, fingerprint):
-            return IngestResult(source, "unchanged", previous.chunk_count)
-        document = parse_file(path)
-        version = chunk_version(document.content_hash, fingerprint)
-        stored = _prepare(doc_id, version, document, embedder, options)
-        store.upsert(stored)
-        store.delete_document(doc_id, keep_version=version)
-    except Exception as exc:  # one bad file must not stop the batch
-        reason = str(exc) if isinstance(exc, ParseError) else f"{type(exc).__name__}: {exc}"
-        catalog.record_failed(doc_id, source, reason)
-        return IngestResult(source, "failed", reason=reason)
-    catalog.record_ok(
-        doc_id, source, document.title, document.content_hash, fingerprint, len(stored)
+def remove_document(doc_id: str, store: VectorStore, catalog: Catalog) -> None:
+    """Unsearchable first (catalog), then the points: a crash leaves nothing visible."""
+    catalog.remove(doc_id)
+    store.delete_document(doc_id)
+
+
+class _Writer:
+    """Applies plans to the store and the catalog in the crash-safe order."""
+
+    def __init__(
+        self, embedder: Embedder, store: VectorStore, catalog: Catalog, options: IngestOptions
+    ) -> None:
+        self.embedder, self.store, self.catalog, self.options = embedder, store, catalog, options
+
+    def quick(self, plan: Plan) -> IngestResult:
+        """Plans that need no parsing (and every plan in a dry run)."""
+        record = plan.record
+        chunks = record.chunk_count if record else 0
+        pages = record.pages if record else None
+        status = _QUICK_STATUS[plan.action]
+        if self.options.dry_run:
+            return IngestResult(plan.source, status, chunks, pages, plan.reason)
+        if plan.action == "skip":  # recorded, so `docs list` shows why it is not searchable
+            doc_id = plan.doc_id or document_id(plan.path)
+            self.catalog.record_failed(doc_id, plan.source, plan.reason or "", "skipped")
+        if plan.action in ("skip", "fail"):
+            return IngestResult(plan.source, status, reason=plan.reason)
+        assert record is not None
+        if plan.action == "move":
+            self.store.update_document(record.doc_id, {"source": plan.source})
+            self.catalog.move(record.doc_id, plan.source)
+        elif plan.action == "regroup":
+            self.store.update_document(record.doc_id, {"groups": list(self.options.groups)})
+            self.catalog.record_ok(_regrouped(record, self.options.groups))
+        needed = record.cleanup_pending or plan.action != "unchanged"
+        self._clean(record.doc_id, record.version, needed)
+        return IngestResult(plan.source, status, chunks, pages)
+
+    def write(self, plan: Plan, outcome: Outcome, fingerprint: str) -> IngestResult:
+        status: Status = "updated" if plan.action == "update" else "new"
+        if not isinstance(outcome, ParsedDocument):
+            return self._failed(plan, str(outcome))
+        try:
+            version = chunk_version(outcome.content_hash, fingerprint)
+            stored = self._prepare(plan.doc_id, version, outcome)
+            if plan.record is None:
+                self.catalog.record_pending(plan.doc_id, plan.source, outcome.content_hash)
+            self.store.upsert(stored)
+            self.catalog.record_ok(
+                OkRecord(
+                    plan.doc_id,
+                    plan.source,
+                    outcome.title,
+                    outcome.content_hash,
+                    version,
+                    fingerprint,
+                    len(stored),
+                    outcome.pages,
+                    self.options.groups,
+                )
+            )
+        except Exception as exc:  # a store or embedder error fails this file only
+            return self._failed(plan, f"{type(exc).__name__}: {exc}")
+        self._clean(plan.doc_id, version, True)
+        return IngestResult(plan.source, status, len(stored), outcome.pages)
+
+    def remove(self, doc_id: str, source: str) -> IngestResult:
+        if not self.options.dry_run:
+            remove_document(doc_id, self.store, self.catalog)
+        return IngestResult(source, "removed", reason="file no longer exists")
+
+    def _failed(self, plan: Plan, reason: str) -> IngestResult:
+        self.catalog.record_failed(plan.doc_id, plan.source, reason)
+        return IngestResult(plan.source, "failed", reason=reason)
+
+    def _clean(self, doc_id: str, version: str, needed: bool) -> None:
+        """Delete the document's points of any other version (after the commit point)."""
+        if needed and version:
+            self.store.delete_document(doc_id, keep_version=version)
+            self.catalog.mark_cleaned(doc_id)
+
+    def _prepare(self, doc_id: str, version: str, document: ParsedDocument) -> list[StoredChunk]:
+        budget = min(self.options.chunk_tokens, self.embedder.max_tokens)
+        overlap = min(self.options.chunk_overlap, budget - 1)
+        chunks = chunk_elements(document.elements, self.embedder.count_tokens, budget, overlap)
+        texts = [_fitting_embedding_text(document.title, c, self.embedder) for c in chunks]
+        vectors = self.embedder.embed(texts)
+        source = str(Path(document.source).resolve())
+        return [
+            StoredChunk(
+                point_id=point_id(doc_id, version, chunk.index),
+                doc_id=doc_id,
+                version=version,
+                chunk=chunk,
+                title=document.title,
+                source=source,
+                dense=vector,
+                sparse=encode_document(text),
+                groups=self.options.groups,
+            )
+            for chunk, vector, text in zip(chunks, vectors, texts, strict=True)
+        ]
+
+
+def _regrouped(record: DocumentRecord, groups: tuple[str, ...]) -> OkRecord:
+    return OkRecord(
+        record.doc_id,
+        record.source,
+        record.title,
+        record.content_hash,
+        record.version,
+        record.pipeline,
+        record.chunk_count,
+        record.pages,
+        groups,
     )
-    status: Status = "updated" if previous and previous.status == "ok" else "new"
-    return IngestResult(source, status, len(stored))
-
-
-def _is_current(record: DocumentRecord, digest: str, fingerprint: str) -> bool:
-    """Stored from these very bytes with these very settings, and not failed since."""
-    return (
-        record.status == "ok"
-        and record.error is None
-        and record.content_hash == digest
-        and record.pipeline == fingerprint
-    )
-
-
-def _prepare(
-    doc_id: str,
-    version: str,
-    document: ParsedDocument,
-    embedder: Embedder,
-    options: IngestOptions,
-) -> list[StoredChunk]:
-    budget = min(options.chunk_tokens, embedder.max_tokens)
-    chunks = chunk_elements(
-        document.elements, embedder.count_tokens, budget, min(options.chunk_overlap, budget - 1)
-    )
-    texts = [_fitting_embedding_text(document.title, c, embedder) for c in chunks]
-    vectors = embedder.embed(texts)
-    return [
-        StoredChunk(
-            point_id=point_id(doc_id, version, chunk.index),
-            doc_id=doc_id,
-            version=version,
-            chunk=chunk,
-            title=document.title,
-            source=str(Path(document.source).resolve()),
-            dense=vector,
-            sparse=encode_document(text),
-            groups=options.groups,
-        )
-        for chunk, vector, text in zip(chunks, vectors, texts, strict=True)
-    ]
 
 
 def _fitting_embedding_text(title: str, chunk: Chunk, embedder: Embedder) -> str:

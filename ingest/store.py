@@ -24,6 +24,10 @@ class VectorStore(Protocol):
 
     def delete_document(self, doc_id: str, keep_version: str | None = None) -> None: ...
 
+    def update_document(self, doc_id: str, fields: dict[str, Any]) -> None: ...
+
+    def document_chunks(self, doc_id: str, version: str) -> list[Passage]: ...
+
     def search(
         self, dense: list[float], sparse: SparseVector, limit: int, mode: SearchMode = "hybrid"
     ) -> list[Passage]: ...
@@ -93,16 +97,36 @@ class QdrantStore:
     def delete_document(self, doc_id: str, keep_version: str | None = None) -> None:
         from qdrant_client import models
 
-        must_not = []
+        selector = _document_filter(doc_id)
         if keep_version is not None:
-            must_not.append(
+            selector.must_not = [
                 models.FieldCondition(key="version", match=models.MatchValue(value=keep_version))
-            )
-        selector = models.Filter(
-            must=[models.FieldCondition(key="doc_id", match=models.MatchValue(value=doc_id))],
-            must_not=must_not,
-        )
+            ]
         self._client.delete(self.collection, points_selector=selector, wait=True)
+
+    def update_document(self, doc_id: str, fields: dict[str, Any]) -> None:
+        """Change payload fields (source, title, groups) of every point of a document."""
+        self._client.set_payload(
+            self.collection, payload=fields, points=_document_filter(doc_id), wait=True
+        )
+
+    def document_chunks(self, doc_id: str, version: str) -> list[Passage]:
+        """One version of a document's chunks, in document order."""
+        from qdrant_client import models
+
+        selector = _document_filter(doc_id)
+        selector.must.append(
+            models.FieldCondition(key="version", match=models.MatchValue(value=version))
+        )
+        passages: list[Passage] = []
+        offset = None
+        while True:
+            points, offset = self._client.scroll(
+                self.collection, scroll_filter=selector, limit=256, offset=offset
+            )
+            passages += [_passage(str(p.id), p.payload or {}, 0.0) for p in points]
+            if offset is None:
+                return sorted(passages, key=lambda p: p.chunk_index)
 
     def search(
         self, dense: list[float], sparse: SparseVector, limit: int, mode: SearchMode = "hybrid"
@@ -141,6 +165,14 @@ class QdrantStore:
         self._client.close()
 
 
+def _document_filter(doc_id: str) -> Any:
+    from qdrant_client import models
+
+    return models.Filter(
+        must=[models.FieldCondition(key="doc_id", match=models.MatchValue(value=doc_id))]
+    )
+
+
 def _payload(c: StoredChunk) -> dict[str, Any]:
     chunk = c.chunk
     return {
@@ -174,4 +206,5 @@ def _passage(point_id: str, payload: dict[str, Any], score: float) -> Passage:
         start=payload["start"],
         end=payload["end"],
         score=float(score),
+        version=payload.get("version", ""),
     )

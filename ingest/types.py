@@ -27,6 +27,7 @@ class ParsedDocument:
     title: str
     content_hash: str
     elements: list[Element]
+    pages: int | None = None  # highest page number seen; None for unpaged formats
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class Passage:
     start: int
     end: int
     score: float
+    version: str = ""  # which ingestion of the document this passage came from
 
     @property
     def location(self) -> str:

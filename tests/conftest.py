@@ -66,7 +66,9 @@ def services(
     embedder: FakeEmbedder, store: QdrantStore, catalog: Catalog, generator: FakeGenerator
 ) -> Services:
     store.ensure_collection(embedder.dimension)
-    answerer = Answerer(embedder, store, generator, Prompts(), AnswerOptions(top_k=3))
+    answerer = Answerer(
+        embedder, store, generator, Prompts(), AnswerOptions(top_k=3), catalog.live_versions
+    )
     return Services(
         embedder=embedder,
         store=store,

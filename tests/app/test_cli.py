@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import cli
-from ingest.catalog import Catalog
+from ingest.catalog import Catalog, OkRecord
 
 runner = CliRunner()
 
@@ -58,7 +58,7 @@ def test_ask_without_a_model_explains_how_to_get_one() -> None:
 
 def test_docs_list_shows_catalog_rows(tmp_path: Path) -> None:
     catalog = Catalog(tmp_path / "data" / "docent.sqlite3")
-    catalog.record_ok("d1", "/docs/handbook.md", "Handbook", "abc", "p", 12)
+    catalog.record_ok(OkRecord("d1", "/docs/handbook.md", "Handbook", "abc", "v1", "p", 12, 4, ()))
     catalog.record_failed("d2", "/docs/broken.pdf", "no text found")
     catalog.close()
     result = runner.invoke(cli, ["docs", "list"], env={"COLUMNS": "200"})

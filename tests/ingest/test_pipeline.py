@@ -59,13 +59,15 @@ def keyword_hits(store: QdrantStore, dimension: int, word: str) -> list[Passage]
 def test_first_run_ingests_new_documents(
     tmp_path: Path, embedder: FakeEmbedder, store: QdrantStore, catalog: Catalog
 ) -> None:
-    (tmp_path / "travel.md").write_text(guide("zeppelin"))
-    (tmp_path / "notes.txt").write_text(
+    docs = tmp_path / "docs"  # tmp_path itself holds the catalog's database files
+    docs.mkdir()
+    (docs / "travel.md").write_text(guide("zeppelin"))
+    (docs / "notes.txt").write_text(
         "The quarterly review covered the budget for next year.\n\n"
         "The committee approved the budget after a long discussion.\n"
     )
 
-    results = ingest([tmp_path], embedder, store, catalog)
+    results = ingest([docs], embedder, store, catalog)
 
     assert sorted(r.status for r in results) == ["new", "new"]
     by_name = {Path(r.source).name: r for r in results}
@@ -233,7 +235,7 @@ def test_missing_path_fails_with_no_such_file(
     assert store.count() == 0
 
 
-def test_folders_skip_hidden_and_unsupported_files(
+def test_folders_skip_hidden_files_and_report_unsupported_ones(
     tmp_path: Path, embedder: FakeEmbedder, store: QdrantStore, catalog: Catalog
 ) -> None:
     (tmp_path / "docs" / ".git").mkdir(parents=True)
@@ -244,7 +246,14 @@ def test_folders_skip_hidden_and_unsupported_files(
 
     results = ingest([tmp_path / "docs"], embedder, store, catalog)
 
-    assert [(Path(r.source).name, r.status) for r in results] == [("travel.md", "new")]
+    # unsupported files are reported, never silently dropped; hidden folders are not walked
+    assert [(Path(r.source).name, r.status) for r in results] == [
+        ("image.png", "skipped"),
+        ("travel.md", "new"),
+    ]
+    assert results[0].reason == "unsupported file type .png"
+    record = catalog.get_by_source(str((tmp_path / "docs" / "image.png").resolve()))
+    assert record is not None and record.status_text == "skipped: unsupported file type .png"
 
 
 def test_document_id_is_deterministic_per_path(tmp_path: Path) -> None:
