@@ -18,6 +18,7 @@ from app.settings import Settings
 if TYPE_CHECKING:
     from app.answer import Answer
     from ingest.catalog import Catalog, DocumentRecord
+    from ingest.pipeline import IngestOptions
     from ingest.store import VectorStore
 
 cli = typer.Typer(help="docent: answers from your documents, with citations.", no_args_is_help=True)
@@ -114,19 +115,38 @@ def ingest(
     from app.ingest_cli import run_ingest
     from app.services import ingest_options, load_embedder, open_store
     from ingest.catalog import Catalog
+    from ingest.store import StoreLocked
 
     settings = _settings()
     options = ingest_options(
         settings, tuple(group or ()), workers=workers, sync=sync, dry_run=dry_run
     )
-    embedder, store = load_embedder(settings), open_store(settings)
+    try:
+        store = open_store(settings)
+    except StoreLocked:
+        raise typer.Exit(_ingest_through_server(settings, paths, options)) from None
     catalog = Catalog(settings.catalog_path)
     try:
-        failed = run_ingest(paths, options, embedder, store, catalog, console)
+        failed = run_ingest(paths, options, load_embedder(settings), store, catalog, console)
     finally:
         store.close()
         catalog.close()
     raise typer.Exit(1 if failed else 0)
+
+
+def _ingest_through_server(settings: Settings, paths: list[Path], options: IngestOptions) -> int:
+    from app.remote_ingest import ServerUnavailable, ingest_via_server, server_url
+
+    console.print(f"The web app has the store open: ingesting through it ({server_url(settings)}).")
+    try:
+        return (
+            1
+            if ingest_via_server(settings, [p for p in paths if p.exists()], options, console)
+            else 0
+        )
+    except ServerUnavailable as exc:
+        err.print(f"[red]{exc}[/red]", highlight=False)
+        return 1
 
 
 @cli.command()
@@ -269,9 +289,17 @@ def docs_reindex(
 def _documents() -> Iterator[tuple[Catalog, VectorStore]]:
     from app.services import open_store
     from ingest.catalog import Catalog
+    from ingest.store import StoreLocked
 
     settings = _settings()
-    catalog, store = Catalog(settings.catalog_path), open_store(settings)
+    try:
+        store = open_store(settings)
+    except StoreLocked as exc:
+        err.print(
+            f"[red]{exc}[/red]: stop the web app first (`docent ingest` works while it runs)."
+        )
+        raise typer.Exit(1) from exc
+    catalog = Catalog(settings.catalog_path)
     try:
         yield catalog, store
     finally:

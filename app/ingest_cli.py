@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
@@ -25,10 +24,46 @@ from ingest.store import VectorStore
 STATUSES = ("new", "updated", "moved", "unchanged", "removed", "skipped", "failed")
 
 
-@dataclass
-class _Tally:
-    pages: int = 0
-    chunks: int = 0
+class IngestProgress:
+    """The progress bar of an ingestion: files, pages, chunks, rate, ETA."""
+
+    def __init__(self, console: Console, label: str, total: int) -> None:
+        columns = (
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("files · {task.fields[pages]} pages · {task.fields[chunks]} chunks"),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+        )
+        self._progress = Progress(*columns, console=console)
+        self._task = self._progress.add_task(label, total=total, pages=0, chunks=0, rate="")
+        self._pages = self._chunks = 0
+
+    def __enter__(self) -> IngestProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._progress.stop()
+
+    def advance(self, result: IngestResult) -> None:
+        if result.status in ("new", "updated"):
+            self._pages += result.pages or 0
+            self._chunks += result.chunks
+        elapsed = self._progress.tasks[0].elapsed or 0.0
+        rate = f"· {self._chunks / elapsed:.1f} chunks/s" if elapsed > 1 and self._chunks else ""
+        self._progress.update(
+            self._task,
+            advance=0 if result.status == "removed" else 1,
+            pages=self._pages,
+            chunks=self._chunks,
+            rate=rate,
+        )
+        if result.status == "failed":
+            self._progress.console.print(f"[red]failed[/red] {result.source}: {result.reason}")
 
 
 def ingest_with_progress(
@@ -39,42 +74,20 @@ def ingest_with_progress(
     catalog: Catalog,
     console: Console,
 ) -> list[IngestResult]:
-    """Run the pipeline under a progress bar: files, pages, chunks, rate, ETA."""
     total = sum(1 for _ in expand_paths(paths))
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("files · {task.fields[pages]} pages · {task.fields[chunks]} chunks"),
-        TextColumn("· {task.fields[rate]}"),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-    )
-    label = "Checking" if options.dry_run else "Ingesting"
-    tally = _Tally()
-    with Progress(*columns, console=console) as progress:
-        task = progress.add_task(label, total=total, pages=0, chunks=0, rate="")
-
-        def advance(result: IngestResult) -> None:
-            if result.status in ("new", "updated"):
-                tally.pages += result.pages or 0
-                tally.chunks += result.chunks
-            elapsed = progress.tasks[task].elapsed or 0.0
-            rate = f"{tally.chunks / elapsed:.1f} chunks/s" if elapsed > 1 else ""
-            step = 0 if result.status == "removed" else 1
-            progress.update(task, advance=step, pages=tally.pages, chunks=tally.chunks, rate=rate)
-            if result.status == "failed":
-                progress.console.print(f"[red]failed[/red] {result.source}: {result.reason}")
-
+    with IngestProgress(console, _label(options), total) as bar:
         return ingest_paths(
             paths,
             embedder=embedder,
             store=store,
             catalog=catalog,
             options=options,
-            on_result=advance,
+            on_result=bar.advance,
         )
+
+
+def _label(options: IngestOptions) -> str:
+    return "Checking" if options.dry_run else "Ingesting"
 
 
 def print_summary(results: list[IngestResult], console: Console, dry_run: bool = False) -> None:
@@ -102,10 +115,14 @@ def run_ingest(
     console: Console,
 ) -> bool:
     """Ingest with progress and summary; True when some file failed or a path is missing."""
-    missing = [p for p in paths if not p.exists()]
-    for path in missing:
-        console.print(f"[red]No such file or folder:[/red] {path}")
-    present = [p for p in paths if p.exists()]
+    present = existing_paths(paths, console)
     results = ingest_with_progress(present, options, embedder, store, catalog, console)
     print_summary(results, console, options.dry_run)
-    return bool(missing) or any(r.status == "failed" for r in results)
+    return len(present) < len(paths) or any(r.status == "failed" for r in results)
+
+
+def existing_paths(paths: list[Path], console: Console) -> list[Path]:
+    for path in paths:
+        if not path.exists():
+            console.print(f"[red]No such file or folder:[/red] {path}")
+    return [p for p in paths if p.exists()]

@@ -6,6 +6,7 @@ hybrid query is one request fused inside Qdrant.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -50,13 +51,14 @@ class QdrantStore:
     ) -> None:
         from qdrant_client import QdrantClient
 
+        self._client: Any
         if url:
             self._client = QdrantClient(url=url, api_key=api_key)
         elif path is not None:
             path.mkdir(parents=True, exist_ok=True)
-            self._client = QdrantClient(path=str(path))
+            self._client = _OneCallAtATime(_open_local(path))
         else:
-            self._client = QdrantClient(location=":memory:")
+            self._client = _OneCallAtATime(QdrantClient(location=":memory:"))
         self.collection = collection
         self._is_server = bool(url)
 
@@ -163,6 +165,42 @@ class QdrantStore:
 
     def close(self) -> None:
         self._client.close()
+
+
+class StoreLocked(RuntimeError):
+    """Another process (usually the running web app) has the embedded store open."""
+
+
+def _open_local(path: Path) -> Any:
+    from qdrant_client import QdrantClient
+
+    try:
+        return QdrantClient(path=str(path))
+    except RuntimeError as exc:
+        if "already accessed" in str(exc):
+            raise StoreLocked(
+                f"the embedded vector store at {path} is open in another process"
+            ) from exc
+        raise
+
+
+class _OneCallAtATime:
+    """Qdrant's local mode is not thread-safe; the web app searches while it ingests."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._lock = threading.RLock()
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                return attribute(*args, **kwargs)
+
+        return call
 
 
 def _document_filter(doc_id: str) -> Any:

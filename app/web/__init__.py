@@ -8,10 +8,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from app.operator_token import ensure_token
 from app.paths import STATIC_DIR
 from app.services import Services, build_services
 from app.settings import Settings
-from app.web import api, chat
+from app.web import api, chat, ingest_api
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
@@ -21,6 +22,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
         app.state.services = services or build_services(settings)
+        app.state.operator_token = ensure_token(settings.data_dir)
         try:
             yield
         finally:
@@ -32,6 +34,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     app.include_router(chat.router)
     app.include_router(api.router)
+    app.include_router(ingest_api.router)
     return app
 
 

@@ -1,0 +1,91 @@
+"""`POST /api/v1/ingest`: the CLI's ingestion, run by the web app that holds the store."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import asdict
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from app.operator_token import token_matches
+from app.services import Services, ingest_options
+from app.web.deps import ServicesDep
+from ingest.pipeline import IngestOptions, IngestResult, expand_paths, ingest_paths
+
+router = APIRouter(prefix="/api/v1")
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+_running = threading.Lock()  # one ingestion at a time; questions go on meanwhile
+
+
+class IngestRequest(BaseModel):
+    paths: list[str] = Field(min_length=1, description="Absolute paths on the server's machine")
+    groups: list[str] = []
+    sync: bool = False
+    dry_run: bool = False
+    workers: int = Field(1, ge=0, le=16)
+
+
+@router.post("/ingest", include_in_schema=False)
+def ingest(body: IngestRequest, request: Request, services: ServicesDep) -> StreamingResponse:
+    """NDJSON lines: {"event": "total"}, one {"event": "result"} per file, {"event": "done"}."""
+    _require_operator(request)
+    paths = [Path(p) for p in body.paths]
+    if not all(p.is_absolute() for p in paths):
+        raise HTTPException(422, "paths must be absolute")
+    if not _running.acquire(blocking=False):
+        raise HTTPException(409, "an ingestion is already running on this server")
+    options = ingest_options(
+        request.app.state.settings,
+        tuple(body.groups),
+        workers=body.workers,
+        sync=body.sync,
+        dry_run=body.dry_run,
+    )
+    return StreamingResponse(_lines(paths, options, services), media_type="application/x-ndjson")
+
+
+def _require_operator(request: Request) -> None:
+    client = request.client.host if request.client else ""
+    header = request.headers.get("Authorization", "")
+    given = header.removeprefix("Bearer ") if header.startswith("Bearer ") else None
+    if client not in LOOPBACK or not token_matches(request.app.state.operator_token, given):
+        raise HTTPException(403, "ingestion through the server is for operators on this machine")
+
+
+def _lines(paths: list[Path], options: IngestOptions, services: Services) -> Iterator[str]:
+    results: queue.Queue[IngestResult | BaseException | None] = queue.Queue()
+
+    def work() -> None:
+        try:
+            ingest_paths(
+                paths,
+                embedder=services.embedder,
+                store=services.store,
+                catalog=services.catalog,
+                options=options,
+                on_result=results.put,
+            )
+            results.put(None)
+        except BaseException as exc:  # reported to the client, never lost
+            results.put(exc)
+        finally:
+            _running.release()
+
+    yield _line({"event": "total", "files": sum(1 for _ in expand_paths(paths))})
+    threading.Thread(target=work, name="ingest", daemon=True).start()
+    while (item := results.get()) is not None:
+        if isinstance(item, BaseException):
+            yield _line({"event": "error", "message": f"{type(item).__name__}: {item}"})
+            return
+        yield _line({"event": "result"} | asdict(item))
+    yield _line({"event": "done"})
+
+
+def _line(data: dict[str, object]) -> str:
+    return json.dumps(data) + "\n"

@@ -1,0 +1,138 @@
+"""Ingestion through the running web app: operators on this machine only."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from app.answer import Answerer, AnswerOptions
+from app.cli import cli
+from app.operator_token import read_token
+from app.prompting import Prompts
+from app.services import Services
+from app.settings import Settings
+from app.web import create_app
+from ingest.catalog import Catalog
+from ingest.pipeline import IngestOptions
+from ingest.store import QdrantStore
+from tests.fakes import FakeEmbedder, FakeGenerator
+
+
+def _docs(tmp_path: Path) -> Path:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "leave.md").write_text("# Leave\n\nEveryone gets twenty eight days of annual leave.\n")
+    return docs
+
+
+@pytest.fixture
+def local_client(settings: Settings, services: Services) -> Iterator[TestClient]:
+    app = create_app(settings, services)
+    with TestClient(app, client=("127.0.0.1", 50000)) as client:
+        yield client
+
+
+def _token(settings: Settings) -> dict[str, str]:
+    token = read_token(settings.data_dir)
+    assert token
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_operator_ingests_and_gets_one_line_per_file(
+    local_client: TestClient, settings: Settings, services: Services, tmp_path: Path
+) -> None:
+    docs = _docs(tmp_path)
+    response = local_client.post(
+        "/api/v1/ingest", json={"paths": [str(docs)], "workers": 0}, headers=_token(settings)
+    )
+    assert response.status_code == 200
+    events = [json.loads(line) for line in response.text.splitlines()]
+    assert events[0] == {"event": "total", "files": 1}
+    assert events[1]["event"] == "result" and events[1]["status"] == "new"
+    assert events[-1] == {"event": "done"}
+    assert services.store.count() == events[1]["chunks"]
+
+
+@pytest.mark.parametrize(
+    ("client_host", "header"),
+    [
+        ("127.0.0.1", None),
+        ("127.0.0.1", "Bearer wrong-token"),
+        ("203.0.113.9", "right"),  # the right token from another machine
+    ],
+)
+def test_everyone_else_is_refused(
+    settings: Settings, services: Services, tmp_path: Path, client_host: str, header: str | None
+) -> None:
+    with TestClient(create_app(settings, services), client=(client_host, 1)) as client:
+        headers = {}
+        if header == "right":
+            headers = _token(settings)
+        elif header:
+            headers = {"Authorization": header}
+        response = client.post("/api/v1/ingest", json={"paths": ["/tmp"]}, headers=headers)
+    assert response.status_code == 403
+    assert services.catalog.all() == []
+
+
+def test_relative_paths_are_refused(local_client: TestClient, settings: Settings) -> None:
+    response = local_client.post(
+        "/api/v1/ingest", json={"paths": ["docs"]}, headers=_token(settings)
+    )
+    assert response.status_code == 422
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_cli_ingest_goes_through_the_running_app_that_holds_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = _free_port()
+    monkeypatch.setenv("DOCENT_PORT", str(port))
+    settings = Settings()
+    store = QdrantStore("docent", path=settings.qdrant_path)  # holds the file lock
+    embedder, catalog = FakeEmbedder(), Catalog(settings.catalog_path)
+    store.ensure_collection(embedder.dimension)
+    generator = FakeGenerator()
+    services = Services(
+        embedder=embedder,
+        store=store,
+        catalog=catalog,
+        generator=generator,
+        answerer=Answerer(embedder, store, generator, Prompts(), AnswerOptions()),
+        ingest_options=IngestOptions(),
+        model_title="Fake Model",
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, services), port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.05)
+        docs = _docs(tmp_path)
+        result = CliRunner().invoke(cli, ["ingest", "--workers", "0", str(docs)])
+        assert result.exit_code == 0, result.output
+        assert "ingesting through it" in result.output
+        assert [r.status for r in catalog.all()] == ["ok"]
+        assert store.count() > 0
+        assert "leave" in " ".join(t.lower() for t in embedder.embedded_texts)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        store.close()
+        catalog.close()
