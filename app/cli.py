@@ -107,8 +107,11 @@ def ingest(
         bool, typer.Option(help="Remove documents under these folders whose files are gone")
     ] = False,
     workers: Annotated[
-        int, typer.Option(min=0, help="Parser processes beside the embedder (0: parse inline)")
-    ] = 1,
+        int | None,
+        typer.Option(
+            min=0, help="Parser processes beside the embedder; default DOCENT_INGEST_WORKERS"
+        ),
+    ] = None,
     dry_run: Annotated[bool, typer.Option(help="Show what would change; change nothing")] = False,
 ) -> None:
     """Parse, chunk, embed and store documents; unchanged files are skipped."""
@@ -118,9 +121,8 @@ def ingest(
     from ingest.store import StoreLocked
 
     settings = _settings()
-    options = ingest_options(
-        settings, tuple(group or ()), workers=workers, sync=sync, dry_run=dry_run
-    )
+    per_run = {"sync": sync, "dry_run": dry_run} | ({} if workers is None else {"workers": workers})
+    options = ingest_options(settings, tuple(group or ()), **per_run)
     try:
         store = open_store(settings)
     except StoreLocked:

@@ -19,6 +19,7 @@ from rich.table import Table
 from ingest.catalog import Catalog
 from ingest.embed import Embedder
 from ingest.pipeline import IngestOptions, IngestResult, expand_paths, ingest_paths
+from ingest.planning import SETTINGS_CHANGED
 from ingest.store import VectorStore
 
 STATUSES = ("new", "updated", "moved", "unchanged", "removed", "skipped", "failed")
@@ -98,6 +99,12 @@ def print_summary(results: list[IngestResult], console: Console, dry_run: bool =
         chunks = sum(r.chunks for r in results if r.status == status)
         table.add_row(status, str(counts.get(status, 0)), str(chunks))
     console.print(table)
+    resettled = sum(1 for r in results if r.reason == SETTINGS_CHANGED)
+    if resettled:
+        console.print(
+            f"{resettled} unchanged files were embedded again because the embedding model or "
+            "the chunk settings changed since they were ingested."
+        )
     problems = [r for r in results if r.status in ("failed", "skipped")]
     if problems:
         reasons = Table("file", "status", "reason", title="Not ingested")

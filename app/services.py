@@ -80,7 +80,13 @@ def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
 
 def ingest_options(settings: Settings, groups: tuple[str, ...] = (), **extra: Any) -> IngestOptions:
     """Chunking from the settings; `extra` sets per-run options (workers, sync, dry_run)."""
-    return IngestOptions(settings.chunk_tokens, settings.chunk_overlap, groups, **extra)
+    defaults: dict[str, Any] = {
+        "workers": settings.ingest_workers,
+        "max_file_bytes": settings.max_file_mb << 20,
+    }
+    return IngestOptions(
+        settings.chunk_tokens, settings.chunk_overlap, groups, **(defaults | extra)
+    )
 
 
 def answer_options(settings: Settings) -> AnswerOptions:

@@ -77,6 +77,13 @@ class Settings(BaseSettings):
         30, ge=0, description="Tokens of the previous chunk repeated at the start of the next."
     )
 
+    max_file_mb: int = Field(
+        200, ge=1, description="Files larger than this (MB) are skipped by ingestion."
+    )
+    ingest_workers: int = Field(
+        1, ge=0, le=16, description="Parser processes beside the embedder (0 = parse inline)."
+    )
+
     # --- web --------------------------------------------------------------------------------
     host: str = Field("127.0.0.1", description="Address the web app listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the web app listens on.")

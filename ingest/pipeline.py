@@ -16,6 +16,7 @@ from typing import Literal
 from ingest.catalog import Catalog, DocumentRecord, OkRecord
 from ingest.chunk import chunk_elements, embedding_text
 from ingest.embed import Embedder
+from ingest.guards import Refused
 from ingest.planning import (
     Plan,
     chunk_version,
@@ -63,6 +64,7 @@ class IngestOptions:
     sync: bool = False  # remove documents under the given folders whose files are gone
     dry_run: bool = False  # report what would happen; change nothing
     force: bool = False  # parse and embed again even when nothing changed (reindex)
+    max_file_bytes: int = 200 << 20  # larger files are skipped
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ def ingest_paths(
             emit(writer.quick(plan))
         else:
             to_parse.append((plan, plan.path))
-    for plan, outcome in parse_in_order(to_parse, options.workers):
+    for plan, outcome in parse_in_order(to_parse, options.workers, options.max_file_bytes):
         emit(writer.write(plan, outcome, fingerprint))
     if options.sync:
         for record in vanished(catalog, paths):
@@ -161,6 +163,9 @@ class _Writer:
 
     def write(self, plan: Plan, outcome: Outcome, fingerprint: str) -> IngestResult:
         status: Status = "updated" if plan.action == "update" else "new"
+        if isinstance(outcome, Refused):
+            self.catalog.record_failed(plan.doc_id, plan.source, str(outcome), "skipped")
+            return IngestResult(plan.source, "skipped", reason=str(outcome))
         if not isinstance(outcome, ParsedDocument):
             return self._failed(plan, str(outcome))
         try:
@@ -185,7 +190,7 @@ class _Writer:
         except Exception as exc:  # a store or embedder error fails this file only
             return self._failed(plan, f"{type(exc).__name__}: {exc}")
         self._clean(plan.doc_id, version, True)
-        return IngestResult(plan.source, status, len(stored), outcome.pages)
+        return IngestResult(plan.source, status, len(stored), outcome.pages, plan.reason)
 
     def remove(self, doc_id: str, source: str) -> IngestResult:
         if not self.options.dry_run:

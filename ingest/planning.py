@@ -13,6 +13,8 @@ from ingest.parse import SUPPORTED_SUFFIXES, file_hash
 
 _NAMESPACE = uuid.UUID("6f1c1d3e-9b1a-4a53-8d0e-2f6c0d6e7a11")
 
+SETTINGS_CHANGED = "re-embedded: the embedding model or chunk settings changed"
+
 Action = Literal["new", "update", "unchanged", "move", "regroup", "skip", "fail"]
 
 
@@ -72,7 +74,10 @@ def plan_file(
         action: Action = "unchanged" if set(record.groups) == set(groups) else "regroup"
         return Plan(path, source, action, record.doc_id, digest, record)
     action = "update" if record.status == "ok" else "new"
-    return Plan(path, source, action, record.doc_id, digest, record)
+    reason = None
+    if record.status == "ok" and record.content_hash == digest and record.pipeline != fingerprint:
+        reason = SETTINGS_CHANGED
+    return Plan(path, source, action, record.doc_id, digest, record, reason)
 
 
 def _is_current(record: DocumentRecord, digest: str, fingerprint: str) -> bool:

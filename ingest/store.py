@@ -66,6 +66,7 @@ class QdrantStore:
         from qdrant_client import models
 
         if self._client.collection_exists(self.collection):
+            self._check_dimension(dimension)
             return
         self._client.create_collection(
             self.collection,
@@ -77,6 +78,16 @@ class QdrantStore:
         if self._is_server:  # local mode has no payload indexes (it scans)
             self._client.create_payload_index(
                 self.collection, "doc_id", models.PayloadSchemaType.KEYWORD
+            )
+
+    def _check_dimension(self, dimension: int) -> None:
+        vectors = self._client.get_collection(self.collection).config.params.vectors
+        size = vectors[DENSE].size if isinstance(vectors, dict) and DENSE in vectors else None
+        if size != dimension:
+            raise StoreMismatch(
+                f"collection {self.collection!r} holds {size}-dimensional vectors, but the "
+                f"embedding model makes {dimension}-dimensional ones: ingest into a new "
+                "collection (DOCENT_COLLECTION) or remove the old one"
             )
 
     def upsert(self, chunks: Sequence[StoredChunk]) -> None:
@@ -165,6 +176,10 @@ class QdrantStore:
 
     def close(self) -> None:
         self._client.close()
+
+
+class StoreMismatch(RuntimeError):
+    """The collection was built for another embedding model."""
 
 
 class StoreLocked(RuntimeError):

@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from ingest.catalog import Catalog
 from ingest.pipeline import IngestOptions, IngestResult, ingest_paths
-from ingest.store import QdrantStore
+from ingest.planning import SETTINGS_CHANGED
+from ingest.store import QdrantStore, StoreMismatch
 from tests.fakes import FakeEmbedder
 
 OPTIONS = IngestOptions(chunk_tokens=40, chunk_overlap=5)
@@ -163,3 +166,24 @@ def test_worker_processes_give_the_same_result_as_inline_parsing(
     finally:
         inline.close()
         other_catalog.close()
+
+
+def test_new_chunk_settings_re_embed_unchanged_files_and_say_why(
+    tmp_path: Path, embedder: FakeEmbedder, store: QdrantStore, catalog: Catalog
+) -> None:
+    docs = _docs(tmp_path)
+    _run([docs], embedder, store, catalog)
+
+    result = _run([docs], embedder, store, catalog, replace(OPTIONS, chunk_tokens=30))
+
+    assert {r.status for r in result.values()} == {"updated"}
+    assert {r.reason for r in result.values()} == {SETTINGS_CHANGED}
+
+
+def test_an_embedder_of_another_dimension_is_refused_clearly(
+    tmp_path: Path, store: QdrantStore, catalog: Catalog
+) -> None:
+    docs = _docs(tmp_path)
+    _run([docs], FakeEmbedder(dimension=64), store, catalog)
+    with pytest.raises(StoreMismatch, match=r"64-dimensional vectors.*32-dimensional"):
+        _run([docs], FakeEmbedder(dimension=32, name="other"), store, catalog)
