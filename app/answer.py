@@ -15,6 +15,7 @@ from app.citations import Citation, resolve
 from app.generate import Generator
 from app.prompting import NOT_FOUND, Prompts
 from app.retrieve import LiveVersions, retrieve
+from ingest.access import PUBLIC, Access
 from ingest.embed import Embedder
 from ingest.store import VectorStore
 from ingest.types import Passage
@@ -95,13 +96,15 @@ class Answerer:
     options: AnswerOptions
     live_versions: LiveVersions | None = None  # the catalog's current version per document
 
-    def answer(self, question: str) -> Answer:
-        for event in self.stream(question):
+    def answer(self, question: str, access: Access = PUBLIC) -> Answer:
+        for event in self.stream(question, access):
             if isinstance(event, Done):
                 return event.answer
         raise RuntimeError("answer stream ended without an answer")  # pragma: no cover
 
-    def stream(self, question: str) -> abc.Generator[AnswerEvent, None, None]:
+    def stream(
+        self, question: str, access: Access = PUBLIC
+    ) -> abc.Generator[AnswerEvent, None, None]:
         started = time.perf_counter()
         found = retrieve(
             question,
@@ -109,6 +112,7 @@ class Answerer:
             store=self.store,
             limit=self.options.top_k,
             live_versions=self.live_versions,
+            access=access,
         )
         retrieval_ms = _ms_since(started)
         passages, dropped = self.fit(question, found)

@@ -137,15 +137,14 @@ def ingest(
 
 
 def _ingest_through_server(settings: Settings, paths: list[Path], options: IngestOptions) -> int:
+    from app.ingest_cli import existing_paths
     from app.remote_ingest import ServerUnavailable, ingest_via_server, server_url
 
     console.print(f"The web app has the store open: ingesting through it ({server_url(settings)}).")
+    present = existing_paths(paths, console)
     try:
-        return (
-            1
-            if ingest_via_server(settings, [p for p in paths if p.exists()], options, console)
-            else 0
-        )
+        failed = ingest_via_server(settings, present, options, console)
+        return 1 if failed or len(present) < len(paths) else 0
     except ServerUnavailable as exc:
         err.print(f"[red]{exc}[/red]", highlight=False)
         return 1
@@ -157,11 +156,21 @@ def ask(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the answer object as JSON")
     ] = False,
+    group: Annotated[
+        list[str] | None, typer.Option(help="Ask as a member of this group (repeat)")
+    ] = None,
+    all_documents: Annotated[
+        bool, typer.Option("--all-documents", help="Search every document, whatever its groups")
+    ] = False,
 ) -> None:
-    """Answer a question from the knowledge base, streaming, with its sources."""
+    """Answer a question from the knowledge base, streaming, with its sources.
+
+    By default only documents without groups are searched, as for an anonymous user.
+    """
     from app.answer import Done, Token
     from app.serialize import answer_dict
     from app.services import ModelNotReady, build_services
+    from ingest.access import Access
 
     settings = _settings()
     try:
@@ -171,7 +180,8 @@ def ask(
         raise typer.Exit(1) from exc
     streamed: list[str] = []
     try:
-        for event in services.answerer.stream(question):
+        access = Access.admin() if all_documents else Access.member_of(group or ())
+        for event in services.answerer.stream(question, access):
             if isinstance(event, Token) and not as_json:
                 streamed.append(event.text)
                 sys.stdout.write(event.text)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from ingest.access import PUBLIC, Access
 from ingest.embed import Embedder
 from ingest.sparse import encode_query
 from ingest.store import SearchMode, VectorStore
@@ -25,10 +26,13 @@ def retrieve(
     limit: int,
     live_versions: LiveVersions | None = None,
     mode: SearchMode = "hybrid",
+    access: Access = PUBLIC,
 ) -> list[Passage]:
+    """The best passages the asker may read (filtered in the query, and checked again here)."""
     dense = embedder.embed([question])[0]
     fetch = limit * OVERFETCH if live_versions else limit
-    found = store.search(dense, encode_query(question), fetch, mode=mode)
+    found = store.search(dense, encode_query(question), fetch, mode=mode, access=access)
+    found = [p for p in found if access.allows(p.groups)]
     if live_versions is not None:
         live = live_versions(p.doc_id for p in found)
         found = [p for p in found if live.get(p.doc_id) == p.version]

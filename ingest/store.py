@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from ingest.access import PUBLIC, Access
 from ingest.types import Passage, SparseVector, StoredChunk
 
 DENSE = "dense"
@@ -30,7 +31,12 @@ class VectorStore(Protocol):
     def document_chunks(self, doc_id: str, version: str) -> list[Passage]: ...
 
     def search(
-        self, dense: list[float], sparse: SparseVector, limit: int, mode: SearchMode = "hybrid"
+        self,
+        dense: list[float],
+        sparse: SparseVector,
+        limit: int,
+        mode: SearchMode = "hybrid",
+        access: Access = PUBLIC,
     ) -> list[Passage]: ...
 
     def count(self) -> int: ...
@@ -142,29 +148,47 @@ class QdrantStore:
                 return sorted(passages, key=lambda p: p.chunk_index)
 
     def search(
-        self, dense: list[float], sparse: SparseVector, limit: int, mode: SearchMode = "hybrid"
+        self,
+        dense: list[float],
+        sparse: SparseVector,
+        limit: int,
+        mode: SearchMode = "hybrid",
+        access: Access = PUBLIC,
     ) -> list[Passage]:
+        """One query; documents the asker may not read are filtered inside it."""
         from qdrant_client import models
 
         sparse_query = models.SparseVector(indices=sparse.indices, values=sparse.values)
+        allowed = _access_filter(access)
         if mode == "dense":
             response = self._client.query_points(
-                self.collection, query=dense, using=DENSE, limit=limit, with_payload=True
+                self.collection,
+                query=dense,
+                using=DENSE,
+                limit=limit,
+                query_filter=allowed,
+                with_payload=True,
             )
         elif mode == "sparse":
             response = self._client.query_points(
-                self.collection, query=sparse_query, using=SPARSE, limit=limit, with_payload=True
+                self.collection,
+                query=sparse_query,
+                using=SPARSE,
+                limit=limit,
+                query_filter=allowed,
+                with_payload=True,
             )
         else:
             depth = max(limit * 4, 20)
             response = self._client.query_points(
                 self.collection,
                 prefetch=[
-                    models.Prefetch(query=dense, using=DENSE, limit=depth),
-                    models.Prefetch(query=sparse_query, using=SPARSE, limit=depth),
+                    models.Prefetch(query=dense, using=DENSE, limit=depth, filter=allowed),
+                    models.Prefetch(query=sparse_query, using=SPARSE, limit=depth, filter=allowed),
                 ],
                 query=models.FusionQuery(fusion=models.Fusion.RRF),
                 limit=limit,
+                query_filter=allowed,
                 with_payload=True,
             )
         return [_passage(str(p.id), p.payload or {}, p.score) for p in response.points]
@@ -218,6 +242,19 @@ class _OneCallAtATime:
         return call
 
 
+def _access_filter(access: Access) -> Any:
+    """Public documents (no groups), plus those sharing a group with the asker."""
+    from qdrant_client import models
+
+    if access.everything:
+        return None
+    public = models.IsEmptyCondition(is_empty=models.PayloadField(key="groups"))
+    if not access.groups:
+        return models.Filter(must=[public])
+    shared = models.FieldCondition(key="groups", match=models.MatchAny(any=sorted(access.groups)))
+    return models.Filter(should=[public, shared])
+
+
 def _document_filter(doc_id: str) -> Any:
     from qdrant_client import models
 
@@ -260,4 +297,5 @@ def _passage(point_id: str, payload: dict[str, Any], score: float) -> Passage:
         end=payload["end"],
         score=float(score),
         version=payload.get("version", ""),
+        groups=tuple(payload.get("groups", ())),
     )

@@ -42,6 +42,7 @@ class Chunk:
     kinds: tuple[str, ...]
     page_start: int | None
     page_end: int | None
+    context: str = ""  # embedded with the chunk, not part of its text: a split table's header row
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class Passage:
     end: int
     score: float
     version: str = ""  # which ingestion of the document this passage came from
+    groups: tuple[str, ...] = ()  # who may read it (empty: everyone)
 
     @property
     def location(self) -> str:
