@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from app.citations import Citation, resolve
+from app.support import Claim
 from app.generate import Generator
 from app.prompting import NOT_FOUND, Prompts
 from app.retrieve import LiveVersions, retrieve
@@ -56,6 +57,11 @@ class Answer:
     prompt_version: str
     timings: Timings
     dropped: list[Passage] = field(default_factory=list)  # retrieved, but over the budget
+    claims: list[Claim] = field(default_factory=list)  # cited sentences, checked
+
+    @property
+    def unsupported_claims(self) -> list[Claim]:
+        return [c for c in self.claims if not c.supported]
 
     @property
     def found(self) -> bool:
@@ -170,7 +176,7 @@ class Answerer:
         dropped: list[Passage],
         timings: Timings,
     ) -> Answer:
-        final, citations = resolve(text, passages) if text != NOT_FOUND else (text, [])
+        final, citations, checked = resolve(text, passages) if text != NOT_FOUND else (text, [], [])
         return Answer(
             question=question,
             text=final or NOT_FOUND,
@@ -180,6 +186,7 @@ class Answerer:
             prompt_version=self.prompts.version,
             timings=timings,
             dropped=dropped,
+            claims=checked,
         )
 
 

@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from app.support import Claim, Span, claims
 from ingest.sparse import terms
 from ingest.types import Passage
 
@@ -25,6 +26,8 @@ class Citation:
     number: int  # as shown in the answer text
     passage: Passage
     by_model: bool = True
+    span: Span | None = None  # the stretch of the passage that supports the citing sentence
+    supported: bool = True  # some sentence citing it is backed by the passage
 
 
 def cited_numbers(text: str) -> list[int]:
@@ -75,10 +78,20 @@ def best_support(sentence: str, vocabularies: Sequence[set[str]]) -> int | None:
     return shares.index(max(shares)) + 1
 
 
-def resolve(text: str, passages: Sequence[Passage]) -> tuple[str, list[Citation]]:
-    """The final answer text and its citations, in order of first mention."""
+def resolve(text: str, passages: Sequence[Passage]) -> tuple[str, list[Citation], list[Claim]]:
+    """The final text, its citations in order of first mention, and its checked claims."""
     cleaned = strip_invalid_markers(text, len(passages))
     model_cited = set(cited_numbers(cleaned))
     final, _ = attribute_uncited(cleaned, passages)
-    citations = [Citation(n, passages[n - 1], n in model_cited) for n in cited_numbers(final)]
-    return final, citations
+    checked = claims(final, passages)
+    citations = [
+        _citation(n, passages[n - 1], n in model_cited, checked) for n in cited_numbers(final)
+    ]
+    return final, citations, checked
+
+
+def _citation(number: int, passage: Passage, by_model: bool, checked: list[Claim]) -> Citation:
+    citing = [c for c in checked if number in c.numbers]
+    spans = [c.span for c in citing if c.best == number and c.span is not None]
+    supported = any(c.supported and c.best == number for c in citing)
+    return Citation(number, passage, by_model, spans[0] if spans else None, supported)

@@ -6,6 +6,7 @@ from typing import Any
 
 from app.answer import Answer
 from app.citations import Citation
+from app.support import Claim
 from ingest.types import Passage
 
 
@@ -27,9 +28,22 @@ def passage_dict(passage: Passage) -> dict[str, Any]:
 
 
 def citation_dict(citation: Citation) -> dict[str, Any]:
-    return {"number": citation.number, "by_model": citation.by_model} | passage_dict(
-        citation.passage
-    )
+    span = citation.span
+    return {
+        "number": citation.number,
+        "by_model": citation.by_model,
+        "supported": citation.supported,
+        "span": None if span is None else {"start": span.start, "end": span.end},
+    } | passage_dict(citation.passage)
+
+
+def claim_dict(claim: Claim) -> dict[str, Any]:
+    return {
+        "sentence": claim.sentence,
+        "cites": list(claim.numbers),
+        "supported": claim.supported,
+        "support": round(claim.support, 3),
+    }
 
 
 def answer_dict(answer: Answer) -> dict[str, Any]:
@@ -39,6 +53,8 @@ def answer_dict(answer: Answer) -> dict[str, Any]:
         "answer": answer.text,
         "found": answer.found,
         "citations": [citation_dict(c) for c in answer.citations],
+        "claims": [claim_dict(c) for c in answer.claims],
+        "unsupported_claims": len(answer.unsupported_claims),
         "passages": [passage_dict(p) for p in answer.passages],
         "dropped_passages": [passage_dict(p) for p in answer.dropped],
         "model": answer.model,

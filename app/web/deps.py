@@ -28,9 +28,10 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 def _register_filters() -> None:
-    from app.web.render import answer_html
+    from app.web.render import answer_html, highlighted
 
     templates.env.filters["answer_html"] = answer_html
+    templates.env.filters["highlighted"] = highlighted
     templates.env.filters["basename"] = lambda path: PurePath(str(path)).name
 
 

@@ -6,6 +6,8 @@ import re
 
 from markupsafe import Markup, escape
 
+from app.support import Span
+
 _MARKER = re.compile(r"\[(\d+)\]")
 
 
@@ -22,3 +24,11 @@ def answer_html(text: str, anchor: str) -> Markup:
 def token_html(text: str) -> str:
     """A streamed piece of answer as inert HTML on one line."""
     return str(escape(text)).replace("\n", "<br>")
+
+
+def highlighted(text: str, span: Span | None) -> Markup:
+    """The passage, escaped, with the supporting span wrapped in <mark>."""
+    if span is None:
+        return escape(text)
+    before, inside, after = text[: span.start], text[span.start : span.end], text[span.end :]
+    return Markup(f"{escape(before)}<mark>{escape(inside)}</mark>{escape(after)}")

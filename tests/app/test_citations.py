@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from app.citations import cited_numbers, resolve, strip_invalid_markers
 from tests.app.sample import PER_DIEM, REMOTE
+from tests.app.sample import passage as passage_with
 
 
 def test_markers_map_to_the_passages_in_order_of_first_mention() -> None:
-    text, citations = resolve(
+    text, citations, _ = resolve(
         "Per diem is 45 EUR [2]. Remote: three days [1][2].", [REMOTE, PER_DIEM]
     )
     assert [c.number for c in citations] == [2, 1]
@@ -16,7 +17,7 @@ def test_markers_map_to_the_passages_in_order_of_first_mention() -> None:
 
 def test_markers_naming_no_passage_are_removed() -> None:
     assert strip_invalid_markers("Yes [3]. No [0]. Maybe [1, 7].", 2) == "Yes . No . Maybe [1]."
-    text, citations = resolve("Something [9].", [REMOTE])
+    text, citations, _ = resolve("Something [9].", [REMOTE])
     assert "[9]" not in text
     assert all(c.number == 1 for c in citations)
 
@@ -26,17 +27,51 @@ def test_comma_lists_are_read() -> None:
 
 
 def test_uncited_sentence_is_attributed_to_the_passage_that_supports_it() -> None:
-    text, citations = resolve("The per-diem for domestic travel is 45 EUR.", [REMOTE, PER_DIEM])
+    text, citations, _ = resolve("The per-diem for domestic travel is 45 EUR.", [REMOTE, PER_DIEM])
     assert text == "The per-diem for domestic travel is 45 EUR [2]."
     assert [(c.number, c.by_model) for c in citations] == [(2, False)]
 
 
 def test_unsupported_uncited_sentence_gets_no_citation() -> None:
-    text, citations = resolve("Contractors get a company car and free lunch.", [REMOTE, PER_DIEM])
+    text, citations, _ = resolve(
+        "Contractors get a company car and free lunch.", [REMOTE, PER_DIEM]
+    )
     assert citations == []
     assert "[" not in text
 
 
 def test_short_sentences_are_not_attributed_on_a_word_or_two() -> None:
-    _, citations = resolve("It is 45, yes.", [PER_DIEM])
+    _, citations, _ = resolve("It is 45, yes.", [PER_DIEM])
     assert citations == []
+
+
+def test_each_citation_carries_the_supporting_span_of_its_passage() -> None:
+    passage = passage_with(
+        "Badges are blue for visitors. Contractors wear green badges at all times. "
+        "Lost badges cost 20 EUR."
+    )
+    _, citations, claims = resolve("Contractors wear green badges [1].", [passage])
+    span = citations[0].span
+    assert span is not None
+    assert passage.text[span.start : span.end] == ("Contractors wear green badges at all times.")
+    assert citations[0].supported and claims[0].supported
+
+
+def test_a_wrong_number_is_an_unsupported_claim_even_with_matching_words() -> None:
+    _, citations, claims = resolve(
+        "The per-diem for domestic travel is 60 EUR [2].", [REMOTE, PER_DIEM]
+    )
+    assert [c.supported for c in claims] == [False]
+    assert citations[0].supported is False
+
+
+def test_citing_the_wrong_passage_is_flagged() -> None:
+    _, _, claims = resolve("You may work remotely three days per week [2].", [REMOTE, PER_DIEM])
+    assert claims[0].supported is False
+    _, _, right = resolve("You may work remotely three days per week [1].", [REMOTE, PER_DIEM])
+    assert right[0].supported is True
+
+
+def test_marker_after_the_full_stop_stays_with_its_sentence() -> None:
+    _, _, claims = resolve("The per-diem for domestic travel is 45 EUR. [2]", [REMOTE, PER_DIEM])
+    assert [(c.numbers, c.supported) for c in claims] == [((2,), True)]

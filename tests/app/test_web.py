@@ -102,3 +102,17 @@ def test_json_api_returns_the_answer_object(client: TestClient, generator: FakeG
 def test_healthz_reports_model_and_index_size(client: TestClient) -> None:
     data = client.get("/healthz").json()
     assert data == {"status": "ok", "model": "Fake Model", "chunks": 1}
+
+
+def test_sources_highlight_the_supporting_span_and_flag_unconfirmed_claims(
+    client: TestClient, generator: FakeGenerator
+) -> None:
+    generator.enqueue("You may work remotely up to three days per week [1].")
+    page = client.post("/ask", data={"question": "Remote days?"}).text
+    assert "<mark>Employees may work remotely up to three days per week.</mark>" in page
+    assert "could not be confirmed" not in page
+
+    generator.enqueue("You may work remotely up to five days per week [1].")
+    page = client.post("/ask", data={"question": "Remote days?"}).text
+    assert "1 statement could not be confirmed" in page
+    assert "not confirmed" in page

@@ -1,0 +1,117 @@
+"""Check each cited sentence against the passage it cites, and find the supporting span.
+
+A claim is supported when most of its content words occur in one stretch of the cited passage
+(a sentence, or two neighbouring ones) and every number it states occurs there too: a wrong
+number is the commonest way a fluent answer misquotes its source.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from ingest.sparse import terms
+from ingest.types import Passage
+
+SUPPORT_THRESHOLD = 0.5  # share of the sentence's content words found in the span
+_MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
+_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+")
+_NUMBER_WORDS = {
+    word: str(value)
+    for value, word in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen"
+        " fifteen sixteen seventeen eighteen nineteen twenty".split()
+    )
+} | {"thirty": "30", "forty": "40", "fifty": "50", "hundred": "100", "thousand": "1000"}
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int  # offsets into the passage's text
+    end: int
+
+
+@dataclass(frozen=True)
+class Claim:
+    sentence: str  # without its markers
+    numbers: tuple[int, ...]  # the sources it cites
+    support: float  # best share of its words found in a cited passage
+    supported: bool
+    span: Span | None  # in the best cited passage
+    best: int | None  # the number of that passage
+
+
+def claims(text: str, passages: Sequence[Passage]) -> list[Claim]:
+    """Every sentence of the answer that carries a valid marker, checked."""
+    checked = []
+    for sentence, numbers in cited_sentences(text):
+        valid = tuple(n for n in numbers if 1 <= n <= len(passages))
+        if valid:
+            checked.append(_check(sentence, valid, passages))
+    return checked
+
+
+def cited_sentences(text: str) -> Iterator[tuple[str, tuple[int, ...]]]:
+    """(sentence without markers, cited numbers) for sentences that carry markers."""
+    for match in _SENTENCE.finditer(_markers_before_stops(text)):
+        sentence = match.group(0)
+        numbers = tuple(
+            int(part) for m in _MARKER.finditer(sentence) for part in m.group(1).split(",")
+        )
+        if numbers:
+            yield _MARKER.sub("", sentence).strip(), numbers
+
+
+def _markers_before_stops(text: str) -> str:
+    """'… 45 EUR. [2]' reads as '… 45 EUR [2].' so a marker stays with its sentence."""
+    return re.sub(r"([.!?])((?:\s*\[\d[\d,\s]*\])+)", r"\2\1", text)
+
+
+def _check(sentence: str, numbers: tuple[int, ...], passages: Sequence[Passage]) -> Claim:
+    scored = [(best_span(sentence, passages[n - 1].text), n) for n in numbers]
+    (span, support), best = max(scored, key=lambda item: item[0][1])
+    return Claim(sentence, numbers, support, support >= SUPPORT_THRESHOLD, span, best)
+
+
+def best_span(sentence: str, passage: str) -> tuple[Span | None, float]:
+    """The stretch of `passage` (one or two sentences) that supports `sentence` best."""
+    words = set(terms(sentence))
+    numbers = _numbers(sentence)
+    if not words:
+        return None, 0.0
+    pieces = [(m.start(), m.end()) for m in _SENTENCE.finditer(passage) if m.group(0).strip()]
+    windows = pieces + [(a[0], b[1]) for a, b in zip(pieces, pieces[1:], strict=False)]
+    best: tuple[Span | None, float] = (None, 0.0)
+    for start, end in windows:
+        stretch = passage[start:end]
+        if not numbers <= _numbers(stretch):
+            continue
+        share = len(words & set(terms(stretch))) / len(words)
+        if share > best[1] or (share == best[1] and best[0] and end - start < _len(best[0])):
+            best = (_trimmed(passage, start, end), share)
+    return best
+
+
+def _numbers(text: str) -> set[str]:
+    """Numbers stated in digits or words ("three" and "3" are the same number)."""
+    found = set()
+    for token in _NUMBER.findall(text.lower()):
+        if token[0].isdigit():
+            found.add(token.replace(",", ""))
+        elif token in _NUMBER_WORDS:
+            found.add(_NUMBER_WORDS[token])
+    return found
+
+
+def _len(span: Span) -> int:
+    return span.end - span.start
+
+
+def _trimmed(text: str, start: int, end: int) -> Span:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return Span(start, end)
