@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from app.citations import Citation, resolve
-from app.support import Claim
 from app.generate import Generator
 from app.prompting import NOT_FOUND, Prompts
 from app.retrieve import LiveVersions, retrieve
+from app.support import Claim
 from ingest.access import PUBLIC, Access
 from ingest.embed import Embedder
 from ingest.store import VectorStore

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from ingest.sparse import terms
 from ingest.types import Passage
@@ -18,13 +19,17 @@ SUPPORT_THRESHOLD = 0.5  # share of the sentence's content words found in the sp
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+")
-_NUMBER_WORDS = {
-    word: str(value)
-    for value, word in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen"
-        " fifteen sixteen seventeen eighteen nineteen twenty".split()
-    )
-} | {"thirty": "30", "forty": "40", "fifty": "50", "hundred": "100", "thousand": "1000"}
+_SMALL_NUMBERS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen"
+    " fifteen sixteen seventeen eighteen nineteen twenty"
+)
+_NUMBER_WORDS = {word: str(value) for value, word in enumerate(_SMALL_NUMBERS.split())} | {
+    "thirty": "30",
+    "forty": "40",
+    "fifty": "50",
+    "hundred": "100",
+    "thousand": "1000",
+}
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,7 @@ def best_span(sentence: str, passage: str) -> tuple[Span | None, float]:
     if not words:
         return None, 0.0
     pieces = [(m.start(), m.end()) for m in _SENTENCE.finditer(passage) if m.group(0).strip()]
-    windows = pieces + [(a[0], b[1]) for a, b in zip(pieces, pieces[1:], strict=False)]
+    windows = pieces + [(a[0], b[1]) for a, b in pairwise(pieces)]
     best: tuple[Span | None, float] = (None, 0.0)
     for start, end in windows:
         stretch = passage[start:end]
