@@ -106,7 +106,12 @@ def build_services(settings: Settings) -> Services:
     )
     catalog = Catalog(settings.catalog_path)
     answerer = Answerer(
-        embedder, store, generator, Prompts(), answer_options(settings), catalog.live_versions
+        embedder,
+        store,
+        generator,
+        Prompts(overrides=settings.prompts_dir),
+        answer_options(settings),
+        catalog.live_versions,
     )
     return Services(
         embedder=embedder,

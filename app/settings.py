@@ -112,6 +112,11 @@ class Settings(BaseSettings):
         return self.data_dir / "qdrant"
 
     @property
+    def prompts_dir(self) -> Path:
+        """Admins' prompt overrides (same file names as the repo's prompts/)."""
+        return self.data_dir / "prompts"
+
+    @property
     def catalog_path(self) -> Path:
         return self.data_dir / "docent.sqlite3"
 

@@ -44,3 +44,57 @@ def test_version_changes_when_a_template_changes(tmp_path: Path) -> None:
     before = Prompts(tmp_path).version
     (tmp_path / "answer.j2").write_text("Q: {{ question }}")
     assert Prompts(tmp_path).version != before
+
+
+def _overrides(tmp_path: Path) -> Path:
+    folder = tmp_path / "overrides"
+    folder.mkdir()
+    return folder
+
+
+def test_an_admin_override_replaces_the_repo_prompt(tmp_path: Path) -> None:
+    folder = _overrides(tmp_path)
+    default = Prompts(overrides=folder)
+    (folder / "system.j2").write_text("Answer like a pirate. Else say: {{ not_found }}")
+    prompts = Prompts(overrides=folder)
+    assert prompts.system() == f"Answer like a pirate. Else say: {NOT_FOUND}"
+    assert prompts.version != default.version
+    assert prompts.problems == {}
+
+
+def test_a_broken_override_is_refused_and_the_last_good_one_stays(tmp_path: Path) -> None:
+    folder = _overrides(tmp_path)
+    override = folder / "answer.j2"
+    override.write_text("Q: {{ question }} ({{ passages | length }} sources)")
+    prompts = Prompts(overrides=folder)
+    assert prompts.user("Why?", [REMOTE]) == "Q: Why? (1 sources)"
+
+    override.write_text("Q: {{ question }} {{ no_such_variable }}")
+    _touch_later(override)
+    assert prompts.user("Why?", [REMOTE]) == "Q: Why? (1 sources)"  # the last good one
+    problem = prompts.problems["answer.j2"]
+    assert "no_such_variable" in problem.error and problem.path == override
+
+    override.write_text("{% for p in passages %}")  # a syntax error is refused too
+    _touch_later(override)
+    assert prompts.user("Why?", [REMOTE]) == "Q: Why? (1 sources)"
+    assert "TemplateSyntaxError" in prompts.problems["answer.j2"].error
+
+    override.write_text("Question: {{ question }}")
+    _touch_later(override)
+    assert prompts.user("Why?", [REMOTE]) == "Question: Why?"
+    assert prompts.problems == {}
+
+
+def test_check_reports_the_error_a_template_would_give() -> None:
+    prompts = Prompts()
+    assert prompts.check("system.j2", "{{ not_found }}") is None
+    assert "UndefinedError" in (prompts.check("system.j2", "{{ nope }}") or "")
+
+
+def _touch_later(path: Path) -> None:
+    """Make sure the change is seen even on file systems with coarse timestamps."""
+    import os
+
+    stat = path.stat()
+    os.utime(path, (stat.st_atime, stat.st_mtime + 5))
