@@ -9,13 +9,14 @@ from __future__ import annotations
 import time
 from collections import abc
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from app.citations import Citation, resolve
 from app.generate import Generator
 from app.prompting import NOT_FOUND, Prompts
 from app.retrieve import LiveVersions, retrieve
 from app.support import Claim
+from app.thinking import ThinkingFilter, without_thinking
 from ingest.access import PUBLIC, Access
 from ingest.embed import Embedder
 from ingest.store import VectorStore
@@ -58,6 +59,7 @@ class Answer:
     timings: Timings
     dropped: list[Passage] = field(default_factory=list)  # retrieved, but over the budget
     claims: list[Claim] = field(default_factory=list)  # cited sentences, checked
+    reasoning: str = ""  # a reasoning model's <think> text, kept out of `text`
 
     @property
     def unsupported_claims(self) -> list[Claim]:
@@ -132,11 +134,13 @@ class Answerer:
         pieces: list[str] = []
         first_token_ms: float | None = None
         first_token_at = generation_started = time.perf_counter()
-        for piece in self.generator.stream(
+        thinking = ThinkingFilter()
+        raw = self.generator.stream(
             messages,
             max_tokens=self.options.max_answer_tokens,
             temperature=self.options.temperature,
-        ):
+        )
+        for piece in without_thinking(raw, thinking):
             if first_token_ms is None:
                 first_token_ms = _ms_since(started)
                 first_token_at = time.perf_counter()
@@ -152,7 +156,12 @@ class Answerer:
             prompt_tokens=prompt_tokens,
             completion_tokens=self.generator.count_tokens(text) if text else 0,
         )
-        yield Done(self._finish(question, text, passages, dropped, timings))
+        yield Done(
+            replace(
+                self._finish(question, text, passages, dropped, timings),
+                reasoning="".join(thinking.reasoning).strip(),
+            )
+        )
 
     def fit(
         self, question: str, passages: Sequence[Passage]

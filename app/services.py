@@ -93,17 +93,29 @@ def answer_options(settings: Settings) -> AnswerOptions:
     return AnswerOptions(settings.top_k, settings.max_answer_tokens, settings.temperature)
 
 
-def build_services(settings: Settings) -> Services:
-    """Load everything; slow (models), so called once by the CLI command or the app lifespan."""
+def load_generator(settings: Settings) -> Generator:
+    """A model server when DOCENT_LLM_URL is set; otherwise the GGUF in this process."""
+    if settings.llm_url:
+        from app.generate_http import OpenAIGenerator
+
+        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+        return OpenAIGenerator(
+            settings.llm_url, model=settings.llm_model, context_length=settings.n_ctx, api_key=key
+        )
     choice = choose_chat_model(settings)
     if choice.note:
         log.warning(choice.note)
+    return LlamaCppGenerator(
+        choice.path, model_id=choice.title, n_ctx=settings.n_ctx, n_threads=settings.n_threads
+    )
+
+
+def build_services(settings: Settings) -> Services:
+    """Load everything; slow (models), so called once by the CLI command or the app lifespan."""
+    generator = load_generator(settings)
     embedder = load_embedder(settings)
     store = open_store(settings)
     store.ensure_collection(embedder.dimension)
-    generator = LlamaCppGenerator(
-        choice.path, model_id=choice.title, n_ctx=settings.n_ctx, n_threads=settings.n_threads
-    )
     catalog = Catalog(settings.catalog_path)
     answerer = Answerer(
         embedder,
@@ -120,5 +132,5 @@ def build_services(settings: Settings) -> Services:
         generator=generator,
         answerer=answerer,
         ingest_options=ingest_options(settings),
-        model_title=choice.title,
+        model_title=generator.model_id,
     )

@@ -52,6 +52,18 @@ class Settings(BaseSettings):
         0.1, ge=0.0, le=2.0, description="Sampling temperature for answers (0 = greedy)."
     )
 
+    llm_url: str | None = Field(
+        None,
+        description="Base URL of an OpenAI-compatible model server (e.g. llama-server's "
+        "http://127.0.0.1:8080/v1); unset = run the GGUF in this process.",
+    )
+    llm_model: str = Field(
+        "default", description="Model name sent to the OpenAI-compatible server."
+    )
+    llm_api_key: SecretStr | None = Field(
+        None, description="API key for the OpenAI-compatible server (optional)."
+    )
+
     # --- embeddings and search --------------------------------------------------------------
     embedding_model: str = Field(
         "all-MiniLM-L6-v2",
