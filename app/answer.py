@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from app.citations import Citation, resolve
+from app.evidence import evidence_strength
 from app.generate import Generator
 from app.prompting import NOT_FOUND, Prompts
 from app.retrieve import LiveVersions, retrieve
@@ -28,6 +29,7 @@ class AnswerOptions:
     top_k: int = 5
     max_answer_tokens: int = 384
     temperature: float = 0.1
+    min_evidence: float = 0.0  # refuse below this evidence strength (see app.evidence)
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ class Answer:
     dropped: list[Passage] = field(default_factory=list)  # retrieved, but over the budget
     claims: list[Claim] = field(default_factory=list)  # cited sentences, checked
     reasoning: str = ""  # a reasoning model's <think> text, kept out of `text`
+    evidence: float | None = None  # best question-passage similarity (see app.evidence)
+    refused: bool = False  # evidence too weak: nothing generated, closest passages listed
 
     @property
     def unsupported_claims(self) -> list[Claim]:
@@ -67,7 +71,7 @@ class Answer:
 
     @property
     def found(self) -> bool:
-        return bool(self.passages) and NOT_FOUND not in self.text
+        return bool(self.passages) and not self.refused and NOT_FOUND not in self.text
 
     @property
     def sources(self) -> list[Citation]:
@@ -114,6 +118,7 @@ class Answerer:
         self, question: str, access: Access = PUBLIC
     ) -> abc.Generator[AnswerEvent, None, None]:
         started = time.perf_counter()
+        vector = self.embedder.embed([question])[0]
         found = retrieve(
             question,
             embedder=self.embedder,
@@ -121,13 +126,16 @@ class Answerer:
             limit=self.options.top_k,
             live_versions=self.live_versions,
             access=access,
+            question_vector=vector,
         )
+        evidence = evidence_strength(vector, found, self.embedder)
         retrieval_ms = _ms_since(started)
         passages, dropped = self.fit(question, found)
         yield Retrieved(passages)
-        if not passages:
+        if not passages or evidence < self.options.min_evidence:
             timings = Timings(retrieval_ms, None, 0.0, 0.0, _ms_since(started), 0, 0)
-            yield Done(self._finish(question, NOT_FOUND, passages, dropped, timings))
+            refusal = self._finish(question, NOT_FOUND, passages, dropped, timings)
+            yield Done(replace(refusal, evidence=evidence, refused=bool(passages)))
             return
         messages = self.prompts.messages(question, passages)
         prompt_tokens = sum(self.generator.count_tokens(m.content) for m in messages)
@@ -160,6 +168,7 @@ class Answerer:
             replace(
                 self._finish(question, text, passages, dropped, timings),
                 reasoning="".join(thinking.reasoning).strip(),
+                evidence=evidence,
             )
         )
 

@@ -27,9 +27,10 @@ def retrieve(
     live_versions: LiveVersions | None = None,
     mode: SearchMode = "hybrid",
     access: Access = PUBLIC,
+    question_vector: list[float] | None = None,
 ) -> list[Passage]:
     """The best passages the asker may read (filtered in the query, and checked again here)."""
-    dense = embedder.embed([question])[0]
+    dense = question_vector or embedder.embed([question])[0]
     fetch = limit * OVERFETCH if live_versions else limit
     found = store.search(dense, encode_query(question), fetch, mode=mode, access=access)
     found = [p for p in found if access.allows(p.groups)]

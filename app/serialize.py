@@ -52,6 +52,8 @@ def answer_dict(answer: Answer) -> dict[str, Any]:
         "question": answer.question,
         "answer": answer.text,
         "found": answer.found,
+        "refused": answer.refused,
+        "evidence": None if answer.evidence is None else round(answer.evidence, 3),
         "citations": [citation_dict(c) for c in answer.citations],
         "claims": [claim_dict(c) for c in answer.claims],
         "unsupported_claims": len(answer.unsupported_claims),

@@ -90,7 +90,9 @@ def ingest_options(settings: Settings, groups: tuple[str, ...] = (), **extra: An
 
 
 def answer_options(settings: Settings) -> AnswerOptions:
-    return AnswerOptions(settings.top_k, settings.max_answer_tokens, settings.temperature)
+    return AnswerOptions(
+        settings.top_k, settings.max_answer_tokens, settings.temperature, settings.min_evidence
+    )
 
 
 def load_generator(settings: Settings) -> Generator:

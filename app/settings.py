@@ -78,6 +78,13 @@ class Settings(BaseSettings):
     qdrant_api_key: SecretStr | None = Field(None, description="API key for the Qdrant server.")
     collection: str = Field("docent", description="Qdrant collection that holds the chunks.")
     top_k: int = Field(5, ge=1, le=50, description="Passages retrieved and shown to the model.")
+    min_evidence: float = Field(
+        0.40,
+        ge=0.0,
+        le=1.0,
+        description='Refuse ("not found in the knowledge base") when no retrieved passage is '
+        "this similar to the question; calibrated for all-MiniLM-L6-v2, 0 turns refusals off.",
+    )
 
     # --- chunking ---------------------------------------------------------------------------
     chunk_tokens: int = Field(

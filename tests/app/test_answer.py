@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from app.answer import Answerer, AnswerOptions, Done, Retrieved, Token
@@ -85,3 +86,32 @@ def test_passages_that_do_not_fit_the_context_are_dropped_and_reported(
 def test_embedder_sees_the_question(services: Services, embedder: FakeEmbedder) -> None:
     services.answerer.answer("Where is the office?")
     assert embedder.embedded_texts[-1] == "Where is the office?"
+
+
+def test_weak_evidence_is_refused_without_asking_the_model(
+    services: Services, generator: FakeGenerator, tmp_path: Path
+) -> None:
+    _ingest(services, tmp_path)
+    strict = replace(
+        services.answerer, options=replace(services.answerer.options, min_evidence=0.9)
+    )
+    answer = strict.answer("Which airline do we have a corporate deal with?")
+    assert answer.refused and not answer.found
+    assert answer.text == NOT_FOUND
+    assert answer.passages  # the closest passages are listed for the user
+    assert answer.evidence is not None and answer.evidence < 0.9
+    assert generator.calls == []
+
+
+def test_strong_evidence_is_answered(
+    services: Services, generator: FakeGenerator, tmp_path: Path
+) -> None:
+    _ingest(services, tmp_path)
+    strict = replace(
+        services.answerer, options=replace(services.answerer.options, min_evidence=0.5)
+    )
+    generator.enqueue("The per-diem is 45 EUR [1].")
+    answer = strict.answer("The per-diem for domestic travel is 45 EUR?")
+    assert not answer.refused and answer.found
+    assert answer.evidence is not None and answer.evidence >= 0.5
+    assert len(generator.calls) == 1

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,26 @@ def test_sources_highlight_the_supporting_span_and_flag_unconfirmed_claims(
     page = client.post("/ask", data={"question": "Remote days?"}).text
     assert "1 statement could not be confirmed" in page
     assert "not confirmed" in page
+
+
+def test_refusal_lists_the_closest_documents(
+    settings: Settings, services: Services, generator: FakeGenerator, tmp_path: Path
+) -> None:
+    doc = tmp_path / "remote.md"
+    doc.write_text("# Remote work\n\nEmployees may work remotely up to three days per week.\n")
+    ingest_paths(
+        [doc],
+        embedder=services.embedder,
+        store=services.store,
+        catalog=services.catalog,
+        options=services.ingest_options,
+    )
+    strict = replace(
+        services.answerer, options=replace(services.answerer.options, min_evidence=0.99)
+    )
+    with TestClient(create_app(settings, replace(services, answerer=strict))) as client:
+        page = client.post("/ask", data={"question": "Which airline do we use?"}).text
+    assert "I could not find the answer in the knowledge base." in page
+    assert "not close enough to answer from" in page
+    assert "Remote work" in page
+    assert generator.calls == []
