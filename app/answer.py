@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from app.citations import Citation, resolve
 from app.evidence import evidence_strength
+from app.followup import Turn, condense, needs_context
 from app.generate import Generator
 from app.prompting import NOT_FOUND, Prompts
 from app.retrieve import LiveVersions, retrieve
@@ -64,6 +65,7 @@ class Answer:
     reasoning: str = ""  # a reasoning model's <think> text, kept out of `text`
     evidence: float | None = None  # best question-passage similarity (see app.evidence)
     refused: bool = False  # evidence too weak: nothing generated, closest passages listed
+    search_query: str | None = None  # the standalone rewrite of a follow-up, when one was made
 
     @property
     def unsupported_claims(self) -> list[Claim]:
@@ -77,6 +79,13 @@ class Answer:
     def sources(self) -> list[Citation]:
         """One citation per cited passage, in order of first mention."""
         return self.citations
+
+
+@dataclass(frozen=True)
+class Rewritten:
+    """A follow-up was rewritten into this standalone query (shown to the user)."""
+
+    query: str
 
 
 @dataclass(frozen=True)
@@ -94,7 +103,17 @@ class Done:
     answer: Answer
 
 
-AnswerEvent = Retrieved | Token | Done
+AnswerEvent = Rewritten | Retrieved | Token | Done
+Events = abc.Generator[AnswerEvent, None, None]
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    query: str  # what was searched: the question, or its standalone rewrite
+    passages: list[Passage]
+    dropped: list[Passage]
+    strength: float
+    retrieval_ms: float
 
 
 @dataclass(frozen=True)
@@ -108,19 +127,34 @@ class Answerer:
     options: AnswerOptions
     live_versions: LiveVersions | None = None  # the catalog's current version per document
 
-    def answer(self, question: str, access: Access = PUBLIC) -> Answer:
-        for event in self.stream(question, access):
+    def answer(
+        self, question: str, access: Access = PUBLIC, conversation: Sequence[Turn] = ()
+    ) -> Answer:
+        for event in self.stream(question, access, conversation):
             if isinstance(event, Done):
                 return event.answer
         raise RuntimeError("answer stream ended without an answer")  # pragma: no cover
 
     def stream(
-        self, question: str, access: Access = PUBLIC
-    ) -> abc.Generator[AnswerEvent, None, None]:
+        self, question: str, access: Access = PUBLIC, conversation: Sequence[Turn] = ()
+    ) -> Events:
+        """Events: [Rewritten], Retrieved, Token..., Done."""
         started = time.perf_counter()
-        vector = self.embedder.embed([question])[0]
+        query = question
+        if needs_context(question, conversation):
+            query = condense(question, conversation, self.generator, self.prompts)
+            yield Rewritten(query)
+        evidence = self._search(query, access, started)
+        yield Retrieved(evidence.passages)
+        if not evidence.passages or evidence.strength < self.options.min_evidence:
+            yield Done(self._refusal(question, evidence, started))
+            return
+        yield from self._generate(question, evidence, started)
+
+    def _search(self, query: str, access: Access, started: float) -> _Evidence:
+        vector = self.embedder.embed([query])[0]
         found = retrieve(
-            question,
+            query,
             embedder=self.embedder,
             store=self.store,
             limit=self.options.top_k,
@@ -128,16 +162,17 @@ class Answerer:
             access=access,
             question_vector=vector,
         )
-        evidence = evidence_strength(vector, found, self.embedder)
-        retrieval_ms = _ms_since(started)
-        passages, dropped = self.fit(question, found)
-        yield Retrieved(passages)
-        if not passages or evidence < self.options.min_evidence:
-            timings = Timings(retrieval_ms, None, 0.0, 0.0, _ms_since(started), 0, 0)
-            refusal = self._finish(question, NOT_FOUND, passages, dropped, timings)
-            yield Done(replace(refusal, evidence=evidence, refused=bool(passages)))
-            return
-        messages = self.prompts.messages(question, passages)
+        strength = evidence_strength(vector, found, self.embedder)
+        passages, dropped = self.fit(query, found)
+        return _Evidence(query, passages, dropped, strength, _ms_since(started))
+
+    def _refusal(self, question: str, evidence: _Evidence, started: float) -> Answer:
+        timings = Timings(evidence.retrieval_ms, None, 0.0, 0.0, _ms_since(started), 0, 0)
+        answer = self._finish(question, NOT_FOUND, evidence, timings)
+        return replace(answer, refused=bool(evidence.passages))
+
+    def _generate(self, question: str, evidence: _Evidence, started: float) -> Events:
+        messages = self.prompts.messages(evidence.query, evidence.passages)
         prompt_tokens = sum(self.generator.count_tokens(m.content) for m in messages)
         pieces: list[str] = []
         first_token_ms: float | None = None
@@ -156,7 +191,7 @@ class Answerer:
             yield Token(piece)
         text = "".join(pieces).strip()
         timings = Timings(
-            retrieval_ms=retrieval_ms,
+            retrieval_ms=evidence.retrieval_ms,
             first_token_ms=first_token_ms,
             generation_ms=_ms_since(generation_started),
             decode_ms=_ms_since(first_token_at),
@@ -164,13 +199,8 @@ class Answerer:
             prompt_tokens=prompt_tokens,
             completion_tokens=self.generator.count_tokens(text) if text else 0,
         )
-        yield Done(
-            replace(
-                self._finish(question, text, passages, dropped, timings),
-                reasoning="".join(thinking.reasoning).strip(),
-                evidence=evidence,
-            )
-        )
+        answer = self._finish(question, text, evidence, timings)
+        yield Done(replace(answer, reasoning="".join(thinking.reasoning).strip()))
 
     def fit(
         self, question: str, passages: Sequence[Passage]
@@ -186,14 +216,8 @@ class Answerer:
         messages = self.prompts.messages(question, passages)
         return sum(self.generator.count_tokens(m.content) for m in messages)
 
-    def _finish(
-        self,
-        question: str,
-        text: str,
-        passages: list[Passage],
-        dropped: list[Passage],
-        timings: Timings,
-    ) -> Answer:
+    def _finish(self, question: str, text: str, evidence: _Evidence, timings: Timings) -> Answer:
+        passages = evidence.passages
         final, citations, checked = resolve(text, passages) if text != NOT_FOUND else (text, [], [])
         return Answer(
             question=question,
@@ -203,8 +227,10 @@ class Answerer:
             model=self.generator.model_id,
             prompt_version=self.prompts.version,
             timings=timings,
-            dropped=dropped,
+            dropped=evidence.dropped,
             claims=checked,
+            evidence=evidence.strength,
+            search_query=evidence.query if evidence.query != question else None,
         )
 
 

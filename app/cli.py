@@ -218,6 +218,50 @@ def _print_sources(answer: Answer, streamed: str) -> None:
 
 
 @cli.command()
+def chat(
+    group: Annotated[
+        list[str] | None, typer.Option(help="Ask as a member of this group (repeat)")
+    ] = None,
+) -> None:
+    """Ask questions one after another; follow-ups use the conversation. Ctrl+D ends."""
+    from app.answer import Done, Rewritten, Token
+    from app.followup import Turn
+    from app.services import ModelNotReady, build_services
+    from ingest.access import Access
+
+    try:
+        services = build_services(_settings())
+    except ModelNotReady as exc:
+        err.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(1) from exc
+    turns: list[Turn] = []
+    access = Access.member_of(group or ())
+    try:
+        while question := _prompt():
+            streamed: list[str] = []
+            for event in services.answerer.stream(question, access, tuple(turns)):
+                if isinstance(event, Rewritten):
+                    console.print(f"[dim](searching for: {event.query})[/dim]", highlight=False)
+                elif isinstance(event, Token):
+                    streamed.append(event.text)
+                    sys.stdout.write(event.text)
+                    sys.stdout.flush()
+                elif isinstance(event, Done):
+                    _print_sources(event.answer, "".join(streamed))
+                    if event.answer.found:
+                        turns.append(Turn(question, event.answer.text))
+    finally:
+        services.close()
+
+
+def _prompt() -> str | None:
+    try:
+        return input("\nask> ").strip() or _prompt()
+    except EOFError:
+        return None
+
+
+@cli.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Default: DOCENT_HOST")] = None,
     port: Annotated[int | None, typer.Option(help="Default: DOCENT_PORT")] = None,

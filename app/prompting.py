@@ -12,6 +12,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
@@ -20,7 +21,7 @@ from app.paths import PROMPTS_DIR
 from ingest.types import Passage
 
 NOT_FOUND = "I could not find the answer in the knowledge base."
-TEMPLATES = ("system.j2", "answer.j2")
+TEMPLATES = ("system.j2", "answer.j2", "condense.j2")
 log = logging.getLogger(__name__)
 
 _SAMPLE_PASSAGE = Passage(
@@ -102,6 +103,12 @@ class Prompts:
         self.refresh()
         return self._templates["answer.j2"].render(question=question, passages=passages).strip()
 
+    def condense(self, question: str, conversation: Sequence[Any]) -> str:
+        """The prompt that turns a follow-up into a standalone question."""
+        self.refresh()
+        template = self._templates["condense.j2"]
+        return template.render(question=question, conversation=conversation).strip()
+
     def messages(self, question: str, passages: Sequence[Passage]) -> list[ChatMessage]:
         return [
             ChatMessage("system", self.system()),
@@ -135,4 +142,7 @@ def _compile(source: str) -> jinja2.Template:
 def _render(name: str, template: jinja2.Template) -> str:
     if name == "system.j2":
         return template.render(not_found=NOT_FOUND)
+    if name == "condense.j2":
+        turn = {"question": "Sample question?", "answer": "Sample answer [1]."}
+        return template.render(question="And then?", conversation=[turn])
     return template.render(question="Sample question?", passages=[_SAMPLE_PASSAGE])

@@ -50,6 +50,7 @@ def answer_dict(answer: Answer) -> dict[str, Any]:
     t = answer.timings
     return {
         "question": answer.question,
+        "search_query": answer.search_query,
         "answer": answer.text,
         "found": answer.found,
         "refused": answer.refused,

@@ -3,16 +3,21 @@
 Pure Python: the token counter is passed in, so this module is tested on plain strings.
 
 The document's text is its elements joined by blank lines; every chunk is a contiguous span of
-that text (`start`, `end`), so a citation can point at the exact passage. Chunks never cross a
-heading: a heading opens a new section, and the heading path above a chunk travels with it.
+that text (`start`, `end`), so a citation can point at the exact passage. A heading opens a new
+section, and chunks cross from one section into the next only when the pieces are tiny: a
+section under `min_tokens` shares a chunk with its neighbour when both fit, and a heading with no
+text of its own joins the section after it. A chunk's heading path is the one all its text
+sits under. A table is kept whole when it fits; a longer one is cut between rows, and each
+later piece carries the header row as context (see `ingest.tables`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from ingest.tables import split_rows
 from ingest.types import Chunk, Element
 
 ELEMENT_SEPARATOR = "\n\n"
@@ -32,6 +37,9 @@ class _Unit:
     kind: str
     page: int | None
     headings: tuple[str, ...]
+    heading: bool = False  # the unit is (part of) a heading
+    context: str = ""  # a table piece's header row, when the piece does not hold it
+    solo: bool = False  # a piece of a split table: a chunk of its own
 
 
 def document_text(elements: Sequence[Element]) -> str:
@@ -58,16 +66,22 @@ def chunk_elements(
     count_tokens: TokenCounter,
     max_tokens: int,
     overlap: int,
+    min_tokens: int | None = None,
 ) -> list[Chunk]:
-    """Group elements into chunks of at most `max_tokens`, `overlap` tokens carried over."""
+    """Group elements into chunks of at most `max_tokens`, `overlap` tokens carried over.
+
+    Sections under `min_tokens` (default: a quarter of `max_tokens`) share a chunk with a
+    neighbouring section when both fit; 0 keeps every section apart except bare headings.
+    """
     if overlap >= max_tokens:
         raise ValueError("overlap must be smaller than max_tokens")
+    small = max_tokens // 4 if min_tokens is None else min_tokens
     text = document_text(elements)
     units = list(_units(elements, text, count_tokens, max_tokens))
     chunks: list[Chunk] = []
-    for section in _sections(units):
-        for group in _pack(section, max_tokens, overlap):
-            chunks.append(_make_chunk(len(chunks), group, text))
+    for group in _merge_small(list(_sections(units)), max_tokens, small):
+        for piece in _pack(group, max_tokens, overlap):
+            chunks.append(_make_chunk(len(chunks), piece, text))
     return chunks
 
 
@@ -80,12 +94,34 @@ def _units(
         offset = end + len(ELEMENT_SEPARATOR)
         if not element.text.strip():
             continue
+        unit = _Unit(start, end, 0, element.kind, element.page, path, element.is_heading)
         tokens = count_tokens(element.text)
         if tokens <= max_tokens:
-            yield _Unit(start, end, tokens, element.kind, element.page, path)
-            continue
-        for s, e in _split_long(text, start, end, count_tokens, max_tokens):
-            yield _Unit(s, e, count_tokens(text[s:e]), element.kind, element.page, path)
+            yield replace(unit, tokens=tokens)
+        elif element.kind == "Table":
+            yield from _table_units(unit, text, count_tokens, max_tokens)
+        else:
+            yield from _pieces(unit, text, count_tokens, max_tokens)
+
+
+def _pieces(unit: _Unit, text: str, count_tokens: TokenCounter, max_tokens: int) -> Iterator[_Unit]:
+    """A unit over the budget, cut at sentences (or words) into units that fit."""
+    for s, e in _split_long(text, unit.start, unit.end, count_tokens, max_tokens):
+        yield replace(unit, start=s, end=e, tokens=count_tokens(text[s:e]))
+
+
+def _table_units(
+    unit: _Unit, text: str, count_tokens: TokenCounter, max_tokens: int
+) -> Iterator[_Unit]:
+    """A table over the budget, as runs of whole rows (a row alone over it is cut further)."""
+    for run in split_rows(text, unit.start, unit.end, count_tokens, max_tokens):
+        piece = replace(
+            unit, start=run.start, end=run.end, tokens=run.tokens, context=run.context, solo=True
+        )
+        if run.tokens <= max_tokens:
+            yield piece
+        else:
+            yield from _pieces(piece, text, count_tokens, max_tokens)
 
 
 def _split_long(
@@ -152,11 +188,54 @@ def _sections(units: list[_Unit]) -> Iterator[list[_Unit]]:
         yield section
 
 
+def _merge_small(
+    sections: list[list[_Unit]], max_tokens: int, min_tokens: int
+) -> list[list[_Unit]]:
+    """Sections, with bare headings and sections under `min_tokens` joined to a neighbour.
+
+    A small section joins the next one when both fit in a chunk, or else the previous one when
+    those fit; a section that ends in a heading (no text of its own) always joins the next.
+    """
+    groups: list[list[_Unit]] = []
+    pending: list[_Unit] = []
+    for section in sections:
+        if pending and (
+            pending[-1].heading or _fits_small(pending, section, max_tokens, min_tokens)
+        ):
+            pending = pending + section
+            continue
+        _close(groups, pending, max_tokens, min_tokens)
+        pending = section
+    _close(groups, pending, max_tokens, min_tokens)
+    return groups
+
+
+def _fits_small(small: list[_Unit], other: list[_Unit], max_tokens: int, min_tokens: int) -> bool:
+    size = _tokens(small)
+    return size < min_tokens and size + _tokens(other) <= max_tokens
+
+
+def _close(groups: list[list[_Unit]], group: list[_Unit], max_tokens: int, min_tokens: int) -> None:
+    if not group:
+        return
+    if groups and _fits_small(group, groups[-1], max_tokens, min_tokens):
+        groups[-1].extend(group)
+    else:
+        groups.append(group)
+
+
 def _pack(units: list[_Unit], max_tokens: int, overlap: int) -> Iterator[list[_Unit]]:
-    """Greedy packing; each new chunk starts with trailing units worth <= `overlap` tokens."""
+    """Greedy packing; each new chunk starts with trailing units worth <= `overlap` tokens.
+
+    A piece of a split table is a chunk of its own, with only bare headings before it.
+    """
     group: list[_Unit] = []
     fresh = 0  # units in `group` not yet emitted in an earlier chunk
     for unit in units:
+        if unit.solo:
+            yield from _around_solo(group if fresh else [], unit, max_tokens)
+            group, fresh = [], 0
+            continue
         if group and _tokens(group) + unit.tokens > max_tokens:
             yield group
             group = _tail(group, overlap, max_tokens - unit.tokens)
@@ -165,6 +244,16 @@ def _pack(units: list[_Unit], max_tokens: int, overlap: int) -> Iterator[list[_U
         fresh += 1
     if group and fresh:
         yield group
+
+
+def _around_solo(pending: list[_Unit], unit: _Unit, max_tokens: int) -> Iterator[list[_Unit]]:
+    """What was pending, then the table piece alone; bare headings open the piece instead."""
+    if pending and all(u.heading for u in pending) and _tokens(pending) + unit.tokens <= max_tokens:
+        yield [*pending, unit]
+        return
+    if pending:
+        yield pending
+    yield [unit]
 
 
 def _tail(group: list[_Unit], overlap: int, room: int) -> list[_Unit]:
@@ -187,14 +276,35 @@ def _make_chunk(index: int, units: list[_Unit], text: str) -> Chunk:
         text=text[units[0].start : units[-1].end],
         start=units[0].start,
         end=units[-1].end,
-        headings=units[0].headings,
+        headings=_shared_path(units),
         kinds=tuple(dict.fromkeys(u.kind for u in units)),
         page_start=min(pages) if pages else None,
         page_end=max(pages) if pages else None,
+        context=next((u.context for u in units if u.context), ""),
     )
 
 
+def _shared_path(units: list[_Unit]) -> tuple[str, ...]:
+    """The heading path all the units sit under.
+
+    A heading that opens the text after it in the chunk counts through that text, so a bare
+    heading followed by its subsection does not shorten the subsection's path.
+    """
+    paths = [
+        unit.headings
+        for unit, after in zip(units, [*units[1:], None], strict=True)
+        if not (unit.heading and after and after.headings[: len(unit.headings)] == unit.headings)
+    ]
+    shared = paths[0]
+    for path in paths[1:]:
+        n = 0
+        while n < min(len(shared), len(path)) and shared[n] == path[n]:
+            n += 1
+        shared = shared[:n]
+    return shared
+
+
 def embedding_text(title: str, chunk: Chunk) -> str:
-    """What gets embedded: the passage with its document title and heading path as context."""
-    context = " > ".join(h for h in (title, *chunk.headings) if h)
-    return f"{context}\n{chunk.text}" if context else chunk.text
+    """What gets embedded: the passage after its title, heading path and context lines."""
+    path = " > ".join(h for h in (title, *chunk.headings) if h)
+    return "\n".join(part for part in (path, chunk.context, chunk.text) if part)

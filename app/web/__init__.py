@@ -13,6 +13,7 @@ from app.paths import STATIC_DIR
 from app.services import Services, build_services
 from app.settings import Settings
 from app.web import api, chat, ingest_api
+from app.web.pending import PendingQuestions
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
@@ -31,6 +32,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
 
     app = FastAPI(title="docent", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
+    app.state.pending = PendingQuestions()
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     app.include_router(chat.router)
     app.include_router(api.router)

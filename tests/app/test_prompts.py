@@ -5,6 +5,7 @@ from pathlib import Path
 import jinja2
 import pytest
 
+from app.followup import Turn
 from app.prompting import NOT_FOUND, Prompts
 from tests.app.sample import PER_DIEM, REMOTE
 
@@ -34,6 +35,7 @@ def test_sources_are_fenced_and_numbered_in_order() -> None:
 def test_missing_template_variable_is_an_error_not_blank_text(tmp_path: Path) -> None:
     (tmp_path / "system.j2").write_text("{{ not_found }}")
     (tmp_path / "answer.j2").write_text("{{ question }} {{ undefined_thing }}")
+    (tmp_path / "condense.j2").write_text("{{ question }}")
     with pytest.raises(jinja2.UndefinedError):
         Prompts(tmp_path).user("q", [])
 
@@ -41,6 +43,7 @@ def test_missing_template_variable_is_an_error_not_blank_text(tmp_path: Path) ->
 def test_version_changes_when_a_template_changes(tmp_path: Path) -> None:
     (tmp_path / "system.j2").write_text("a {{ not_found }}")
     (tmp_path / "answer.j2").write_text("{{ question }}")
+    (tmp_path / "condense.j2").write_text("{{ question }}")
     before = Prompts(tmp_path).version
     (tmp_path / "answer.j2").write_text("Q: {{ question }}")
     assert Prompts(tmp_path).version != before
@@ -98,3 +101,9 @@ def _touch_later(path: Path) -> None:
 
     stat = path.stat()
     os.utime(path, (stat.st_atime, stat.st_mtime + 5))
+
+
+def test_condense_prompt_matches_golden_text() -> None:
+    turns = [Turn("How many days of annual leave do employees get?", "28 days [1].")]
+    rendered = Prompts().condense("And contractors?", turns)
+    assert rendered == (GOLDEN / "condense_prompt.txt").read_text(encoding="utf-8")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -43,7 +44,7 @@ def test_htmx_post_returns_a_streaming_fragment(client: TestClient) -> None:
     )
     assert response.status_code == 200
     assert "<html" not in response.text
-    assert 'sse-connect="/ask/stream?q=Remote%20days%3F"' in response.text
+    assert 'sse-connect="/ask/stream?key=' in response.text
 
 
 def test_stream_sends_tokens_then_the_rendered_answer_with_sources(
@@ -140,3 +141,39 @@ def test_refusal_lists_the_closest_documents(
     assert "not close enough to answer from" in page
     assert "Remote work" in page
     assert generator.calls == []
+
+
+def test_follow_up_on_the_page_uses_the_earlier_turn(
+    client: TestClient, generator: FakeGenerator
+) -> None:
+    generator.enqueue("You may work remotely up to three days per week [1].")
+    first = client.post("/ask", data={"question": "How many remote days do I get?"}).text
+    turn = first.split('name="turn" form="ask-form" value="')[1].split('"')[0]
+    generator.enqueue("Do contractors get remote days?", "The handbook does not say [1].")
+    fragment = client.post(
+        "/ask",
+        data={"question": "And contractors?", "turn": html.unescape(turn)},
+        headers={"HX-Request": "true"},
+    ).text
+    key = fragment.split("/ask/stream?key=")[1].split('"')[0]
+    with client.stream("GET", "/ask/stream", params={"key": key}) as response:
+        body = "".join(response.iter_text())
+    assert "Searching for: Do contractors get remote days?" in body
+    assert "Searched for: Do contractors get remote days?" in body
+    condense_prompt = generator.calls[1][0].content
+    assert "How many remote days do I get?" in condense_prompt
+    with client.stream("GET", "/ask/stream", params={"key": key}) as again:
+        assert again.status_code == 404  # a key is single-use
+
+
+def test_json_api_takes_the_conversation(client: TestClient, generator: FakeGenerator) -> None:
+    generator.enqueue("Do contractors get remote days?", "Not stated [1].")
+    data = client.post(
+        "/api/v1/ask",
+        json={
+            "question": "And contractors?",
+            "conversation": [{"question": "How many remote days?", "answer": "Three [1]."}],
+        },
+    ).json()
+    assert data["search_query"] == "Do contractors get remote days?"
+    assert data["question"] == "And contractors?"

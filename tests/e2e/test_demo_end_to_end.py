@@ -91,3 +91,11 @@ def test_cli_ask_prints_the_answer_object_for_the_right_document(
     assert Path(data["passages"][0]["source"]).name == "office-faq.txt"
     assert data["model"].startswith("SmolLM2")
     assert data["timings"]["completion_tokens"] > 0
+
+
+def test_cli_chat_answers_a_question_and_a_follow_up(ingested: dict[str, str]) -> None:
+    questions = "What colour badge do contractors wear in the office?\nAnd visitors?\n"
+    result = CliRunner().invoke(cli, ["chat"], input=questions)
+    assert result.exit_code == 0, result.output
+    assert result.output.count("ask> ") == 3  # two questions, then end of input
+    assert "Sources" in result.output or "could not find" in result.output

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import pickle
+import sys
 from pathlib import Path
 
 import docx
 import pytest
 from fpdf import FPDF
 
-from ingest.parse import ParseError, file_hash, parse_file
+from ingest.parse import ParseError, UnsupportedFormat, file_hash, parse_file
 
 
 def test_markdown_headings_become_titles_with_depth(tmp_path: Path) -> None:
@@ -162,3 +164,115 @@ def test_parsed_document_hash_is_sha256_of_the_file(tmp_path: Path) -> None:
     document = parse_file(path)
 
     assert document.content_hash == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize(("name", "suffix"), [("notes.XYZ", ".XYZ"), ("Makefile", "")])
+def test_unsupported_suffix_is_its_own_error_and_survives_a_process_boundary(
+    tmp_path: Path, name: str, suffix: str
+) -> None:
+    path = tmp_path / name
+    path.write_text("some text")
+
+    with pytest.raises(UnsupportedFormat) as error:
+        parse_file(path)
+
+    assert error.value.suffix == suffix
+    assert str(error.value) == f"unsupported type {suffix or '(no file extension)'}"
+    copy = pickle.loads(pickle.dumps(error.value))  # parse workers send errors back pickled
+    assert isinstance(copy, UnsupportedFormat)
+    assert (copy.suffix, str(copy)) == (error.value.suffix, str(error.value))
+
+
+def test_broken_file_of_a_supported_type_is_not_unsupported(tmp_path: Path) -> None:
+    path = tmp_path / "broken.docx"
+    path.write_bytes(bytes(range(256)) * 16)
+
+    with pytest.raises(ParseError) as error:
+        parse_file(path)
+
+    assert not isinstance(error.value, UnsupportedFormat)
+    assert str(error.value).startswith("cannot read this .docx file")
+
+
+def test_pdf_without_text_says_it_may_be_a_scan(tmp_path: Path) -> None:
+    path = tmp_path / "scan.pdf"
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.output(str(path))
+
+    with pytest.raises(ParseError, match="no text layer"):
+        parse_file(path)
+
+
+def test_whitespace_only_text_is_reported_as_no_text(tmp_path: Path) -> None:
+    path = tmp_path / "blank.txt"
+    path.write_text("   \n\n\t\n")
+
+    with pytest.raises(ParseError, match="no text found"):
+        parse_file(path)
+
+
+def test_epub_without_pandoc_says_what_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "book.epub"
+    path.write_bytes(b"PK\x03\x04 not really an epub")
+    monkeypatch.setitem(sys.modules, "pypandoc", None)  # import fails as if not installed
+
+    with pytest.raises(ParseError, match="EPUB needs pandoc, which is not installed"):
+        parse_file(path)
+
+
+def _pdf_with_furniture(path: Path, pages: int, first_page_banner: str) -> None:
+    """Each page: a header line in the top band, a body lower down, a numbered footer."""
+    pdf = FPDF()
+    pdf.set_auto_page_break(False)
+    pdf.set_font("Helvetica", size=12)
+    for page in range(1, pages + 1):
+        pdf.add_page()
+        pdf.set_y(8)
+        pdf.cell(0, 8, "ACME Confidential")
+        if page == 1:
+            pdf.set_x(120)
+            pdf.cell(0, 8, first_page_banner)
+        pdf.set_y(80)
+        pdf.multi_cell(0, 10, f"Body of page {page} explains the budget of region {page}.")
+        pdf.set_y(-20)
+        pdf.cell(0, 8, f"Page {page} of {pages}", align="C")
+    pdf.output(str(path))
+
+
+def test_repeated_headers_and_footers_go_but_a_one_off_header_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "report.pdf"
+    _pdf_with_furniture(path, pages=3, first_page_banner="Quarterly Report 2024")
+
+    document = parse_file(path)
+
+    texts = [e.text for e in document.elements]
+    assert not [t for t in texts if "ACME Confidential" in t or t.startswith("Page ")]
+    [banner] = [e for e in document.elements if e.text == "Quarterly Report 2024"]
+    assert (banner.kind, banner.page) == ("UncategorizedText", 1)
+    assert sum("explains the budget" in t for t in texts) == 3
+    assert document.pages == 3
+
+
+def test_a_single_page_keeps_its_header_and_footer_text(tmp_path: Path) -> None:
+    path = tmp_path / "memo.pdf"
+    _pdf_with_furniture(path, pages=1, first_page_banner="Memo")
+
+    texts = [e.text for e in parse_file(path).elements]
+
+    assert "ACME Confidential" in texts and "Page 1 of 1" in texts
+
+
+def test_header_and_footer_parts_of_a_word_file_are_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "letter.docx"
+    word = docx.Document()
+    word.sections[0].header.paragraphs[0].text = "ACME letterhead"
+    word.sections[0].footer.paragraphs[0].text = "Registered office: Springfield"
+    word.add_paragraph("Dear colleagues, the office moves in May.")
+    word.save(str(path))
+
+    texts = [e.text for e in parse_file(path).elements]
+
+    assert texts == ["Dear colleagues, the office moves in May."]

@@ -121,7 +121,11 @@ def test_modified_file_replaces_its_old_chunks(
     path.write_text(guide("zeppelin"))
     [first] = ingest([path], embedder, store, catalog)
     assert keyword_hits(store, embedder.dimension, "zeppelin")
-    path.write_text(guide("submarine") + "\n## Visas\n\nCheck visa rules early.\n")
+    path.write_text(
+        guide("submarine")
+        + "\n## Visas\n\nCheck visa rules early for every destination outside the home"
+        + " country before booking.\n"
+    )
 
     [second] = ingest([path], embedder, store, catalog)
 

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.answer import Rewritten
+from app.followup import Turn, condense, needs_context
+from app.prompting import Prompts
+from app.services import Services
+from ingest.pipeline import ingest_paths
+from tests.fakes import FakeEmbedder, FakeGenerator
+
+LEAVE = [Turn("How many days of annual leave do employees get?", "28 days [1].")]
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["And contractors?", "What about contractors?", "Does that apply to interns?", "Why?"],
+)
+def test_questions_that_lean_on_the_conversation_need_it(question: str) -> None:
+    assert needs_context(question, LEAVE)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["How many days of parental leave do fathers get?", "Which app is used for MFA pushes?"],
+)
+def test_standalone_questions_are_left_alone(question: str) -> None:
+    assert not needs_context(question, LEAVE)
+    assert not needs_context("And contractors?", [])  # nothing to lean on
+
+
+def test_condense_asks_the_model_and_takes_its_first_line() -> None:
+    generator = FakeGenerator()
+    generator.enqueue("How many days of annual leave do contractors get?\n(rewritten)")
+    query = condense("And contractors?", LEAVE, generator, Prompts())
+    assert query == "How many days of annual leave do contractors get?"
+    prompt = generator.calls[0][0].content
+    assert "How many days of annual leave do employees get?" in prompt
+    assert prompt.rstrip().endswith("Standalone question:")
+
+
+def test_an_empty_rewrite_falls_back_to_joining_the_turns() -> None:
+    generator = FakeGenerator(default_reply="")
+    query = condense("And contractors?", LEAVE, generator, Prompts())
+    assert query == "How many days of annual leave do employees get? And contractors?"
+
+
+def test_follow_up_is_rewritten_searched_and_shown(
+    services: Services, generator: FakeGenerator, embedder: FakeEmbedder, tmp_path: Path
+) -> None:
+    doc = tmp_path / "leave.md"
+    doc.write_text(
+        "# Leave\n\nEmployees get 28 days of annual leave.\n\n"
+        "## Contractors\n\nContractors do not get paid annual leave from Northwind.\n"
+    )
+    ingest_paths(
+        [doc],
+        embedder=embedder,
+        store=services.store,
+        catalog=services.catalog,
+        options=services.ingest_options,
+    )
+    generator.enqueue("Do contractors get paid annual leave?", "No, contractors do not [1].")
+
+    events = list(services.answerer.stream("And contractors?", conversation=LEAVE))
+
+    assert events[0] == Rewritten("Do contractors get paid annual leave?")
+    assert embedder.embedded_texts[-len(events[1].passages) - 1] == (
+        "Do contractors get paid annual leave?"
+    )
+    answer = events[-1].answer
+    assert answer.question == "And contractors?"
+    assert answer.search_query == "Do contractors get paid annual leave?"
+    assert "Contractors do not get paid annual leave" in generator.calls[1][1].content
+
+
+def test_standalone_question_in_a_conversation_costs_no_rewrite(
+    services: Services, generator: FakeGenerator
+) -> None:
+    services.answerer.answer("How many days of parental leave do fathers get?", conversation=LEAVE)
+    assert all("Standalone question" not in m.content for call in generator.calls for m in call)
