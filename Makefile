@@ -63,3 +63,9 @@ format: install ## Apply ruff's formatting and fixes
 
 clean: ## Remove .venv and the fetched static files (keeps ./data)
 	rm -rf $(VENV) static/vendor
+
+.PHONY: bench bench-ingest
+bench: bench-ingest ## Run the benchmarks (ingestion for now)
+
+bench-ingest: install ## Time ingesting a generated 300-page corpus (ARGS="--json --pages N --keep")
+	$(BIN)/python -m tests.bench.bench_ingest $(ARGS)

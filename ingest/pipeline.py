@@ -8,8 +8,8 @@ Killed anywhere, the next run converges to the same state: ids are deterministic
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -41,6 +41,7 @@ __all__ = [
     "remove_document",
 ]
 
+EMBED_BATCH_TEXTS = 64  # texts gathered across documents before one embedding call
 PARSER_VERSION = "2"
 CHUNKER_VERSION = "2"
 
@@ -116,8 +117,15 @@ def ingest_paths(
             emit(writer.quick(plan))
         else:
             to_parse.append((plan, plan.path))
+    batch: list[_Parsed] = []
     for plan, outcome in parse_in_order(to_parse, options.workers, options.max_file_bytes):
-        emit(writer.write(plan, outcome, fingerprint))
+        batch.append(writer.chunked(plan, outcome))
+        if sum(len(item.texts) for item in batch) >= EMBED_BATCH_TEXTS:
+            for result in writer.write_batch(batch, fingerprint):
+                emit(result)
+            batch = []
+    for result in writer.write_batch(batch, fingerprint):
+        emit(result)
     if options.sync:
         for record in vanished(catalog, paths):
             emit(writer.remove(record.doc_id, record.source))
@@ -128,6 +136,18 @@ def remove_document(doc_id: str, store: VectorStore, catalog: Catalog) -> None:
     """Unsearchable first (catalog), then the points: a crash leaves nothing visible."""
     catalog.remove(doc_id)
     store.delete_document(doc_id)
+
+
+@dataclass
+class _Parsed:
+    """A parsed (or failed) file, chunked, waiting for its batch to be embedded."""
+
+    plan: Plan
+    outcome: Outcome
+    chunks: list[Chunk] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    vectors: list[list[float]] = field(default_factory=list)
+    error: str | None = None
 
 
 class _Writer:
@@ -162,16 +182,45 @@ class _Writer:
         self._clean(record.doc_id, record.version, needed)
         return IngestResult(plan.source, status, chunks, pages)
 
-    def write(self, plan: Plan, outcome: Outcome, fingerprint: str) -> IngestResult:
+    def chunked(self, plan: Plan, outcome: Outcome) -> _Parsed:
+        item = _Parsed(plan, outcome)
+        if isinstance(outcome, ParsedDocument):
+            try:
+                item.chunks, item.texts = self._chunk(outcome)
+            except Exception as exc:  # a chunker bug on one document fails that file only
+                item.error = f"{type(exc).__name__}: {exc}"
+        return item
+
+    def write_batch(self, batch: list[_Parsed], fingerprint: str) -> Iterator[IngestResult]:
+        """One embedding call for the whole batch (less padding, fewer calls), then write each
+        document in order, committing each on its own."""
+        texts = [text for item in batch if item.error is None for text in item.texts]
+        try:
+            vectors = self.embedder.embed(texts) if texts else []
+        except Exception as exc:  # the embedder failed: every document in the batch fails
+            for item in batch:
+                item.error = item.error or f"embedding failed: {type(exc).__name__}: {exc}"
+            vectors = []
+        position = 0
+        for item in batch:
+            if item.error is None and item.texts:
+                item.vectors = vectors[position : position + len(item.texts)]
+                position += len(item.texts)
+            yield self.write(item, fingerprint)
+
+    def write(self, item: _Parsed, fingerprint: str) -> IngestResult:
+        plan, outcome = item.plan, item.outcome
         status: Status = "updated" if plan.action == "update" else "new"
         if isinstance(outcome, Refused | UnsupportedFormat):
             self.catalog.record_failed(plan.doc_id, plan.source, str(outcome), "skipped")
             return IngestResult(plan.source, "skipped", reason=str(outcome))
         if not isinstance(outcome, ParsedDocument):
             return self._failed(plan, str(outcome))
+        if item.error is not None:
+            return self._failed(plan, item.error)
         try:
             version = chunk_version(outcome.content_hash, fingerprint)
-            stored = self._prepare(plan.doc_id, version, outcome)
+            stored = self._stored(plan.doc_id, version, outcome, item)
             if plan.record is None:
                 self.catalog.record_pending(plan.doc_id, plan.source, outcome.content_hash)
             self.store.upsert(stored)
@@ -188,7 +237,7 @@ class _Writer:
                     self.options.groups,
                 )
             )
-        except Exception as exc:  # a store or embedder error fails this file only
+        except Exception as exc:  # a store error fails this file only
             return self._failed(plan, f"{type(exc).__name__}: {exc}")
         self._clean(plan.doc_id, version, True)
         return IngestResult(plan.source, status, len(stored), outcome.pages, plan.reason)
@@ -208,12 +257,16 @@ class _Writer:
             self.store.delete_document(doc_id, keep_version=version)
             self.catalog.mark_cleaned(doc_id)
 
-    def _prepare(self, doc_id: str, version: str, document: ParsedDocument) -> list[StoredChunk]:
+    def _chunk(self, document: ParsedDocument) -> tuple[list[Chunk], list[str]]:
         budget = min(self.options.chunk_tokens, self.embedder.max_tokens)
         overlap = min(self.options.chunk_overlap, budget - 1)
         chunks = chunk_elements(document.elements, self.embedder.count_tokens, budget, overlap)
         texts = [_fitting_embedding_text(document.title, c, self.embedder) for c in chunks]
-        vectors = self.embedder.embed(texts)
+        return chunks, texts
+
+    def _stored(
+        self, doc_id: str, version: str, document: ParsedDocument, item: _Parsed
+    ) -> list[StoredChunk]:
         source = str(Path(document.source).resolve())
         return [
             StoredChunk(
@@ -227,7 +280,7 @@ class _Writer:
                 sparse=encode_document(text),
                 groups=self.options.groups,
             )
-            for chunk, vector, text in zip(chunks, vectors, texts, strict=True)
+            for chunk, vector, text in zip(item.chunks, item.vectors, item.texts, strict=True)
         ]
 
 

@@ -187,3 +187,18 @@ def test_an_embedder_of_another_dimension_is_refused_clearly(
     _run([docs], FakeEmbedder(dimension=64), store, catalog)
     with pytest.raises(StoreMismatch, match=r"64-dimensional vectors.*32-dimensional"):
         _run([docs], FakeEmbedder(dimension=32, name="other"), store, catalog)
+
+
+def test_small_documents_share_one_embedding_call(
+    tmp_path: Path, embedder: FakeEmbedder, store: QdrantStore, catalog: Catalog
+) -> None:
+    docs = _docs(tmp_path)
+    (docs / "third.md").write_text("# Third\n\nA third short policy about lunch breaks.\n")
+
+    result = _run([docs], embedder, store, catalog)
+
+    assert {r.status for r in result.values()} == {"new"}
+    assert len(embedder.batches) == 1  # three documents, one call
+    assert len(embedder.batches[0]) == sum(r.chunks for r in result.values())
+    for record in catalog.all():  # each still committed with its own chunks
+        assert len(store.document_chunks(record.doc_id, record.version)) == record.chunk_count

@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): they measure and print; pytest collects nothing here."""
