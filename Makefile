@@ -64,8 +64,11 @@ format: install ## Apply ruff's formatting and fixes
 clean: ## Remove .venv and the fetched static files (keeps ./data)
 	rm -rf $(VENV) static/vendor
 
-.PHONY: bench bench-ingest
-bench: bench-ingest ## Run the benchmarks (ingestion for now)
+.PHONY: bench bench-ingest bench-answer
+bench: bench-ingest bench-answer ## Run the benchmarks
 
 bench-ingest: install ## Time ingesting a generated 300-page corpus (ARGS="--json --pages N --keep")
 	$(BIN)/python -m tests.bench.bench_ingest $(ARGS)
+
+bench-answer: install ## Answer latency vs raw llama.cpp, citation validity, refusal rates (ARGS="--json --limit N")
+	$(BIN)/python -m tests.bench.bench_answer $(ARGS)

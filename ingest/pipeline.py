@@ -27,6 +27,7 @@ from ingest.planning import (
     point_id,
     vanished,
 )
+from ingest.sparse import VERSION as SPARSE_VERSION
 from ingest.sparse import encode_document
 from ingest.store import VectorStore
 from ingest.types import Chunk, ParsedDocument, StoredChunk
@@ -84,7 +85,8 @@ ResultHook = Callable[[IngestResult], None]
 def pipeline_fingerprint(embedder: Embedder, options: IngestOptions) -> str:
     """Everything that changes the stored vectors; a change means re-embedding."""
     return (
-        f"parser={PARSER_VERSION};chunker={CHUNKER_VERSION};embedder={embedder.name};"
+        f"parser={PARSER_VERSION};chunker={CHUNKER_VERSION};sparse={SPARSE_VERSION};"
+        f"embedder={embedder.name};"
         f"tokens={options.chunk_tokens};overlap={options.chunk_overlap}"
     )
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 import re
 import zlib
 from collections import Counter
+from functools import cache
+from typing import Any
 
 from ingest.types import SparseVector
 
 K1 = 1.2
 B = 0.75
+VERSION = "2"  # part of the ingest fingerprint: a new encoding means new stored vectors
 AVERAGE_LENGTH = 120.0  # words in a typical chunk; keeps document vectors independent
 _TOKEN = re.compile(r"[a-z0-9]+(?:['.-][a-z0-9]+)*")
 _STOPWORD_TEXT = """
@@ -26,15 +29,17 @@ STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 
 def terms(text: str) -> list[str]:
-    """Lower-cased words without stopwords, lightly stemmed (plural and -ing/-ed endings)."""
-    return [_stem(t) for t in _TOKEN.findall(text.lower()) if t not in STOPWORDS]
+    """Lower-cased words without stopwords, Snowball-stemmed ("policies" -> "polici")."""
+    words = [t for t in _TOKEN.findall(text.lower()) if t not in STOPWORDS]
+    stemmed: list[str] = _stemmer().stemWords(words)
+    return stemmed
 
 
-def _stem(word: str) -> str:
-    for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
-            return word[: len(word) - len(suffix)] + keep
-    return word
+@cache
+def _stemmer() -> Any:
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
 
 
 def term_id(term: str) -> int:

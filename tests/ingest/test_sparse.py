@@ -15,7 +15,7 @@ def weight(text: str, term: str) -> float:
 
 
 def test_stopwords_are_removed() -> None:
-    assert terms("The policy of the company and its travel") == ["policy", "company", "travel"]
+    assert terms("The policy of the company and its travel") == ["polici", "compani", "travel"]
     assert encode_query("the and of is to").indices == []
     assert encode_document("the and of is to").indices == []
 
@@ -80,7 +80,7 @@ def test_document_vector_is_sorted_unique_and_positive() -> None:
     assert vector.indices == sorted(set(vector.indices))
     assert len(vector.values) == len(vector.indices)
     assert all(v > 0 for v in vector.values)
-    expected = ("travel", "policy", "book", "early", "apply")
+    expected = ("travel", "polici", "book", "earli", "appli")  # Snowball stems
     assert set(vector.indices) == {term_id(t) for t in expected}
 
 
