@@ -9,7 +9,7 @@ Killed anywhere, the next run converges to the same state: ids are deterministic
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal
 
@@ -287,17 +287,9 @@ class _Writer:
 
 
 def _regrouped(record: DocumentRecord, groups: tuple[str, ...]) -> OkRecord:
-    return OkRecord(
-        record.doc_id,
-        record.source,
-        record.title,
-        record.content_hash,
-        record.version,
-        record.pipeline,
-        record.chunk_count,
-        record.pages,
-        groups,
-    )
+    """The same committed version with other groups."""
+    kept = {f.name: getattr(record, f.name) for f in fields(OkRecord) if f.name != "groups"}
+    return OkRecord(**kept, groups=groups)
 
 
 def _fitting_embedding_text(title: str, chunk: Chunk, embedder: Embedder) -> str:
