@@ -12,7 +12,7 @@ export DO_NOT_TRACK := 1
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help install static run test test-fast lint format clean
+.PHONY: help install static run test test-fast lint format clean eval
 
 help: ## Show the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -64,11 +64,17 @@ format: install ## Apply ruff's formatting and fixes
 clean: ## Remove .venv and the fetched static files (keeps ./data)
 	rm -rf $(VENV) static/vendor
 
-.PHONY: bench bench-ingest bench-answer
-bench: bench-ingest bench-answer ## Run the benchmarks
+.PHONY: bench bench-ingest bench-answer bench-search
+bench: bench-ingest bench-search bench-answer ## Run the benchmarks
 
 bench-ingest: install ## Time ingesting a generated 300-page corpus (ARGS="--json --pages N --keep")
 	$(BIN)/python -m tests.bench.bench_ingest $(ARGS)
 
 bench-answer: install ## Answer latency vs raw llama.cpp, citation validity, refusal rates (ARGS="--json --limit N")
 	$(BIN)/python -m tests.bench.bench_answer $(ARGS)
+
+eval: install ## Retrieval quality on SciFact (../shared/eval/scifact): nDCG@10, recall, MRR, latency
+	$(BIN)/docent eval retrieval --dataset $(or $(DATASET),../shared/eval/scifact) $(ARGS)
+
+bench-search: install ## Filtered hybrid search latency per vector store at 20k/100k chunks (ARGS="--sizes N.. --torch-threads 1 --json")
+	$(BIN)/python -m tests.bench.bench_search $(ARGS)

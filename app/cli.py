@@ -26,6 +26,8 @@ model_cli = typer.Typer(help="List and download chat models.", no_args_is_help=T
 docs_cli = typer.Typer(help="Inspect the documents in the knowledge base.", no_args_is_help=True)
 cli.add_typer(model_cli, name="model")
 cli.add_typer(docs_cli, name="docs")
+eval_cli = typer.Typer(help="Measure the quality of retrieval.", no_args_is_help=True)
+cli.add_typer(eval_cli, name="eval")
 console = Console()
 err = Console(stderr=True)
 
@@ -259,6 +261,48 @@ def _prompt() -> str | None:
         return input("\nask> ").strip() or _prompt()
     except EOFError:
         return None
+
+
+@eval_cli.command("retrieval")
+def eval_retrieval_command(
+    dataset: Annotated[
+        Path, typer.Option(help="A BEIR folder (corpus, queries, qrels) or a .jsonl gold file")
+    ],
+    mode: Annotated[
+        list[str] | None, typer.Option(help="dense, sparse, hybrid (repeat; default all)")
+    ] = None,
+    k: Annotated[int, typer.Option(min=1, help="Cut-off for nDCG, recall and MRR")] = 10,
+    depth: Annotated[int, typer.Option(min=1, help="Passages retrieved per query")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
+    """nDCG@k, recall@k, recall@depth, MRR@k and latency for each retrieval mode.
+
+    A BEIR corpus is indexed once into its own collection and reused by later runs.
+    """
+    from app.evaluation.beir import DatasetError
+    from app.evaluation.report import report_table
+    from app.evaluation.run import eval_retrieval
+    from app.evaluation.runner import MODES
+    from app.services import load_embedder
+
+    settings = _settings()
+    try:
+        report = eval_retrieval(
+            dataset,
+            settings,
+            load_embedder(settings),
+            modes=tuple(mode or MODES),
+            k=k,
+            depth=depth,
+            console=None if as_json else console,
+        )
+    except (DatasetError, ValueError) as exc:
+        err.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(2) from exc
+    if as_json:
+        print(report.to_json())
+    else:
+        console.print(report_table(report))
 
 
 @cli.command()

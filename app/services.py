@@ -64,10 +64,15 @@ def choose_chat_model(settings: Settings) -> ChatModelChoice:
     )
 
 
-def open_store(settings: Settings) -> QdrantStore:
+def open_store(settings: Settings) -> VectorStore:
+    """A Qdrant server when DOCENT_QDRANT_URL is set, else the embedded engine chosen."""
     api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
     if settings.qdrant_url:
         return QdrantStore(settings.collection, url=settings.qdrant_url, api_key=api_key)
+    if settings.vector_store == "edge":
+        from ingest.edge_store import EdgeStore
+
+        return EdgeStore(settings.collection, path=settings.qdrant_path)
     return QdrantStore(settings.collection, path=settings.qdrant_path)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -71,6 +71,12 @@ class Settings(BaseSettings):
         "sentence-transformers folder.",
     )
     embedding_batch_size: int = Field(32, ge=1, description="Texts embedded per batch.")
+    vector_store: Literal["edge", "qdrant-local"] = Field(
+        "edge",
+        description="Embedded store when no Qdrant server is set: `edge` (Qdrant's in-process "
+        "engine, indexed: ~13 ms per search at 100k chunks) or `qdrant-local` "
+        "(qdrant-client's local mode, a NumPy scan: seconds at 100k).",
+    )
     qdrant_url: str | None = Field(
         None,
         description="URL of a Qdrant server; unset = embedded local store under the data dir.",
@@ -128,7 +134,7 @@ class Settings(BaseSettings):
 
     @property
     def qdrant_path(self) -> Path:
-        return self.data_dir / "qdrant"
+        return self.data_dir / ("edge" if self.vector_store == "edge" else "qdrant")
 
     @property
     def prompts_dir(self) -> Path:

@@ -175,6 +175,11 @@ class Catalog:
             (source, _now(), doc_id),
         )
 
+    def forget_all(self) -> int:
+        """Drop every row (the store they describe is gone); returns how many there were."""
+        with self._lock:
+            return self._db.execute("DELETE FROM documents").rowcount
+
     def remove(self, doc_id: str) -> None:
         self._execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
 

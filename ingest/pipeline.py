@@ -8,6 +8,7 @@ Killed anywhere, the next run converges to the same state: ids are deterministic
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -43,6 +44,7 @@ __all__ = [
 ]
 
 EMBED_BATCH_TEXTS = 64  # texts gathered across documents before one embedding call
+log = logging.getLogger(__name__)
 PARSER_VERSION = "2"
 CHUNKER_VERSION = "2"
 
@@ -111,6 +113,7 @@ def ingest_paths(
 
     if not options.dry_run:
         store.ensure_collection(embedder.dimension)
+        forget_if_store_is_empty(store, catalog)
     fingerprint = pipeline_fingerprint(embedder, options)
     to_parse: list[tuple[Plan, Path]] = []
     for path in expand_paths(paths):
@@ -132,6 +135,18 @@ def ingest_paths(
         for record in vanished(catalog, paths):
             emit(writer.remove(record.doc_id, record.source))
     return results
+
+
+def forget_if_store_is_empty(store: VectorStore, catalog: Catalog) -> int:
+    """An empty store with committed documents in the catalog (a new store kind, a deleted
+    store folder): the catalog is stale, so every file is ingested again."""
+    if store.count() == 0 and any(r.status == "ok" for r in catalog.all()):
+        forgotten = catalog.forget_all()
+        log.warning(
+            "the vector store is empty: %d catalog entries will be ingested again", forgotten
+        )
+        return forgotten
+    return 0
 
 
 def remove_document(doc_id: str, store: VectorStore, catalog: Catalog) -> None:

@@ -18,12 +18,11 @@ from app.answer import Answerer, AnswerOptions
 from app.cli import cli
 from app.operator_token import read_token
 from app.prompting import Prompts
-from app.services import Services
+from app.services import Services, open_store
 from app.settings import Settings
 from app.web import create_app
 from ingest.catalog import Catalog
 from ingest.pipeline import IngestOptions
-from ingest.store import QdrantStore
 from tests.fakes import FakeEmbedder, FakeGenerator
 
 
@@ -103,7 +102,7 @@ def test_cli_ingest_goes_through_the_running_app_that_holds_the_store(
     port = _free_port()
     monkeypatch.setenv("DOCENT_PORT", str(port))
     settings = Settings()
-    store = QdrantStore("docent", path=settings.qdrant_path)  # holds the file lock
+    store = open_store(settings)  # the default embedded store; holds its lock
     embedder, catalog = FakeEmbedder(), Catalog(settings.catalog_path)
     store.ensure_collection(embedder.dimension)
     generator = FakeGenerator()

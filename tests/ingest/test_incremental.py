@@ -202,3 +202,19 @@ def test_small_documents_share_one_embedding_call(
     assert len(embedder.batches[0]) == sum(r.chunks for r in result.values())
     for record in catalog.all():  # each still committed with its own chunks
         assert len(store.document_chunks(record.doc_id, record.version)) == record.chunk_count
+
+
+def test_an_emptied_store_makes_the_catalog_forget_and_ingest_again(
+    tmp_path: Path, embedder: FakeEmbedder, catalog: Catalog
+) -> None:
+    docs = _docs(tmp_path)
+    first = QdrantStore("one")
+    _run([docs], embedder, first, catalog)
+    first.close()
+    fresh = QdrantStore("two")  # another store kind, or its folder deleted by hand
+    try:
+        result = _run([docs], embedder, fresh, catalog)
+        assert {r.status for r in result.values()} == {"new"}
+        assert fresh.count() == sum(r.chunk_count for r in catalog.all())
+    finally:
+        fresh.close()
