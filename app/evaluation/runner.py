@@ -1,0 +1,133 @@
+"""Run every judged query in each search mode and score the documents found.
+
+A query fetches `depth` chunks; documents rank where their best chunk ranks (so fewer than
+`depth` documents may come back). Latency is the wall clock of what the mode needs per query:
+the sparse query always, the dense embedding for "dense" and "hybrid", and the reranker for
+"hybrid+rerank".
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+
+from app.evaluation.beir import BeirDataset
+from app.evaluation.metrics import mrr_at_k, ndcg_at_k, rank_documents, recall_at_k
+from app.evaluation.report import EvalReport, QueryResult, summarize
+from ingest.access import Access
+from ingest.embed import Embedder
+from ingest.sparse import encode_query
+from ingest.store import SearchMode, VectorStore
+from ingest.types import Passage
+
+MODES: tuple[str, ...] = ("dense", "sparse", "hybrid")
+RERANK_MODE = "hybrid+rerank"
+SEARCH_MODES: dict[str, SearchMode] = {
+    "dense": "dense",
+    "sparse": "sparse",
+    "hybrid": "hybrid",
+    RERANK_MODE: "hybrid",
+}
+
+Reranker = Callable[[str, list[Passage]], list[Passage]]  # (query, passages) -> reordered
+LiveVersions = Callable[[Iterable[str]], dict[str, str]]
+QueryProgress = Callable[[int, int], None]  # (queries run, queries to run), over all modes
+EVERYTHING = Access.admin()  # an operator's evaluation sees every document
+
+
+def evaluate(
+    dataset: BeirDataset,
+    embedder: Embedder,
+    store: VectorStore,
+    modes: Sequence[str] = MODES,
+    k: int = 10,
+    depth: int = 100,
+    *,
+    reranker: Reranker | None = None,
+    live_versions: LiveVersions | None = None,
+    access: Access = EVERYTHING,
+    progress: QueryProgress | None = None,
+) -> EvalReport:
+    """Score each mode over `dataset`'s queries; a reranker adds the "hybrid+rerank" mode.
+
+    `live_versions` (the catalog's) keeps only each document's current version, for gold sets
+    run against the main collection; `access` narrows the search to what one asker may read.
+    """
+    modes = _checked_modes(modes, reranker, k, depth)
+    searcher = _Searcher(embedder, store, depth, reranker, live_versions, access)
+    total, done = len(modes) * len(dataset.queries), 0
+    per_query: dict[str, list[QueryResult]] = {}
+    for mode in modes:
+        results = []
+        for qid, text in dataset.queries.items():
+            start = time.perf_counter()
+            ranked = rank_documents(p.doc_id for p in searcher.search(text, mode))
+            ms = (time.perf_counter() - start) * 1000
+            results.append(_score(qid, ranked, dataset.qrels.get(qid, {}), k, depth, ms))
+            done += 1
+            if progress:
+                progress(done, total)
+        per_query[mode] = results
+    summaries = [summarize(mode, per_query[mode]) for mode in modes]
+    return EvalReport(dataset.name, k, depth, summaries, per_query)
+
+
+def _checked_modes(
+    modes: Sequence[str], reranker: Reranker | None, k: int, depth: int
+) -> list[str]:
+    chosen = list(dict.fromkeys(modes))
+    if reranker is not None and RERANK_MODE not in chosen:
+        chosen.append(RERANK_MODE)
+    unknown = [m for m in chosen if m not in SEARCH_MODES]
+    if unknown:
+        raise ValueError(f"unknown mode {unknown[0]!r}: choose from {', '.join(SEARCH_MODES)}")
+    if RERANK_MODE in chosen and reranker is None:
+        raise ValueError(f"mode {RERANK_MODE!r} needs a reranker")
+    if not 1 <= k <= depth:
+        raise ValueError(f"need 1 <= k ({k}) <= depth ({depth})")
+    return chosen
+
+
+def _score(
+    qid: str, ranked: list[str], qrels: dict[str, int], k: int, depth: int, ms: float
+) -> QueryResult:
+    return QueryResult(
+        query_id=qid,
+        ranked=tuple(ranked[:k]),
+        ndcg=ndcg_at_k(ranked, qrels, k),
+        recall_k=recall_at_k(ranked, qrels, k),
+        recall_depth=recall_at_k(ranked, qrels, depth),
+        mrr=mrr_at_k(ranked, qrels, k),
+        ms=ms,
+    )
+
+
+class _Searcher:
+    """One query in one mode, encoded as that mode needs."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        store: VectorStore,
+        depth: int,
+        reranker: Reranker | None,
+        live_versions: LiveVersions | None,
+        access: Access,
+    ) -> None:
+        self.embedder, self.store, self.depth = embedder, store, depth
+        self.reranker, self.live_versions, self.access = reranker, live_versions, access
+
+    def search(self, query: str, mode: str) -> list[Passage]:
+        search_mode = SEARCH_MODES[mode]
+        sparse = encode_query(query)
+        if search_mode == "sparse":
+            dense = [0.0] * self.embedder.dimension  # unused by a sparse search
+        else:
+            dense = self.embedder.embed([query])[0]
+        found = self.store.search(dense, sparse, self.depth, mode=search_mode, access=self.access)
+        if self.live_versions is not None:
+            live = self.live_versions(p.doc_id for p in found)
+            found = [p for p in found if live.get(p.doc_id) == p.version]
+        if mode == RERANK_MODE and self.reranker is not None:
+            found = self.reranker(query, found)
+        return found
