@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.support import Claim, Span, claims
+from app.support import SUPPORT_THRESHOLD, Claim, Span, best_span, claims
 from ingest.sparse import terms
 from ingest.types import Passage
 
@@ -68,6 +68,30 @@ def attribute_uncited(text: str, passages: Sequence[Passage]) -> tuple[str, set[
     return _SENTENCE.sub(attribute, text), added
 
 
+def repoint_unsupported(text: str, passages: Sequence[Passage]) -> str:
+    """A sentence whose cited passages do not support it, but another shown passage does,
+    gets its marker pointed at that passage (small models often cite the wrong number)."""
+
+    def repoint(match: re.Match[str]) -> str:
+        sentence = match.group(0)
+        numbers = [int(p) for m in _MARKER.finditer(sentence) for p in m.group(1).split(",")]
+        if not numbers:
+            return sentence
+        plain = _MARKER.sub("", sentence)
+        support = [best_span(plain, p.text)[1] for p in passages]
+        if max(support[n - 1] for n in numbers) >= SUPPORT_THRESHOLD:
+            return sentence
+        best = max(range(len(passages)), key=lambda i: support[i])
+        if support[best] < SUPPORT_THRESHOLD:
+            return sentence  # supported nowhere: left as cited, and flagged by the check
+        first = _MARKER.search(sentence)
+        assert first is not None
+        rest = _MARKER.sub("", sentence[first.end() :])
+        return f"{sentence[: first.start()]}[{best + 1}]{rest}"
+
+    return _SENTENCE.sub(repoint, text)
+
+
 def best_support(sentence: str, vocabularies: Sequence[set[str]]) -> int | None:
     words = set(terms(sentence))
     if len(words) < MIN_ATTRIBUTION_TERMS:
@@ -81,8 +105,9 @@ def best_support(sentence: str, vocabularies: Sequence[set[str]]) -> int | None:
 def resolve(text: str, passages: Sequence[Passage]) -> tuple[str, list[Citation], list[Claim]]:
     """The final text, its citations in order of first mention, and its checked claims."""
     cleaned = strip_invalid_markers(text, len(passages))
-    model_cited = set(cited_numbers(cleaned))
-    final, _ = attribute_uncited(cleaned, passages)
+    repointed = repoint_unsupported(cleaned, passages)
+    model_cited = set(cited_numbers(cleaned)) & set(cited_numbers(repointed))
+    final, _ = attribute_uncited(repointed, passages)
     checked = claims(final, passages)
     citations = [
         _citation(n, passages[n - 1], n in model_cited, checked) for n in cited_numbers(final)

@@ -17,7 +17,7 @@ from ingest.types import Passage
 
 SUPPORT_THRESHOLD = 0.5  # share of the sentence's content words found in the span
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
-_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)")
+_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)", re.MULTILINE)  # lines of lists count too
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+")
 _SMALL_NUMBERS = (
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen"

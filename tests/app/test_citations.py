@@ -65,13 +65,43 @@ def test_a_wrong_number_is_an_unsupported_claim_even_with_matching_words() -> No
     assert citations[0].supported is False
 
 
-def test_citing_the_wrong_passage_is_flagged() -> None:
-    _, _, claims = resolve("You may work remotely three days per week [2].", [REMOTE, PER_DIEM])
-    assert claims[0].supported is False
-    _, _, right = resolve("You may work remotely three days per week [1].", [REMOTE, PER_DIEM])
-    assert right[0].supported is True
+def test_citing_the_wrong_passage_is_corrected_and_marked_as_docents() -> None:
+    text, citations, claims = resolve(
+        "You may work remotely three days per week [2].", [REMOTE, PER_DIEM]
+    )
+    assert text == "You may work remotely three days per week [1]."
+    assert claims[0].supported is True
+    assert [(c.number, c.by_model) for c in citations] == [(1, False)]
 
 
 def test_marker_after_the_full_stop_stays_with_its_sentence() -> None:
     _, _, claims = resolve("The per-diem for domestic travel is 45 EUR. [2]", [REMOTE, PER_DIEM])
     assert [(c.numbers, c.supported) for c in claims] == [((2,), True)]
+
+
+def test_a_wrong_marker_is_pointed_at_the_passage_that_supports_the_sentence() -> None:
+    text, citations, claims = resolve(
+        "The per-diem for domestic travel is 45 EUR [1].", [REMOTE, PER_DIEM]
+    )
+    assert text == "The per-diem for domestic travel is 45 EUR [2]."
+    assert [(c.number, c.by_model, c.supported) for c in citations] == [(2, False, True)]
+    assert claims[0].supported
+
+
+def test_a_marker_is_kept_when_no_passage_supports_the_sentence() -> None:
+    text, citations, claims = resolve("The per-diem is 99 EUR [1].", [REMOTE, PER_DIEM])
+    assert text == "The per-diem is 99 EUR [1]."
+    assert citations[0].supported is False and claims[0].supported is False
+
+
+def test_a_line_of_a_list_can_be_the_supporting_span() -> None:
+    team = passage_with(
+        "Leadership team\n\nMarguerite Ashdown, Chief Executive Officer\n"
+        "Tobias Lindqvist, Chief Financial Officer\nRosa Eng, Chief People Officer"
+    )
+    _, citations, _ = resolve(
+        "The Chief Financial Officer is Tobias Lindqvist [2].", [PER_DIEM, team]
+    )
+    span = citations[0].span
+    assert citations[0].supported and span is not None
+    assert team.text[span.start : span.end] == "Tobias Lindqvist, Chief Financial Officer"
