@@ -81,13 +81,25 @@ def _check(sentence: str, numbers: tuple[int, ...], passages: Sequence[Passage])
 
 
 def best_span(sentence: str, passage: str) -> tuple[Span | None, float]:
-    """The stretch of `passage` (one or two sentences) that supports `sentence` best."""
+    """The stretch of `passage` (one or two sentences or lines) that supports `sentence` best;
+    the whole passage when only all of it together does (a table row and its heading)."""
     words = set(terms(sentence))
-    numbers = _numbers(sentence)
     if not words:
         return None, 0.0
     pieces = [(m.start(), m.end()) for m in _SENTENCE.finditer(passage) if m.group(0).strip()]
     windows = pieces + [(a[0], b[1]) for a, b in pairwise(pieces)]
+    best = _best_window(sentence, words, passage, windows)
+    if best[1] < SUPPORT_THRESHOLD:
+        whole = _best_window(sentence, words, passage, [(0, len(passage))])
+        if whole[1] >= SUPPORT_THRESHOLD:
+            return whole
+    return best
+
+
+def _best_window(
+    sentence: str, words: set[str], passage: str, windows: list[tuple[int, int]]
+) -> tuple[Span | None, float]:
+    numbers = _numbers(sentence)
     best: tuple[Span | None, float] = (None, 0.0)
     for start, end in windows:
         stretch = passage[start:end]

@@ -105,3 +105,12 @@ def test_a_line_of_a_list_can_be_the_supporting_span() -> None:
     span = citations[0].span
     assert citations[0].supported and span is not None
     assert team.text[span.start : span.end] == "Tobias Lindqvist, Chief Financial Officer"
+
+
+def test_a_table_row_is_supported_together_with_its_heading() -> None:
+    hotels = passage_with(
+        "3. Hotels\n\nHotel costs are reimbursed up to a nightly cap, breakfast included.\n"
+        "City | Cap per night\nLondon | €240\nParis | €210"
+    )
+    _, citations, claims = resolve("The hotel cap per night in London is €240 [1].", [hotels])
+    assert claims[0].supported and citations[0].supported
