@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from app.services import Services
+from ingest.pipeline import ingest_paths
 from ingest.types import Passage
 
 
@@ -33,3 +37,17 @@ REMOTE = passage("Employees may work remotely up to three days per week.", "Empl
 PER_DIEM = passage(
     "The per-diem for domestic travel is 45 EUR.", "Expenses Policy", doc="doc-2", page=3
 )
+
+
+def ingest_remote_work(services: Services, folder: Path) -> Path:
+    """One small handbook page about remote work, ingested through the real pipeline."""
+    doc = folder / "remote.md"
+    doc.write_text("# Remote work\n\nEmployees may work remotely up to three days per week.\n")
+    ingest_paths(
+        [doc],
+        embedder=services.embedder,
+        store=services.store,
+        catalog=services.catalog,
+        options=services.ingest_options,
+    )
+    return doc

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from app.thinking import ThinkingFilter, without_thinking
+from tests.app.sample import ingest_remote_work
 from tests.fakes import FakeGenerator
 
 
@@ -27,21 +30,10 @@ def test_text_that_only_looks_like_a_tag_is_kept() -> None:
 
 
 def test_answer_object_keeps_reasoning_aside(services: object, generator: FakeGenerator) -> None:
-    from pathlib import Path
-
     from app.services import Services
-    from ingest.pipeline import ingest_paths
 
     assert isinstance(services, Services)
-    doc = Path("remote.md")
-    doc.write_text("# Remote\n\nEmployees may work remotely up to three days per week.\n")
-    ingest_paths(
-        [doc],
-        embedder=services.embedder,
-        store=services.store,
-        catalog=services.catalog,
-        options=services.ingest_options,
-    )
+    ingest_remote_work(services, Path.cwd())
     generator.enqueue("<think>The source says three.</think> Three days per week [1].")
     answer = services.answerer.answer("How many remote days?")
     assert answer.text == "Three days per week [1]."

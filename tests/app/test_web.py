@@ -11,21 +11,13 @@ from fastapi.testclient import TestClient
 from app.services import Services
 from app.settings import Settings
 from app.web import create_app
-from ingest.pipeline import ingest_paths
+from tests.app.sample import ingest_remote_work
 from tests.fakes import FakeGenerator
 
 
 @pytest.fixture
 def client(settings: Settings, services: Services, tmp_path: Path) -> Iterator[TestClient]:
-    doc = tmp_path / "remote.md"
-    doc.write_text("# Remote work\n\nEmployees may work remotely up to three days per week.\n")
-    ingest_paths(
-        [doc],
-        embedder=services.embedder,
-        store=services.store,
-        catalog=services.catalog,
-        options=services.ingest_options,
-    )
+    ingest_remote_work(services, tmp_path)
     with TestClient(create_app(settings, services)) as client:
         yield client
 
@@ -123,15 +115,7 @@ def test_sources_highlight_the_supporting_span_and_flag_unconfirmed_claims(
 def test_refusal_lists_the_closest_documents(
     settings: Settings, services: Services, generator: FakeGenerator, tmp_path: Path
 ) -> None:
-    doc = tmp_path / "remote.md"
-    doc.write_text("# Remote work\n\nEmployees may work remotely up to three days per week.\n")
-    ingest_paths(
-        [doc],
-        embedder=services.embedder,
-        store=services.store,
-        catalog=services.catalog,
-        options=services.ingest_options,
-    )
+    ingest_remote_work(services, tmp_path)
     strict = replace(
         services.answerer, options=replace(services.answerer.options, min_evidence=0.99)
     )
