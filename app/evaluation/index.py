@@ -141,6 +141,8 @@ def _write_all(
     progress: IndexProgress | None,
 ) -> int:
     written = 0
+    if progress:
+        progress(0, 0)
     for documents_done, batch in _batches(dataset, embedder, options):
         store.upsert(_embedded(batch, embedder))
         written += len(batch)

@@ -40,7 +40,9 @@ def test_benchmark_is_indexed_once_then_reused(tmp_path: Path, settings: Setting
 
     again, console = FakeEmbedder(), recording_console()
     second = eval_retrieval(folder, settings, again, modes=["sparse"], console=console)
-    assert f"Reused {name}: 5 documents" in console.export_text()
+    output = console.export_text()
+    assert f"Reused {name}: 5 documents" in output
+    assert "Indexing" not in output  # no empty progress bar when nothing is indexed
     assert again.batches == []  # sparse search embeds no query either
     assert second.summary("sparse").ndcg == report.summary("sparse").ndcg
 

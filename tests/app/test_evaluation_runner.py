@@ -158,7 +158,7 @@ def test_second_index_reuses_the_collection_and_embeds_nothing(
     first = index_corpus(
         dataset, FakeEmbedder(), store, manifest, OPTIONS, lambda d, c: steps.append((d, c))
     )
-    assert steps[-1] == (5, first.chunks)
+    assert steps[0] == (0, 0) and steps[-1] == (5, first.chunks)
     again = FakeEmbedder()
     second = index_corpus(dataset, again, store, manifest, OPTIONS)
     assert not first.reused and second.reused
