@@ -1,24 +1,54 @@
-"""Small HTML helpers for answers: escaped text with citation markers turned into links."""
+"""Small HTML helpers for answers: Markdown made safe, citation markers turned into links.
+
+Model output and document text are untrusted. Answers are rendered as CommonMark with raw HTML
+disabled, then cleaned by an allow-list sanitiser, so nothing a model or a document writes can
+run script or load anything; passages are shown as escaped text.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
+import nh3
+from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
 from app.support import Span
 
 _MARKER = re.compile(r"\[(\d+)\]")
+_TAG = re.compile(r"(<[^>]*>)")
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+_ALLOWED_TAGS = {
+    "p", "br", "strong", "em", "code", "pre", "blockquote", "ul", "ol", "li", "h1", "h2", "h3",
+    "h4", "h5", "h6", "hr", "a", "table", "thead", "tbody", "tr", "th", "td", "del",
+}  # fmt: skip
+_ALLOWED_ATTRIBUTES = {"a": {"href", "title", "class"}, "ol": {"start"}}
 
 
 def answer_html(text: str, anchor: str) -> Markup:
-    """Escape the answer, keep line breaks, and link each [n] to source n of this answer."""
-    escaped = str(escape(text)).replace("\n", "<br>")
-    linked = _MARKER.sub(
-        lambda m: f'<a class="cite" href="#{anchor}-src-{m.group(1)}">[{m.group(1)}]</a>',
-        escaped,
+    """The answer as sanitised Markdown, each [n] linked to source n of this answer."""
+    rendered = _markdown.render(text)
+    parts = _TAG.split(rendered)  # markers are linked in text, never inside a tag
+    linked = "".join(
+        part if part.startswith("<") else _MARKER.sub(_cite_link(anchor), part) for part in parts
     )
-    return Markup(linked)
+    clean = nh3.clean(
+        linked,
+        tags=_ALLOWED_TAGS,
+        attributes=_ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
+    return Markup(clean)
+
+
+def _cite_link(anchor: str) -> Callable[[re.Match[str]], str]:
+    def link(match: re.Match[str]) -> str:
+        number = match.group(1)
+        return f'<a class="cite" href="#{anchor}-src-{number}">[{number}]</a>'
+
+    return link
 
 
 def token_html(text: str) -> str:
