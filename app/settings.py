@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SECRET_MASK = "**********"
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
 
 
 class Settings(BaseSettings):
@@ -112,9 +116,22 @@ class Settings(BaseSettings):
     # --- web --------------------------------------------------------------------------------
     host: str = Field("127.0.0.1", description="Address the web app listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the web app listens on.")
+    metrics_public: bool = Field(
+        False,
+        description="Serve /metrics to anyone who can reach the app; off = only to clients on "
+        "this machine (loopback) and admins.",
+    )
     ingest_demo: bool = Field(
         True, description="`make run` ingests the bundled demo documents when the store is empty."
     )
+
+    # --- logging ----------------------------------------------------------------------------
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines as readable `text` or one JSON object per line (`json`)."
+    )
+    log_level: Annotated[
+        Literal["debug", "info", "warning", "error"], BeforeValidator(_lower)
+    ] = Field("info", description="Least severe log level written (case-insensitive).")
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
