@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.accounts import Accounts, open_accounts
 from app.answer import Answerer, AnswerOptions
 from app.generate import Generator, LlamaCppGenerator
 from app.prompting import Prompts
@@ -39,10 +40,12 @@ class Services:
     answerer: Answerer
     ingest_options: IngestOptions
     model_title: str
+    accounts: Accounts  # users, sessions, API tokens (the app database)
 
     def close(self) -> None:
         self.store.close()
         self.catalog.close()
+        self.accounts.close()
 
 
 def choose_chat_model(settings: Settings) -> ChatModelChoice:
@@ -140,4 +143,5 @@ def build_services(settings: Settings) -> Services:
         answerer=answerer,
         ingest_options=ingest_options(settings),
         model_title=generator.model_id,
+        accounts=open_accounts(settings),
     )

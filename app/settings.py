@@ -125,6 +125,30 @@ class Settings(BaseSettings):
         True, description="`make run` ingests the bundled demo documents when the store is empty."
     )
 
+    # --- accounts ---------------------------------------------------------------------------
+    database_url: str = Field(
+        "",
+        description="SQLAlchemy URL of the app database (users, sessions, …), e.g. "
+        "postgresql+psycopg://user:pass@host/docent; empty = sqlite:///DATA_DIR/docent.db.",
+    )
+    session_hours: float = Field(
+        12, gt=0, description="A sign-in lasts this many hours; then the user signs in again."
+    )
+    cookie_secure: bool = Field(
+        False,
+        description="Always mark the session cookie Secure (set it behind a TLS proxy); it is "
+        "Secure anyway on https requests.",
+    )
+    invite_hours: float = Field(
+        72, gt=0, description="An invite link stays valid this many hours (and works once)."
+    )
+    login_max_failures: int = Field(
+        5, ge=1, description="Failed sign-ins allowed per username and address in the window."
+    )
+    login_window_minutes: float = Field(
+        15, gt=0, description="The window (minutes) over which failed sign-ins are counted."
+    )
+
     # --- logging ----------------------------------------------------------------------------
     log_format: Literal["text", "json"] = Field(
         "text", description="Log lines as readable `text` or one JSON object per line (`json`)."
@@ -142,6 +166,12 @@ class Settings(BaseSettings):
             )
         if self.model_path is not None and not self.model_path.is_file():
             raise ValueError(f"DOCENT_MODEL_PATH={self.model_path} is not a file")
+        return self
+
+    @model_validator(mode="after")
+    def _default_database_url(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'docent.db'}"
         return self
 
     # --- derived paths ----------------------------------------------------------------------

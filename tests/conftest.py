@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 
+from app.accounts import Accounts, Passwords, open_accounts
 from app.answer import Answerer, AnswerOptions
 from app.prompting import Prompts
 from app.services import Services
@@ -62,8 +64,26 @@ def catalog(tmp_path: Path) -> Iterator[Catalog]:
 
 
 @pytest.fixture
+def passwords() -> Passwords:
+    """Real argon2id at a low cost, so tests that create many users stay fast."""
+    return Passwords(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+@pytest.fixture
+def accounts(settings: Settings, passwords: Passwords) -> Iterator[Accounts]:
+    """The app database (SQLite under the test's data dir)."""
+    accounts = open_accounts(settings, passwords)
+    yield accounts
+    accounts.close()
+
+
+@pytest.fixture
 def services(
-    embedder: FakeEmbedder, store: QdrantStore, catalog: Catalog, generator: FakeGenerator
+    embedder: FakeEmbedder,
+    store: QdrantStore,
+    catalog: Catalog,
+    generator: FakeGenerator,
+    accounts: Accounts,
 ) -> Services:
     store.ensure_collection(embedder.dimension)
     answerer = Answerer(
@@ -77,4 +97,5 @@ def services(
         answerer=answerer,
         ingest_options=IngestOptions(chunk_tokens=60, chunk_overlap=10),
         model_title="Fake Model",
+        accounts=accounts,
     )

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from app.followup import Turn
 from app.serialize import answer_dict
+from app.web.auth import CsrfChecked, CurrentUser
 from app.web.chat import MAX_QUESTION_CHARS
 from app.web.deps import ServicesDep
 
@@ -27,9 +28,11 @@ class AskRequest(BaseModel):
     )
 
 
-@router.post("/ask")
-def ask(body: AskRequest, services: ServicesDep) -> dict[str, Any]:
-    """The answer object; pass earlier turns to ask follow-up questions."""
+@router.post("/ask", dependencies=[CsrfChecked])
+def ask(body: AskRequest, services: ServicesDep, user: CurrentUser) -> dict[str, Any]:
+    """The answer object, from the documents the caller may read; pass earlier turns to ask
+    follow-up questions. Authenticate with `Authorization: Bearer <API token>` (or a session
+    cookie plus its `X-CSRF-Token`)."""
     turns = tuple(Turn(t.question, t.answer) for t in body.conversation)
-    answer = services.answerer.answer(body.question.strip(), conversation=turns)
+    answer = services.answerer.answer(body.question.strip(), access=user.access, conversation=turns)
     return answer_dict(answer)

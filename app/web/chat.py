@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 
 from app.answer import Answer, Done, Retrieved, Rewritten, Token
 from app.followup import Turn
+from app.web.auth import CsrfChecked, CurrentUser, Public
 from app.web.deps import ServicesDep, is_htmx, templates
 from app.web.render import token_html
 from app.web.sse import sse_event
@@ -37,13 +38,17 @@ def parse_turns(raw: list[str]) -> tuple[Turn, ...]:
 
 
 @router.get("/", response_class=HTMLResponse)
-def index(request: Request, services: ServicesDep) -> HTMLResponse:
+def index(request: Request, services: ServicesDep, user: CurrentUser) -> HTMLResponse:
     return templates.TemplateResponse(request, "index.html", _page_context(services))
 
 
-@router.post("/ask", response_class=HTMLResponse)
+@router.post("/ask", response_class=HTMLResponse, dependencies=[CsrfChecked])
 def ask(
-    request: Request, services: ServicesDep, question: Question, turn: Turns = None
+    request: Request,
+    services: ServicesDep,
+    user: CurrentUser,
+    question: Question,
+    turn: Turns = None,
 ) -> HTMLResponse:
     """htmx gets a fragment that streams; a plain form post gets the finished answer.
 
@@ -55,37 +60,46 @@ def ask(
         key = request.app.state.pending.put(question, conversation)
         context = {"question": question, "key": key}
         return templates.TemplateResponse(request, "_answer_stream.html", context)
-    answer = services.answerer.answer(question, conversation=conversation)
+    answer = services.answerer.answer(question, access=user.access, conversation=conversation)
     context = _page_context(services) | {"answer": answer, "anchor": _anchor()}
     return templates.TemplateResponse(request, "index.html", context)
 
 
 @router.get("/ask/stream")
 def ask_stream(
-    request: Request, services: ServicesDep, q: QueryQuestion | None = None, key: str | None = None
+    request: Request,
+    services: ServicesDep,
+    user: CurrentUser,
+    q: QueryQuestion | None = None,
+    key: str | None = None,
 ) -> StreamingResponse:
     """Server-sent events: `status`, then `token`s, then `done` with the rendered answer.
 
-    `key` names a question posted to /ask (with its conversation); `q` asks directly.
+    `key` names a question posted to /ask (with its conversation); `q` asks directly. Either
+    way the answer searches only what the signed-in user may read.
     """
     pending = request.app.state.pending.take(key) if key else None
     if pending is None and not q:
         raise HTTPException(404, "unknown or expired question; ask again")
     question, conversation = (pending.question, pending.conversation) if pending else (q, ())
-    events = _answer_events(request, services, (question or "").strip(), conversation)
+    events = _answer_events(request, services, user, (question or "").strip(), conversation)
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(events, media_type="text/event-stream", headers=headers)
 
 
-@router.get("/healthz")
+@router.get("/healthz", dependencies=[Public])
 def healthz(services: ServicesDep) -> dict[str, object]:
     return {"status": "ok", "model": services.model_title, "chunks": services.store.count()}
 
 
 def _answer_events(
-    request: Request, services: ServicesDep, question: str, conversation: tuple[Turn, ...]
+    request: Request,
+    services: ServicesDep,
+    user: CurrentUser,
+    question: str,
+    conversation: tuple[Turn, ...],
 ) -> Iterator[str]:
-    stream = services.answerer.stream(question, conversation=conversation)
+    stream = services.answerer.stream(question, access=user.access, conversation=conversation)
     try:
         for event in stream:
             if isinstance(event, Rewritten):

@@ -11,7 +11,16 @@ from fastapi.templating import Jinja2Templates
 from app.paths import TEMPLATES_DIR
 from app.services import Services
 
-templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+
+def _signed_in(request: Request) -> dict[str, object]:
+    """Every page knows who is signed in and the CSRF token its forms send back."""
+    return {
+        "current_user": getattr(request.state, "user", None),
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+    }
+
+
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR), context_processors=[_signed_in])
 
 
 def get_services(request: Request) -> Services:

@@ -13,13 +13,13 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from app.operator_token import token_matches
+from app.metrics import Metrics
 from app.services import Services, ingest_options
+from app.web.auth import OperatorOnly
 from app.web.deps import ServicesDep
 from ingest.pipeline import IngestOptions, IngestResult, expand_paths, ingest_paths
 
 router = APIRouter(prefix="/api/v1")
-LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 _running = threading.Lock()  # one ingestion at a time; questions go on meanwhile
 
 
@@ -31,10 +31,12 @@ class IngestRequest(BaseModel):
     workers: int = Field(1, ge=0, le=16)
 
 
-@router.post("/ingest", include_in_schema=False)
+@router.post("/ingest", include_in_schema=False, dependencies=[OperatorOnly])
 def ingest(body: IngestRequest, request: Request, services: ServicesDep) -> StreamingResponse:
-    """NDJSON lines: {"event": "total"}, one {"event": "result"} per file, {"event": "done"}."""
-    _require_operator(request)
+    """NDJSON lines: {"event": "total"}, one {"event": "result"} per file, {"event": "done"}.
+
+    Policy: OperatorOnly (loopback plus the operator token), not a user account.
+    """
     paths = [Path(p) for p in body.paths]
     if not all(p.is_absolute() for p in paths):
         raise HTTPException(422, "paths must be absolute")
@@ -47,19 +49,18 @@ def ingest(body: IngestRequest, request: Request, services: ServicesDep) -> Stre
         sync=body.sync,
         dry_run=body.dry_run,
     )
-    return StreamingResponse(_lines(paths, options, services), media_type="application/x-ndjson")
+    lines = _lines(paths, options, services, request.app.state.metrics)
+    return StreamingResponse(lines, media_type="application/x-ndjson")
 
 
-def _require_operator(request: Request) -> None:
-    client = request.client.host if request.client else ""
-    header = request.headers.get("Authorization", "")
-    given = header.removeprefix("Bearer ") if header.startswith("Bearer ") else None
-    if client not in LOOPBACK or not token_matches(request.app.state.operator_token, given):
-        raise HTTPException(403, "ingestion through the server is for operators on this machine")
-
-
-def _lines(paths: list[Path], options: IngestOptions, services: Services) -> Iterator[str]:
+def _lines(
+    paths: list[Path], options: IngestOptions, services: Services, metrics: Metrics
+) -> Iterator[str]:
     results: queue.Queue[IngestResult | BaseException | None] = queue.Queue()
+
+    def counted(result: IngestResult) -> None:  # counted even if the client went away
+        metrics.observe_ingest(result, dry_run=options.dry_run)
+        results.put(result)
 
     def work() -> None:
         try:
@@ -69,7 +70,7 @@ def _lines(paths: list[Path], options: IngestOptions, services: Services) -> Ite
                 store=services.store,
                 catalog=services.catalog,
                 options=options,
-                on_result=results.put,
+                on_result=counted,
             )
             results.put(None)
         except BaseException as exc:  # reported to the client, never lost

@@ -1,4 +1,4 @@
-"""Ingestion through the running web app: operators on this machine only."""
+"""Ingestion through the running web app: operators on this machine only (OperatorOnly)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from app.accounts import Accounts
 from app.answer import Answerer, AnswerOptions
 from app.cli import cli
 from app.operator_token import read_token
@@ -97,7 +98,7 @@ def _free_port() -> int:
 
 
 def test_cli_ingest_goes_through_the_running_app_that_holds_the_store(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, accounts: Accounts
 ) -> None:
     port = _free_port()
     monkeypatch.setenv("DOCENT_PORT", str(port))
@@ -114,6 +115,7 @@ def test_cli_ingest_goes_through_the_running_app_that_holds_the_store(
         answerer=Answerer(embedder, store, generator, Prompts(), AnswerOptions()),
         ingest_options=IngestOptions(),
         model_title="Fake Model",
+        accounts=accounts,
     )
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings, services), port=port, log_level="warning")

@@ -12,13 +12,16 @@ from app.services import Services
 from app.settings import Settings
 from app.web import create_app
 from tests.app.sample import ingest_remote_work
+from tests.app.signin import add_user, sign_in
 from tests.fakes import FakeGenerator
 
 
 @pytest.fixture
 def client(settings: Settings, services: Services, tmp_path: Path) -> Iterator[TestClient]:
     ingest_remote_work(services, tmp_path)
+    add_user(services.accounts, "alice")
     with TestClient(create_app(settings, services)) as client:
+        sign_in(client, "alice")
         yield client
 
 
@@ -119,7 +122,9 @@ def test_refusal_lists_the_closest_documents(
     strict = replace(
         services.answerer, options=replace(services.answerer.options, min_evidence=0.99)
     )
+    add_user(services.accounts, "alice")
     with TestClient(create_app(settings, replace(services, answerer=strict))) as client:
+        sign_in(client, "alice")
         page = client.post("/ask", data={"question": "Which airline do we use?"}).text
     assert "I could not find the answer in the knowledge base." in page
     assert "not close enough to answer from" in page
