@@ -1,20 +1,23 @@
 """Answer a question from the knowledge base: retrieve -> budget -> prompt -> generate -> cite.
 
-`stream_answer` yields events (passages found, answer tokens, the finished `Answer`); every
-surface — CLI, web page, htmx stream, JSON API — consumes the same events or the same Answer.
+`Answerer.stream` yields events (place in the model's queue, passages found, answer tokens, the
+finished `Answer`, or why there is none); every surface — CLI, web page, htmx stream, JSON API —
+consumes the same events or the same Answer. Closing the stream stops generation and hands the
+model to the next request in line.
 """
 
 from __future__ import annotations
 
 import time
 from collections import abc
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 
 from app.citations import Citation, resolve
 from app.evidence import evidence_strength
 from app.followup import Turn, condense, needs_context
-from app.generate import Generator
+from app.generate import FairQueue, GenerationFailed, Generator, ModelBusy, Ticket
 from app.prompting import NOT_FOUND, Prompts
 from app.retrieve import LiveVersions, retrieve
 from app.support import Claim
@@ -31,6 +34,7 @@ class AnswerOptions:
     max_answer_tokens: int = 384
     temperature: float = 0.1
     min_evidence: float = 0.0  # refuse below this evidence strength (see app.evidence)
+    queue_timeout: float | None = None  # seconds to wait for the model; None: no limit
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,7 @@ class Timings:
     total_ms: float
     prompt_tokens: int
     completion_tokens: int
+    queued_ms: float = 0.0  # waiting for the model while other requests used it
 
     @property
     def tokens_per_second(self) -> float | None:
@@ -82,6 +87,22 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class Queued:
+    """Other requests are ahead in line for the model; sent again each time the line moves."""
+
+    ahead: int  # requests before this one, the one being answered included (1: next)
+
+
+@dataclass(frozen=True)
+class Failed:
+    """No answer this time, and the stream ends here. `busy`: the model stayed taken past
+    the wait limit (DOCENT_QUEUE_TIMEOUT); otherwise it could not be reached."""
+
+    message: str
+    busy: bool = False
+
+
+@dataclass(frozen=True)
 class Rewritten:
     """A follow-up was rewritten into this standalone query (shown to the user)."""
 
@@ -103,7 +124,7 @@ class Done:
     answer: Answer
 
 
-AnswerEvent = Rewritten | Retrieved | Token | Done
+AnswerEvent = Queued | Rewritten | Retrieved | Token | Done | Failed
 Events = abc.Generator[AnswerEvent, None, None]
 
 
@@ -114,6 +135,30 @@ class _Evidence:
     dropped: list[Passage]
     strength: float
     retrieval_ms: float
+
+
+class _Turn:
+    """This request's place in the generator's queue: joined at the first need of the model,
+    kept until the stream ends (so a follow-up's rewrite and its answer are one turn)."""
+
+    def __init__(self, queue: FairQueue | None, timeout: float | None) -> None:
+        self._queue = queue
+        self._timeout = timeout
+        self._ticket: Ticket | None = None
+        self.waited_ms = 0.0
+
+    def take(self) -> Iterator[Queued]:
+        if self._queue is None or self._ticket is not None:
+            return
+        self._ticket = self._queue.join()
+        started = time.perf_counter()
+        for ahead in self._ticket.wait(self._timeout):
+            yield Queued(ahead)
+        self.waited_ms = _ms_since(started)
+
+    def leave(self) -> None:
+        if self._ticket is not None:
+            self._ticket.leave()
 
 
 @dataclass(frozen=True)
@@ -133,23 +178,34 @@ class Answerer:
         for event in self.stream(question, access, conversation):
             if isinstance(event, Done):
                 return event.answer
+            if isinstance(event, Failed):
+                raise (ModelBusy if event.busy else GenerationFailed)(event.message)
         raise RuntimeError("answer stream ended without an answer")  # pragma: no cover
 
     def stream(
         self, question: str, access: Access = PUBLIC, conversation: Sequence[Turn] = ()
     ) -> Events:
-        """Events: [Rewritten], Retrieved, Token..., Done."""
+        """Events: [Queued..., Rewritten], Retrieved, [Queued...], Token..., Done; or, once
+        the model was needed and could not be had, Failed (the last event)."""
         started = time.perf_counter()
-        query = question
-        if needs_context(question, conversation):
-            query = condense(question, conversation, self.generator, self.prompts)
-            yield Rewritten(query)
-        evidence = self._search(query, access, started)
-        yield Retrieved(evidence.passages)
-        if not evidence.passages or evidence.strength < self.options.min_evidence:
-            yield Done(self._refusal(question, evidence, started))
-            return
-        yield from self._generate(question, evidence, started)
+        turn = _Turn(self.generator.queue, self.options.queue_timeout)
+        try:
+            query = question
+            if needs_context(question, conversation):
+                yield from turn.take()
+                query = condense(question, conversation, self.generator, self.prompts)
+                yield Rewritten(query)
+            evidence = self._search(query, access, started)
+            yield Retrieved(evidence.passages)
+            if not evidence.passages or evidence.strength < self.options.min_evidence:
+                yield Done(self._refusal(question, evidence, started))
+                return
+            yield from turn.take()
+            yield from self._generate(question, evidence, started, turn.waited_ms)
+        except GenerationFailed as exc:
+            yield Failed(str(exc), busy=isinstance(exc, ModelBusy))
+        finally:
+            turn.leave()  # also when the consumer closed the stream: the next request goes
 
     def _search(self, query: str, access: Access, started: float) -> _Evidence:
         vector = self.embedder.embed([query])[0]
@@ -171,7 +227,9 @@ class Answerer:
         answer = self._finish(question, NOT_FOUND, evidence, timings)
         return replace(answer, refused=bool(evidence.passages))
 
-    def _generate(self, question: str, evidence: _Evidence, started: float) -> Events:
+    def _generate(
+        self, question: str, evidence: _Evidence, started: float, queued_ms: float
+    ) -> Events:
         messages = self.prompts.messages(evidence.query, evidence.passages)
         prompt_tokens = sum(self.generator.count_tokens(m.content) for m in messages)
         pieces: list[str] = []
@@ -183,12 +241,13 @@ class Answerer:
             max_tokens=self.options.max_answer_tokens,
             temperature=self.options.temperature,
         )
-        for piece in without_thinking(raw, thinking):
-            if first_token_ms is None:
-                first_token_ms = _ms_since(started)
-                first_token_at = time.perf_counter()
-            pieces.append(piece)
-            yield Token(piece)
+        with closing(raw):  # closed early too, so decoding stops when the consumer goes
+            for piece in without_thinking(raw, thinking):
+                if first_token_ms is None:
+                    first_token_ms = _ms_since(started)
+                    first_token_at = time.perf_counter()
+                pieces.append(piece)
+                yield Token(piece)
         text = "".join(pieces).strip()
         timings = Timings(
             retrieval_ms=evidence.retrieval_ms,
@@ -198,6 +257,7 @@ class Answerer:
             total_ms=_ms_since(started),
             prompt_tokens=prompt_tokens,
             completion_tokens=self.generator.count_tokens(text) if text else 0,
+            queued_ms=queued_ms,
         )
         answer = self._finish(question, text, evidence, timings)
         yield Done(replace(answer, reasoning="".join(thinking.reasoning).strip()))

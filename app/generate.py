@@ -1,13 +1,21 @@
-"""The `Generator` protocol and its llama.cpp adapter (one model, one completion at a time)."""
+"""The `Generator` protocol and its llama.cpp adapter (one model, one completion at a time).
+
+Requests take turns on the one llama.cpp context through a `FairQueue`: first come, first
+served, each waiter told how many are ahead of it, and a wait that can time out.
+"""
 
 from __future__ import annotations
 
 import os
 import threading
+import time
+from collections import abc, deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
+
+Pieces = abc.Generator[str, None, None]  # a streamed completion; closing it stops decoding
 
 
 @dataclass(frozen=True)
@@ -16,17 +24,101 @@ class ChatMessage:
     content: str
 
 
+class GenerationFailed(RuntimeError):
+    """No answer could be generated; the message says why, in words for the user."""
+
+
+class ModelBusy(GenerationFailed):
+    """A request waited longer than its limit for its turn on the model."""
+
+
+class FairQueue:
+    """First come, first served turns on one resource (a llama.cpp context).
+
+    The ticket at the head of the line holds the resource until it leaves; the others wait
+    in arrival order and are told how many tickets are ahead of them.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._line: deque[Ticket] = deque()
+
+    def join(self) -> Ticket:
+        ticket = Ticket(self)
+        with self._changed:
+            self._line.append(ticket)
+        return ticket
+
+    def __len__(self) -> int:
+        """Tickets in line, the one holding the resource included."""
+        with self._changed:
+            return len(self._line)
+
+    def leave(self, ticket: Ticket) -> None:
+        with self._changed:
+            if ticket in self._line:
+                self._line.remove(ticket)
+                self._changed.notify_all()
+
+    def next_place(self, ticket: Ticket, told: int, deadline: float | None) -> int:
+        """Block until the number ahead of `ticket` differs from `told`, or is zero; past
+        `deadline` (time.monotonic) take it out of the line and raise ModelBusy."""
+        with self._changed:
+            while (ahead := self._line.index(ticket)) == told and ahead > 0:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    self._line.remove(ticket)
+                    self._changed.notify_all()
+                    raise ModelBusy(
+                        f"The model is busy answering other questions ({ahead} ahead of yours);"
+                        " please try again in a minute."
+                    )
+                self._changed.wait(remaining)
+            return ahead
+
+
+class Ticket:
+    """One request's place in a `FairQueue`; leave it (or use `with`) when done."""
+
+    def __init__(self, queue: FairQueue) -> None:
+        self._queue = queue
+
+    def wait(self, timeout: float | None = None) -> Iterator[int]:
+        """Yield the number of tickets ahead each time it changes; return at this ticket's
+        turn. After `timeout` seconds without the turn, leave the line and raise ModelBusy."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        told = 0
+        while (ahead := self._queue.next_place(self, told, deadline)) > 0:
+            told = ahead
+            yield ahead
+
+    def leave(self) -> None:
+        """Give up the turn or the place in line (safe to call twice)."""
+        self._queue.leave(self)
+
+    def __enter__(self) -> Ticket:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.leave()
+
+
 class Generator(Protocol):
-    """Streams a chat completion; counts tokens with the model's own tokenizer."""
+    """Streams a chat completion; counts tokens with the model's own tokenizer.
+
+    `queue` is the line callers wait in before `stream` (one completion at a time), or None
+    when the backend queues requests itself (a model server).
+    """
 
     model_id: str
     context_length: int
+    queue: FairQueue | None
 
     def count_tokens(self, text: str) -> int: ...
 
     def stream(
         self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float
-    ) -> Iterator[str]: ...
+    ) -> Pieces: ...
 
 
 class LlamaCppGenerator:
@@ -45,23 +137,36 @@ class LlamaCppGenerator:
             verbose=False,
         )
         self.context_length = int(self._llama.n_ctx())
-        # llama.cpp holds one context: completions must not overlap
-        self._lock = threading.Lock()
+        self.queue: FairQueue | None = FairQueue()  # callers hold a turn while they stream
+        self._running = threading.Lock()  # a guard: overlapping completions fail loudly
 
     def count_tokens(self, text: str) -> int:
         return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
     def stream(
         self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float
-    ) -> Iterator[str]:
-        with self._lock:
+    ) -> Pieces:
+        """The answer's pieces; closing the iterator stops decoding at the next token."""
+        if not self._running.acquire(blocking=False):
+            raise RuntimeError("a completion is already running on this context: wait in `queue`")
+        try:
             chunks = self._llama.create_chat_completion(
                 messages=[{"role": m.role, "content": m.content} for m in messages],
                 max_tokens=max_tokens,
                 temperature=temperature,
                 stream=True,
             )
-            for chunk in chunks:
-                text = chunk["choices"][0]["delta"].get("content")
-                if text:
-                    yield text
+            try:
+                for chunk in chunks:
+                    text = chunk["choices"][0]["delta"].get("content")
+                    if text:
+                        yield text
+            finally:
+                chunks.close()
+        finally:
+            self._running.release()
+
+    @property
+    def cached_tokens(self) -> int:
+        """Tokens evaluated into the context (the cached prefix the next request may reuse)."""
+        return int(self._llama.n_tokens)

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from app.generate import ChatMessage
+from app.generate import ChatMessage, FairQueue, GenerationFailed, Pieces
 
 _TOKENIZE_ROUTES = (  # llama.cpp's llama-server, then llama-cpp-python's server
     ("/tokenize", lambda text, model: {"content": text}),
@@ -18,7 +18,7 @@ _TOKENIZE_ROUTES = (  # llama.cpp's llama-server, then llama-cpp-python's server
 CHARS_PER_TOKEN_GUESS = 3.0  # when the server cannot count: errs on the long side
 
 
-class GeneratorUnavailable(RuntimeError):
+class GeneratorUnavailable(GenerationFailed):
     """The model server cannot be reached or answered with an error."""
 
 
@@ -35,6 +35,7 @@ class OpenAIGenerator:
     ) -> None:
         self.model_id = model
         self.context_length = context_length
+        self.queue: FairQueue | None = None  # the server queues (or batches) requests itself
         self._base = base_url.rstrip("/")  # e.g. http://127.0.0.1:8080/v1
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(headers=headers, timeout=timeout, transport=transport)
@@ -50,7 +51,7 @@ class OpenAIGenerator:
 
     def stream(
         self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float
-    ) -> Iterator[str]:
+    ) -> Pieces:
         body = {
             "model": self.model_id,
             "messages": [{"role": m.role, "content": m.content} for m in messages],

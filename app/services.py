@@ -99,7 +99,11 @@ def ingest_options(settings: Settings, groups: tuple[str, ...] = (), **extra: An
 
 def answer_options(settings: Settings) -> AnswerOptions:
     return AnswerOptions(
-        settings.top_k, settings.max_answer_tokens, settings.temperature, settings.min_evidence
+        settings.top_k,
+        settings.max_answer_tokens,
+        settings.temperature,
+        settings.min_evidence,
+        queue_timeout=settings.queue_timeout,
     )
 
 

@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     temperature: float = Field(
         0.1, ge=0.0, le=2.0, description="Sampling temperature for answers (0 = greedy)."
     )
+    queue_timeout: float = Field(
+        120.0,
+        gt=0,
+        description="Seconds a question waits in line for the in-process model (one answer "
+        "at a time) before it is told the model is busy.",
+    )
 
     llm_url: str | None = Field(
         None,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from app.generate import ChatMessage
+from app.generate import ChatMessage, FairQueue, Pieces
 
 _WORD = re.compile(r"\w+")
 
@@ -44,13 +44,20 @@ class FakeEmbedder:
 
 @dataclass
 class FakeGenerator:
-    """Replies with queued answers (or a default), streamed word by word; records prompts."""
+    """Replies with queued answers (or a default), streamed word by word; records prompts,
+    how many words each call handed out, whether it ran to its end, and overlapping calls.
+    Give it a `queue` to make requests take turns, as on one llama.cpp context."""
 
     model_id: str = "fake-model"
     context_length: int = 4096
     default_reply: str = "I could not find the answer in the knowledge base."
     replies: list[str] = field(default_factory=list)
     calls: list[list[ChatMessage]] = field(default_factory=list)
+    queue: FairQueue | None = None
+    yielded: list[int] = field(default_factory=list)  # words handed out, per call
+    finished: list[bool] = field(default_factory=list)  # False: closed before its last word
+    running: int = 0
+    most_running: int = 0  # completions that were running at the same time, at most
 
     def enqueue(self, *replies: str) -> None:
         self.replies.extend(replies)
@@ -60,9 +67,19 @@ class FakeGenerator:
 
     def stream(
         self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float
-    ) -> Iterator[str]:
+    ) -> Pieces:
         self.calls.append(list(messages))
+        call = len(self.calls) - 1
+        self.yielded.append(0)
+        self.finished.append(False)
         reply = self.replies.pop(0) if self.replies else self.default_reply
         words = reply.split(" ")[:max_tokens]
-        for i, word in enumerate(words):
-            yield word if i == 0 else " " + word
+        self.running += 1
+        self.most_running = max(self.most_running, self.running)
+        try:
+            for i, word in enumerate(words):
+                self.yielded[call] += 1
+                yield word if i == 0 else " " + word
+            self.finished[call] = True
+        finally:
+            self.running -= 1
