@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from app.settings import Settings
+from app.users_cli import users_cli
 
 if TYPE_CHECKING:
     from app.answer import Answer
@@ -28,6 +29,7 @@ cli.add_typer(model_cli, name="model")
 cli.add_typer(docs_cli, name="docs")
 eval_cli = typer.Typer(help="Measure the quality of retrieval.", no_args_is_help=True)
 cli.add_typer(eval_cli, name="eval")
+cli.add_typer(users_cli, name="users")
 console = Console()
 err = Console(stderr=True)
 

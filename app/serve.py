@@ -5,6 +5,7 @@ from __future__ import annotations
 import uvicorn
 from rich.console import Console
 
+from app.accounts.bootstrap import create_first_admin
 from app.demo import demo_documents
 from app.ingest_cli import ingest_with_progress, print_summary
 from app.services import ModelNotReady, Services, build_services, ingest_options
@@ -20,12 +21,12 @@ def run_server(settings: Settings, host: str, port: int, console: Console) -> No
         raise SystemExit(1) from exc
     if settings.ingest_demo and services.store.count() == 0:
         seed_demo(settings, services, console)
+    announce_first_admin(services, console)
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     console.print(
         f"\n[bold green]docent is ready:[/bold green] open {url} in your browser.\n"
-        f"Answers come from {services.model_title}. No sign-in is needed yet: "
-        "anyone who can reach this address can ask questions, so keep the default "
-        "127.0.0.1 unless your network is trusted.\n"
+        f"Answers come from {services.model_title}. Sign in to ask; add people with "
+        "`docent users add NAME` (or `--invite` for a one-time link).\n"
         "Try: “How many days a week can I work from home?” · Stop with Ctrl+C.\n",
         highlight=False,
     )
@@ -33,6 +34,22 @@ def run_server(settings: Settings, host: str, port: int, console: Console) -> No
         uvicorn.run(create_app(settings, services), host=host, port=port, log_level="info")
     finally:
         services.close()
+
+
+def announce_first_admin(services: Services, console: Console) -> None:
+    """Create the first admin when there is none, and print the credentials once."""
+    created = create_first_admin(services.accounts)
+    if created is None:
+        return
+    user, password = created
+    console.print(
+        "\n[bold yellow]First start: created the administrator account.[/bold yellow]\n"
+        f"    username: [bold]{user.username}[/bold]\n"
+        f"    password: [bold]{password}[/bold]\n"
+        "This password is shown only now: note it, then sign in (change it any time with "
+        f"`docent users passwd {user.username}`).\n",
+        highlight=False,
+    )
 
 
 def seed_demo(settings: Settings, services: Services, console: Console) -> None:
