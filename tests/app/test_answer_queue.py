@@ -45,7 +45,10 @@ def turns(services: Services, generator: FakeGenerator, tmp_path: Path) -> Answe
 class Background:
     """Consumes an answer stream in a thread; the test reads its events as they come."""
 
-    def __init__(self, stream: Events, pause_at_first_token: bool = False) -> None:
+    def __init__(
+        self, stream: Events, pause_at_first_token: bool = False, wait: float = WAIT
+    ) -> None:
+        self.wait = wait  # seconds to wait for each event before failing
         self.events: queue.Queue[AnswerEvent | None] = queue.Queue()
         self.resume = threading.Event()  # a paused consumer holds the model until this is set
         if not pause_at_first_token:
@@ -57,11 +60,11 @@ class Background:
         for event in stream:
             self.events.put(event)
             if isinstance(event, Token):
-                self.resume.wait(WAIT)
+                self.resume.wait(self.wait)
         self.events.put(None)
 
     def next(self) -> AnswerEvent | None:
-        return self.events.get(timeout=WAIT)
+        return self.events.get(timeout=self.wait)
 
     def next_besides_retrieved(self) -> AnswerEvent | None:
         event = self.next()
@@ -71,7 +74,7 @@ class Background:
         events = []
         while (event := self.next()) is not None:
             events.append(event)
-        self._thread.join(WAIT)
+        self._thread.join(self.wait)
         return events
 
 

@@ -1,0 +1,25 @@
+"""Real services (SmolLM2 in llama.cpp, MiniLM, Qdrant on disk) over a few documents."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from app.services import Services, build_services, ingest_options
+from app.settings import Settings
+from ingest.pipeline import ingest_paths
+
+
+def real_services(data_dir: Path, documents: Sequence[Path]) -> Services:
+    """Services with the tiny test model, greedy, the `documents` ingested."""
+    settings = Settings(data_dir=data_dir, model="smollm2-135m", temperature=0.0, n_ctx=2048)
+    services = build_services(settings)
+    results = ingest_paths(
+        documents,
+        embedder=services.embedder,
+        store=services.store,
+        catalog=services.catalog,
+        options=ingest_options(settings),
+    )
+    assert all(r.status == "new" for r in results), results
+    return services
