@@ -13,7 +13,7 @@ from app.generate import Generator, LlamaCppGenerator
 from app.prompting import Prompts
 from app.settings import Settings
 from ingest.catalog import Catalog
-from ingest.embed import Embedder, SentenceTransformerEmbedder, resolve_embedder_path
+from ingest.embed import Embedder, open_embedder
 from ingest.pipeline import IngestOptions
 from ingest.store import QdrantStore, VectorStore
 
@@ -79,10 +79,13 @@ def open_store(settings: Settings) -> VectorStore:
     return QdrantStore(settings.collection, path=settings.qdrant_path)
 
 
-def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
-    path = resolve_embedder_path(settings.embedding_model)
-    return SentenceTransformerEmbedder(
-        path, settings.embedding_model, batch_size=settings.embedding_batch_size
+def load_embedder(settings: Settings) -> Embedder:
+    """DOCENT_EMBEDDING_MODEL: a packaged model by name (unpacked under the models dir if it
+    must be) or a local folder."""
+    return open_embedder(
+        settings.embedding_model,
+        settings.models_dir / "embedders",
+        batch_size=settings.embedding_batch_size,
     )
 
 
