@@ -20,6 +20,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi.dependencies.models import Dependant
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
@@ -224,10 +225,14 @@ POLICIES: dict[Callable[..., Any], str] = {
 }
 
 
-def route_policies(route: APIRoute) -> set[str]:
-    """The policies a route declares anywhere in its dependency tree; and "csrf" if checked."""
+def route_policies(route: APIRoute | Any) -> set[str]:
+    """The policies a route declares anywhere in its dependency tree; and "csrf" if checked.
+
+    `route`: an APIRoute, or FastAPI's route context for a route of an included router.
+    """
     found: set[str] = set()
-    pending = list(route.dependant.dependencies)
+    dependant: Dependant | None = route.dependant
+    pending = list(dependant.dependencies) if dependant else []
     while pending:
         dependant = pending.pop()
         if dependant.call in POLICIES:

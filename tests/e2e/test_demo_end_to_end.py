@@ -61,12 +61,23 @@ def test_ingest_again_changes_nothing(ingested: dict[str, str]) -> None:
     assert str(len(demo_documents())) in unchanged_row
 
 
+def _api_token(username: str) -> str:
+    """A member account and its API token, made with the CLI as an operator would."""
+    added = CliRunner().invoke(cli, ["users", "add", username])
+    assert added.exit_code == 0, added.output
+    issued = CliRunner().invoke(cli, ["users", "token", username])
+    assert issued.exit_code == 0, issued.output
+    return issued.stdout.strip().splitlines()[-1]
+
+
 def test_web_answer_cites_the_right_document(ingested: dict[str, str]) -> None:
     app = create_app(Settings())
+    token = _api_token("e2e-reader")
     with TestClient(app) as client:
         data = client.post(
             "/api/v1/ask",
             json={"question": PARENTAL_LEAVE},
+            headers={"Authorization": f"Bearer {token}"},
         ).json()
         health = client.get("/healthz").json()
     assert health["model"].startswith("SmolLM2")
