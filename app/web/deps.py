@@ -12,7 +12,7 @@ from app.paths import TEMPLATES_DIR
 from app.services import Services
 
 
-def _signed_in(request: Request) -> dict[str, object]:
+def signed_in_context(request: Request) -> dict[str, object]:
     """Every page knows who is signed in and the CSRF token its forms send back."""
     return {
         "current_user": getattr(request.state, "user", None),
@@ -20,7 +20,7 @@ def _signed_in(request: Request) -> dict[str, object]:
     }
 
 
-templates = Jinja2Templates(directory=str(TEMPLATES_DIR), context_processors=[_signed_in])
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR), context_processors=[signed_in_context])
 
 
 def get_services(request: Request) -> Services:
