@@ -8,12 +8,14 @@ from rich.console import Console
 from app.accounts.bootstrap import create_first_admin
 from app.demo import demo_documents
 from app.ingest_cli import ingest_with_progress, print_summary
+from app.logs import configure_logging
 from app.services import ModelNotReady, Services, build_services, ingest_options
 from app.settings import Settings
 from app.web import create_app
 
 
 def run_server(settings: Settings, host: str, port: int, console: Console) -> None:
+    configure_logging(settings.log_format, settings.log_level)
     try:
         services = build_services(settings)
     except ModelNotReady as exc:
@@ -31,7 +33,9 @@ def run_server(settings: Settings, host: str, port: int, console: Console) -> No
         highlight=False,
     )
     try:
-        uvicorn.run(create_app(settings, services), host=host, port=port, log_level="info")
+        app = create_app(settings, services)
+        # our logging config, not uvicorn's; one line per request comes from app.web.logging_mw
+        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
     finally:
         services.close()
 

@@ -8,11 +8,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from app.logs import configure_logging
+from app.metrics import Metrics, instrumented
 from app.operator_token import ensure_token
 from app.paths import STATIC_DIR
 from app.services import Services, build_services
 from app.settings import Settings
-from app.web import api, auth, chat, ingest_api, login
+from app.web import api, auth, chat, ingest_api, login, metrics_api, openai_api
+from app.web.logging_mw import RequestLogMiddleware
 from app.web.pending import PendingQuestions
 
 
@@ -23,6 +26,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
         app.state.services = services or build_services(settings)
+        app.state.services = instrumented(app.state.services, metrics)  # counts answers
         app.state.operator_token = ensure_token(settings.data_dir)
         try:
             yield
@@ -32,6 +36,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
 
     app = FastAPI(title="docent", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
+    app.state.metrics = metrics = Metrics()  # this app's own registry
+    app.add_middleware(RequestLogMiddleware, metrics=metrics)
     app.state.pending = PendingQuestions()
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     auth.install(app)
@@ -39,9 +45,13 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(chat.router)
     app.include_router(api.router)
     app.include_router(ingest_api.router)
+    openai_api.install(app)
+    app.include_router(metrics_api.router)
     return app
 
 
 def factory() -> FastAPI:
     """Entry point for `uvicorn --factory app.web:factory` (settings from the environment)."""
-    return create_app(Settings())
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    return create_app(settings)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from app.metrics import Metrics
 from app.services import Services, ingest_options
 from app.web.auth import OperatorOnly
 from app.web.deps import ServicesDep
@@ -48,11 +49,18 @@ def ingest(body: IngestRequest, request: Request, services: ServicesDep) -> Stre
         sync=body.sync,
         dry_run=body.dry_run,
     )
-    return StreamingResponse(_lines(paths, options, services), media_type="application/x-ndjson")
+    lines = _lines(paths, options, services, request.app.state.metrics)
+    return StreamingResponse(lines, media_type="application/x-ndjson")
 
 
-def _lines(paths: list[Path], options: IngestOptions, services: Services) -> Iterator[str]:
+def _lines(
+    paths: list[Path], options: IngestOptions, services: Services, metrics: Metrics
+) -> Iterator[str]:
     results: queue.Queue[IngestResult | BaseException | None] = queue.Queue()
+
+    def counted(result: IngestResult) -> None:  # counted even if the client went away
+        metrics.observe_ingest(result, dry_run=options.dry_run)
+        results.put(result)
 
     def work() -> None:
         try:
@@ -62,7 +70,7 @@ def _lines(paths: list[Path], options: IngestOptions, services: Services) -> Ite
                 store=services.store,
                 catalog=services.catalog,
                 options=options,
-                on_result=results.put,
+                on_result=counted,
             )
             results.put(None)
         except BaseException as exc:  # reported to the client, never lost

@@ -1,0 +1,99 @@
+"""One log line and one latency observation per request, with a request id echoed back.
+
+A plain ASGI middleware (no buffering, so streamed answers pass through untouched). The route
+label is the route's template (`/ask/stream`, not the URL), so the metrics stay few; the user is
+read from `request.state.user`, where app.web.auth leaves whoever it identified.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.logs import REQUEST_ID
+from app.metrics import Metrics
+
+REQUEST_ID_HEADER = "X-Request-ID"
+UNMATCHED = "<unmatched>"  # the route label of requests no route took (404s)
+_GIVEN_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+log = logging.getLogger("docent.request")
+
+
+class RequestLogMiddleware:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = request_id_for(Headers(scope=scope).get(REQUEST_ID_HEADER))
+        token = REQUEST_ID.set(request_id)
+        started = time.perf_counter()
+        status = 500  # unless a response starts: an exception escaped the app
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            seconds = time.perf_counter() - started
+            route = route_template(scope)
+            self.metrics.observe_request(scope["method"], route, status, seconds)
+            _log_request(scope, route, status, seconds)
+            REQUEST_ID.reset(token)
+
+
+def request_id_for(given: str | None) -> str:
+    """The client's X-Request-ID when it is a plausible id; otherwise a new one."""
+    if given and _GIVEN_ID.fullmatch(given):
+        return given
+    return uuid.uuid4().hex
+
+
+def route_template(scope: Scope) -> str:
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) and path else UNMATCHED
+
+
+def user_id(scope: Scope) -> int | None:
+    state = scope.get("state")
+    user = state.get("user") if isinstance(state, dict) else None
+    uid = getattr(user, "id", None)
+    return uid if isinstance(uid, int) else None
+
+
+def _log_request(scope: Scope, route: str, status: int, seconds: float) -> None:
+    uid = user_id(scope)
+    duration_ms = round(seconds * 1000, 1)
+    level = logging.ERROR if status >= 500 else logging.INFO
+    log.log(
+        level,
+        "%s %s %s %.1fms user=%s",
+        scope["method"],
+        scope["path"],
+        status,
+        duration_ms,
+        "-" if uid is None else uid,
+        extra={
+            "method": scope["method"],
+            "path": scope["path"],
+            "route": route,
+            "status": status,
+            "duration_ms": duration_ms,
+            "user_id": uid,
+            "client": (scope.get("client") or ("", 0))[0] or None,
+        },
+    )
