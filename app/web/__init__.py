@@ -14,7 +14,17 @@ from app.operator_token import ensure_token
 from app.paths import STATIC_DIR
 from app.services import Services, build_services
 from app.settings import Settings
-from app.web import api, auth, chat, ingest_api, login, metrics_api, openai_api
+from app.web import (
+    admin,
+    api,
+    auth,
+    chat,
+    documents_api,
+    ingest_api,
+    login,
+    metrics_api,
+    openai_api,
+)
 from app.web.logging_mw import RequestLogMiddleware
 from app.web.pending import PendingQuestions
 
@@ -28,9 +38,11 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         app.state.services = services or build_services(settings)
         app.state.services = instrumented(app.state.services, metrics)  # counts answers
         app.state.operator_token = ensure_token(settings.data_dir)
+        admin.start(app)  # the upload queue and the prompt editor
         try:
             yield
         finally:
+            admin.stop(app)  # the file being ingested finishes first
             if owned:
                 app.state.services.close()
 
@@ -45,6 +57,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(chat.router)
     app.include_router(api.router)
     app.include_router(ingest_api.router)
+    app.include_router(admin.router)
+    app.include_router(documents_api.router)
     openai_api.install(app)
     app.include_router(metrics_api.router)
     return app
