@@ -38,7 +38,9 @@ MAX_NAME_BYTES = 150  # room left for " (NNN)" and the file system's 255
 _RESERVED = re.compile(r'[<>:"|?*/\\]')
 _WRITTEN = {"new", "updated", "unchanged", "moved"}
 
-OptionsFor = Callable[[tuple[str, ...], bool], IngestOptions]  # (groups, force) -> options
+OptionsFor = Callable[
+    [tuple[str, ...], bool, tuple[str, ...]], IngestOptions
+]  # groups, force, tags
 ResultHook = Callable[[IngestResult], None]
 
 
@@ -56,6 +58,7 @@ class UploadJob:
     chunks: int = 0
     pages: int | None = None
     created: float = 0.0
+    tags: tuple[str, ...] = ()  # a re-indexed document keeps its search labels
 
     @property
     def active(self) -> bool:
@@ -192,9 +195,13 @@ class UploadQueue:
         """A file refused on arrival (too big, wrong type): listed as failed, never saved."""
         return self._new(safe_name(client_name), "upload", "failed", (), actor, reason=reason)
 
-    def add_reindex(self, source: Path, groups: Sequence[str], actor: str = "") -> UploadJob:
+    def add_reindex(
+        self, source: Path, groups: Sequence[str], actor: str = "", tags: Sequence[str] = ()
+    ) -> UploadJob:
         """Parse and embed a catalog document again from its file."""
-        job = self._new(source.name, "reindex", "queued", tuple(groups), actor, path=source)
+        job = self._new(
+            source.name, "reindex", "queued", tuple(groups), actor, path=source, tags=tuple(tags)
+        )
         self._todo.put(job.id)
         self._start()
         return job
@@ -282,7 +289,7 @@ class UploadQueue:
                 embedder=watched,
                 store=self.store,
                 catalog=self.catalog,
-                options=self._options(job.groups, job.kind == "reindex"),
+                options=self._options(job.groups, job.kind == "reindex", job.tags),
                 on_result=self._on_result,
             )
         except Exception as exc:  # reported on the job; the queue goes on with the next file
@@ -317,6 +324,7 @@ class UploadQueue:
         *,
         path: Path | None = None,
         reason: str | None = None,
+        tags: tuple[str, ...] = (),
     ) -> UploadJob:
         job = UploadJob(
             uuid.uuid4().hex[:12],
@@ -328,6 +336,7 @@ class UploadQueue:
             path,
             reason,
             created=time.time(),
+            tags=tags,
         )
         with self._lock:
             self._jobs[job.id] = job

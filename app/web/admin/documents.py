@@ -118,7 +118,8 @@ def set_groups(
     if record.status == "ok" and record.version:
         library.regroup(record, chosen, services.store, services.catalog)
         return redirect(f"/admin/documents/{record.doc_id}", "regrouped", _name(record))
-    state.uploads.add_reindex(Path(record.source), chosen, user.username)
+    tags = getattr(record, "tags", ())
+    state.uploads.add_reindex(Path(record.source), chosen, user.username, tags)
     return redirect("/admin/uploads", "reindex", _name(record))
 
 
@@ -130,7 +131,8 @@ def reindex(
     record = record_or_404(services, doc_id)
     if not Path(record.source).is_file():
         raise HTTPException(409, f"The file {record.source} is gone: nothing to re-index from.")
-    state.uploads.add_reindex(Path(record.source), record.groups, user.username)
+    tags = getattr(record, "tags", ())  # kept, as `docent docs reindex` keeps them
+    state.uploads.add_reindex(Path(record.source), record.groups, user.username, tags)
     accounts_of(request).audit(user, "reindex", _name(record), record.doc_id)
     return redirect("/admin/uploads", "reindex", _name(record))
 

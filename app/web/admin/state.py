@@ -26,8 +26,9 @@ def start(app: FastAPI) -> AdminState:
     settings: Settings = app.state.settings
     metrics = getattr(app.state, "metrics", None)
 
-    def options(groups: tuple[str, ...], force: bool) -> IngestOptions:
-        return ingest_options(settings, groups, force=force)
+    def options(groups: tuple[str, ...], force: bool, tags: tuple[str, ...]) -> IngestOptions:
+        labels = {"tags": tags} if tags else {}  # search labels, where the catalog has them
+        return ingest_options(settings, groups, force=force, **labels)
 
     uploads = UploadQueue(
         settings.data_dir / "uploads",
