@@ -9,6 +9,7 @@ from typing import Any
 
 from app.accounts import Accounts, open_accounts
 from app.answer import Answerer, AnswerOptions
+from app.conversations import Conversations
 from app.generate import Generator, LlamaCppGenerator
 from app.prompting import Prompts
 from app.settings import Settings
@@ -41,6 +42,12 @@ class Services:
     ingest_options: IngestOptions
     model_title: str
     accounts: Accounts  # users, sessions, API tokens (the app database)
+    # users' conversations, answers and feedback; built on the accounts' database if not given
+    conversations: Conversations = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.conversations is None:
+            self.conversations = Conversations(self.accounts.engine)
 
     def close(self) -> None:
         self.store.close()

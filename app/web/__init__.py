@@ -19,7 +19,9 @@ from app.web import (
     api,
     auth,
     chat,
+    conversations,
     documents_api,
+    files,
     ingest_api,
     login,
     metrics_api,
@@ -55,6 +57,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     auth.install(app)
     app.include_router(login.router)
     app.include_router(chat.router)
+    app.include_router(conversations.router)
+    app.include_router(files.router)
     app.include_router(api.router)
     app.include_router(ingest_api.router)
     app.include_router(admin.router)

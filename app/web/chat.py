@@ -1,45 +1,55 @@
-"""The employees' chat page: ask, watch the answer stream, read its sources."""
+"""The employees' chat: ask, watch the answer stream, stop it, regenerate it.
+
+Every answer is stored in one of the user's conversations (`services.conversations`), and a
+follow-up gets the stored conversation as its context. htmx posts get a fragment that streams
+over SSE (`/ask/stream`: status, token…, done); plain form posts get the finished answer.
+"""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.answer import Answer, Done, Retrieved, Rewritten, Token
+from app.answer import Answer, Done, Failed, Queued, Retrieved, Rewritten, Token
+from app.answer_json import answer_from_dict
+from app.conversations import Conversation, Message
 from app.followup import Turn
+from app.generate import GenerationFailed
 from app.web.auth import CsrfChecked, CurrentUser, Public
-from app.web.deps import ServicesDep, is_htmx, signed_in_context, templates
+from app.web.deps import ServicesDep, is_htmx, templates
+from app.web.pending import PendingQuestion
 from app.web.render import token_html
 from app.web.sse import sse_event
+from app.web.streaming import ClosingStreamingResponse
 
 router = APIRouter()
 MAX_QUESTION_CHARS = 2000
 Question = Annotated[str, Form(min_length=1, max_length=MAX_QUESTION_CHARS)]
 QueryQuestion = Annotated[str, Query(min_length=1, max_length=MAX_QUESTION_CHARS)]
-Turns = Annotated[list[str] | None, Form(max_length=20)]
-MAX_TURNS_KEPT = 3
+ConversationField = Annotated[str, Form(max_length=20)]
+NOT_FOUND_DETAIL = "no such conversation"
+STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
-def parse_turns(raw: list[str]) -> tuple[Turn, ...]:
-    """The hidden `turn` inputs (JSON, newest first) as the conversation, oldest first."""
-    turns = []
-    for item in raw[:MAX_TURNS_KEPT]:
-        try:
-            data = json.loads(item)
-            turns.append(Turn(str(data["question"])[:2000], str(data["answer"])[:4000]))
-        except (ValueError, KeyError, TypeError):
-            continue  # a damaged turn is dropped, the question still goes on
-    return tuple(reversed(turns))
+@dataclass(frozen=True)
+class _Ask:
+    """One question on its way to an answer, and where the answer goes."""
+
+    question: str
+    turns: tuple[Turn, ...] = ()
+    conversation_id: int | None = None  # None: answered, not stored (`/ask/stream?q=`)
+    replaces: int | None = None
 
 
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request, services: ServicesDep, user: CurrentUser) -> HTMLResponse:
-    return templates.TemplateResponse(request, "index.html", _page_context(services))
+    """A new conversation; the sidebar lists the user's earlier ones."""
+    return chat_page(request, services, user, None)
 
 
 @router.post("/ask", response_class=HTMLResponse, dependencies=[CsrfChecked])
@@ -48,21 +58,34 @@ def ask(
     services: ServicesDep,
     user: CurrentUser,
     question: Question,
-    turn: Turns = None,
-) -> HTMLResponse:
-    """htmx gets a fragment that streams; a plain form post gets the finished answer.
+    conversation_id: ConversationField = "",
+) -> Response:
+    """Ask in a conversation (`conversation_id`), or start one. htmx gets a fragment that
+    streams; a plain form post gets the conversation page with the finished answer."""
+    text = question.strip()
+    if not text:
+        raise HTTPException(422, "the question is empty")
+    conversation = _conversation_for(services, user, conversation_id, text)
+    new = not conversation_id.strip()
+    return _reply(request, services, user, conversation, text, replaces=None, new=new)
 
-    Earlier answers on the page post their turn back (hidden inputs), newest first.
-    """
-    question = question.strip()
-    conversation = parse_turns(turn or [])
-    if is_htmx(request):
-        key = request.app.state.pending.put(question, conversation)
-        context = {"question": question, "key": key}
-        return templates.TemplateResponse(request, "_answer_stream.html", context)
-    answer = services.answerer.answer(question, access=user.access, conversation=conversation)
-    context = _page_context(services) | {"answer": answer, "anchor": _anchor()}
-    return templates.TemplateResponse(request, "index.html", context)
+
+@router.post(
+    "/messages/{message_id}/regenerate", response_class=HTMLResponse, dependencies=[CsrfChecked]
+)
+def regenerate(
+    request: Request, services: ServicesDep, user: CurrentUser, message_id: int
+) -> Response:
+    """Ask the conversation's last question again; the new answer takes the old one's place."""
+    message = services.conversations.message(user.id, message_id)
+    if message is None:
+        raise HTTPException(404, "no such answer")
+    conversation = services.conversations.get(user.id, message.conversation_id)
+    if conversation is None:
+        raise HTTPException(404, "no such answer")
+    if not services.conversations.is_latest(message):
+        raise HTTPException(409, "Only the latest answer of a conversation can be regenerated.")
+    return _reply(request, services, user, conversation, message.question, message.id, new=False)
 
 
 @router.get("/ask/stream")
@@ -72,19 +95,19 @@ def ask_stream(
     user: CurrentUser,
     q: QueryQuestion | None = None,
     key: str | None = None,
-) -> StreamingResponse:
-    """Server-sent events: `status`, then `token`s, then `done` with the rendered answer.
-
-    `key` names a question posted to /ask (with its conversation); `q` asks directly. Either
-    way the answer searches only what the signed-in user may read.
-    """
-    pending = request.app.state.pending.take(key) if key else None
-    if pending is None and not q:
+) -> Response:
+    """Server-sent events: `status` lines, answer `token`s, then `done` with the rendered answer
+    (or why there is none). `key` names a question posted to /ask, answered in its conversation
+    and stored there; `q` asks one question directly (not stored). Either way the answer
+    searches only what the signed-in user may read. Closing the stream stops generation."""
+    if key:
+        ask = _pending_ask(request, services, user, key)
+    elif q and q.strip():
+        ask = _Ask(q.strip())
+    else:
         raise HTTPException(404, "unknown or expired question; ask again")
-    question, conversation = (pending.question, pending.conversation) if pending else (q, ())
-    events = _answer_events(request, services, user, (question or "").strip(), conversation)
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(events, media_type="text/event-stream", headers=headers)
+    events = _answer_events(request, services, user, ask)
+    return ClosingStreamingResponse(events, headers=STREAM_HEADERS)
 
 
 @router.get("/healthz", dependencies=[Public])
@@ -92,17 +115,117 @@ def healthz(services: ServicesDep) -> dict[str, object]:
     return {"status": "ok", "model": services.model_title, "chunks": services.store.count()}
 
 
-def _answer_events(
+# --- pages and fragments ------------------------------------------------------------------------
+def chat_page(
     request: Request,
     services: ServicesDep,
     user: CurrentUser,
+    conversation: Conversation | None,
+    status_code: int = 200,
+    **extra: Any,
+) -> HTMLResponse:
+    """The chat page: the user's conversations beside the open one (None: a new one)."""
+    messages = services.conversations.messages(user.id, conversation.id) if conversation else []
+    context = {
+        "model_title": services.model_title,
+        "chunk_count": services.store.count(),
+        "conversations": services.conversations.list_for(user.id),
+        "conversation": conversation,
+        "thread": [(answer_from_dict(m.answer), m) for m in messages],
+    }
+    return templates.TemplateResponse(
+        request, "index.html", context | extra, status_code=status_code
+    )
+
+
+def render_fragment(request: Request, name: str, **context: Any) -> str:
+    """A template rendered outside a TemplateResponse (inside a stream), with the same
+    signed-in context every page gets."""
+    signed_in = {
+        "request": request,
+        "current_user": getattr(request.state, "user", None),
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+    }
+    return templates.get_template(name).render(signed_in | context)
+
+
+def _reply(
+    request: Request,
+    services: ServicesDep,
+    user: CurrentUser,
+    conversation: Conversation,
     question: str,
-    conversation: tuple[Turn, ...],
+    replaces: int | None,
+    new: bool,
+) -> Response:
+    if is_htmx(request):
+        item = PendingQuestion(question, user.id, conversation.id, replaces)
+        key = request.app.state.pending.put(item)
+        context = {
+            "question": question,
+            "key": key,
+            "conversation": conversation,
+            "new_conversation": new,
+        }
+        response = templates.TemplateResponse(request, "_answer_stream.html", context)
+        response.headers["HX-Push-Url"] = f"/c/{conversation.id}"
+        return response
+    return _answer_now(request, services, user, conversation, question, replaces)
+
+
+def _answer_now(
+    request: Request,
+    services: ServicesDep,
+    user: CurrentUser,
+    conversation: Conversation,
+    question: str,
+    replaces: int | None,
+) -> Response:
+    """Without JavaScript: answer, store, and show the conversation (post/redirect/get)."""
+    turns = services.conversations.turns(user.id, conversation.id, before=replaces)
+    try:
+        answer = services.answerer.answer(question, access=user.access, conversation=turns)
+    except GenerationFailed as exc:
+        failure = {"question": question, "message": str(exc)}
+        return chat_page(request, services, user, conversation, 503, failure=failure)
+    message = services.conversations.record(user.id, conversation.id, answer, replaces)
+    if message is None:
+        raise HTTPException(404, NOT_FOUND_DETAIL)  # deleted while the answer was written
+    return RedirectResponse(f"/c/{conversation.id}#m{message.id}", status_code=303)
+
+
+def _conversation_for(
+    services: ServicesDep, user: CurrentUser, conversation_id: str, question: str
+) -> Conversation:
+    """The user's conversation named by the form, or a new one titled by the question."""
+    if not conversation_id.strip():
+        return services.conversations.start(user.id, question)
+    found = None
+    if conversation_id.strip().isdigit():
+        found = services.conversations.get(user.id, int(conversation_id))
+    if found is None:
+        raise HTTPException(404, NOT_FOUND_DETAIL)
+    return found
+
+
+def _pending_ask(request: Request, services: ServicesDep, user: CurrentUser, key: str) -> _Ask:
+    pending = request.app.state.pending.take(key, user.id)
+    if pending is None or services.conversations.get(user.id, pending.conversation_id) is None:
+        raise HTTPException(404, "unknown or expired question; ask again")
+    turns = services.conversations.turns(user.id, pending.conversation_id, before=pending.replaces)
+    return _Ask(pending.question, turns, pending.conversation_id, pending.replaces)
+
+
+# --- the event stream ---------------------------------------------------------------------------
+def _answer_events(
+    request: Request, services: ServicesDep, user: CurrentUser, ask: _Ask
 ) -> Iterator[str]:
-    stream = services.answerer.stream(question, access=user.access, conversation=conversation)
+    stream = services.answerer.stream(ask.question, access=user.access, conversation=ask.turns)
     try:
         for event in stream:
-            if isinstance(event, Rewritten):
+            if isinstance(event, Queued):
+                yield sse_event("status", f"Waiting — {event.ahead} ahead of you…")
+            elif isinstance(event, Rewritten):
                 yield sse_event("status", f"Searching for: {token_html(event.query)}")
             elif isinstance(event, Retrieved):
                 found = len(event.passages)
@@ -110,20 +233,22 @@ def _answer_events(
             elif isinstance(event, Token):
                 yield sse_event("token", token_html(event.text))
             elif isinstance(event, Done):
-                yield sse_event("done", _render_answer(request, event.answer))
+                yield sse_event("done", _finished(request, services, user, ask, event.answer))
+            elif isinstance(event, Failed):
+                html = render_fragment(
+                    request, "_answer_failed.html", question=ask.question, message=event.message
+                )
+                yield sse_event("done", html)
     finally:
-        stream.close()  # stops generation (and frees the model) if the client went away
+        stream.close()  # stops generation (and frees the model) when the client goes away
 
 
-def _render_answer(request: Request, answer: Answer) -> str:
-    template = templates.get_template("_answer.html")
-    context = signed_in_context(request) | {"answer": answer, "anchor": _anchor()}
-    return template.render(request=request, **context)
-
-
-def _anchor() -> str:
-    return "a" + uuid.uuid4().hex[:8]
-
-
-def _page_context(services: ServicesDep) -> dict[str, object]:
-    return {"model_title": services.model_title, "chunk_count": services.store.count()}
+def _finished(
+    request: Request, services: ServicesDep, user: CurrentUser, ask: _Ask, answer: Answer
+) -> str:
+    """Store the answer in its conversation (if it has one) and render it."""
+    message: Message | None = None
+    if ask.conversation_id is not None:
+        message = services.conversations.record(user.id, ask.conversation_id, answer, ask.replaces)
+    anchor = f"m{message.id}" if message else "a" + uuid.uuid4().hex[:8]
+    return render_fragment(request, "_answer.html", answer=answer, message=message, anchor=anchor)

@@ -7,8 +7,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from app.followup import Turn
-
 TTL_SECONDS = 600.0
 MAX_PENDING = 1000
 
@@ -16,7 +14,9 @@ MAX_PENDING = 1000
 @dataclass(frozen=True)
 class PendingQuestion:
     question: str
-    conversation: tuple[Turn, ...]
+    user_id: int  # only this user's stream may take it
+    conversation_id: int  # where the answer is stored; its earlier answers are the context
+    replaces: int | None = None  # regenerating: the message the new answer takes the place of
     created: float = field(default_factory=time.monotonic)
 
 
@@ -27,19 +27,21 @@ class PendingQuestions:
         self._lock = threading.Lock()
         self._items: dict[str, PendingQuestion] = {}
 
-    def put(self, question: str, conversation: tuple[Turn, ...]) -> str:
+    def put(self, item: PendingQuestion) -> str:
         key = secrets.token_urlsafe(16)
         with self._lock:
             self._expire()
             if len(self._items) >= MAX_PENDING:
                 self._items.pop(next(iter(self._items)))
-            self._items[key] = PendingQuestion(question, conversation)
+            self._items[key] = item
         return key
 
-    def take(self, key: str) -> PendingQuestion | None:
+    def take(self, key: str, user_id: int) -> PendingQuestion | None:
+        """The question under `key` if it is `user_id`'s (it is gone afterwards either way)."""
         with self._lock:
             self._expire()
-            return self._items.pop(key, None)
+            item = self._items.pop(key, None)
+        return item if item is not None and item.user_id == user_id else None
 
     def _expire(self) -> None:
         now = time.monotonic()

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import html
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -130,29 +129,6 @@ def test_refusal_lists_the_closest_documents(
     assert "not close enough to answer from" in page
     assert "Remote work" in page
     assert generator.calls == []
-
-
-def test_follow_up_on_the_page_uses_the_earlier_turn(
-    client: TestClient, generator: FakeGenerator
-) -> None:
-    generator.enqueue("You may work remotely up to three days per week [1].")
-    first = client.post("/ask", data={"question": "How many remote days do I get?"}).text
-    turn = first.split('name="turn" form="ask-form" value="')[1].split('"')[0]
-    generator.enqueue("Do contractors get remote days?", "The handbook does not say [1].")
-    fragment = client.post(
-        "/ask",
-        data={"question": "And contractors?", "turn": html.unescape(turn)},
-        headers={"HX-Request": "true"},
-    ).text
-    key = fragment.split("/ask/stream?key=")[1].split('"')[0]
-    with client.stream("GET", "/ask/stream", params={"key": key}) as response:
-        body = "".join(response.iter_text())
-    assert "Searching for: Do contractors get remote days?" in body
-    assert "Searched for: Do contractors get remote days?" in body
-    condense_prompt = generator.calls[1][0].content
-    assert "How many remote days do I get?" in condense_prompt
-    with client.stream("GET", "/ask/stream", params={"key": key}) as again:
-        assert again.status_code == 404  # a key is single-use
 
 
 def test_json_api_takes_the_conversation(client: TestClient, generator: FakeGenerator) -> None:
