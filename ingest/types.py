@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,9 @@ class StoredChunk:
     dense: list[float]
     sparse: SparseVector
     groups: tuple[str, ...] = field(default_factory=tuple)
+    tags: tuple[str, ...] = ()  # labels given at ingestion, for search filters
+    modified: datetime | None = None  # the file's modification time
+    ingested: datetime | None = None  # when these chunks were written
 
 
 @dataclass(frozen=True)
@@ -92,4 +96,27 @@ class Passage:
             if self.page_end is not None and self.page_end != self.page_start:
                 return f"pp. {self.page_start}–{self.page_end}"
             return f"p. {self.page_start}"
-        return " > ".join(self.headings[1:] or self.headings)
+        trail = [h for h in (self.headings[1:] or self.headings) if h != self.title]
+        return " > ".join(trail)  # the title is shown beside it already
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Narrow a search to some documents; applied inside the query, on top of access control.
+
+    Every kind given must hold; within a kind, any value will do. Dates (timezone-aware) are
+    compared with the file's modification time and the time its chunks were written; "since"
+    includes the moment, "before" excludes it. Chunks stored without a date match no date.
+    """
+
+    documents: tuple[str, ...] = ()  # document ids or source paths
+    file_types: tuple[str, ...] = ()  # file suffixes without the dot: "pdf", "md"
+    tags: tuple[str, ...] = ()
+    modified_since: datetime | None = None  # on or after
+    modified_before: datetime | None = None
+    ingested_since: datetime | None = None
+    ingested_before: datetime | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self == SearchFilters()
