@@ -7,16 +7,25 @@ gets a reason a person can act on.
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 from ingest.parse import ParseError
 
-TEXT_SUFFIXES = frozenset({".txt", ".text", ".md", ".markdown", ".csv", ".html", ".htm", ".eml"})
+TEXT_SUFFIXES = frozenset(
+    {".txt", ".text", ".md", ".markdown", ".csv", ".tsv", ".html", ".htm", ".eml"}
+)
 ZIP_SUFFIXES = frozenset({".docx", ".pptx", ".xlsx", ".epub"})
 MAX_UNPACKED_BYTES = 512 << 20  # an office file that unpacks past this is not a document
 MAX_PACK_RATIO = 200  # typical OOXML compresses 3-20x; bombs compress thousands of times
 MAX_MEMBERS = 20_000
+# unstructured classifies text paragraph by paragraph with spaCy: about 20-50 s of one core per
+# MB of prose, so a 100 MB text file would hold a parser for hours.
+MAX_TEXT_BYTES = 20 << 20
 _SNIFF_BYTES = 8192
+_INFLATE_STEP = 1 << 20
+_ZIP_LOCAL_HEADER = 30
 
 
 class Refused(ParseError):
@@ -28,8 +37,15 @@ def check_file(path: Path, max_bytes: int) -> None:
     size = path.stat().st_size
     if size > max_bytes:
         raise Refused(f"file is {_mb(size)}, over the {_mb(max_bytes)} limit")
+    if size == 0:
+        raise ParseError("empty file (0 bytes)")
     suffix = path.suffix.lower()
     if suffix in TEXT_SUFFIXES:
+        if size > MAX_TEXT_BYTES:
+            raise Refused(
+                f"a {suffix} file of {_mb(size)} is over the {_mb(MAX_TEXT_BYTES)} limit for text"
+                " (parsing takes about half a minute per MB): split it into smaller files"
+            )
         _check_text(path)
     elif suffix in ZIP_SUFFIXES:
         _check_archive(path, suffix)
@@ -47,15 +63,65 @@ def _check_text(path: Path) -> None:
 def _check_archive(path: Path, suffix: str) -> None:
     if not zipfile.is_zipfile(path):
         raise ParseError(f"not a valid {suffix} file (it is not a zip archive)")
-    with zipfile.ZipFile(path) as archive:
-        members = archive.infolist()
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise ParseError(f"damaged {suffix} file: {exc}") from exc
+    if len(members) > MAX_MEMBERS:
+        raise ParseError(f"refusing a {suffix} of {len(members):,} parts (zip bomb?)")
     unpacked = sum(m.file_size for m in members)
     packed = max(1, sum(m.compress_size for m in members))
-    if len(members) > MAX_MEMBERS or unpacked > MAX_UNPACKED_BYTES:
+    if unpacked > MAX_UNPACKED_BYTES:
         raise ParseError(f"refusing a {suffix} that unpacks to {_mb(unpacked)} (zip bomb?)")
     if unpacked > 10 << 20 and unpacked / packed > MAX_PACK_RATIO:
         ratio = unpacked // packed
         raise ParseError(f"refusing a {suffix} compressed {ratio}:1 (zip bomb?)")
+    with path.open("rb") as handle:
+        for member in members:
+            _check_member(handle, member, suffix)
+
+
+def _check_member(handle: BinaryIO, member: zipfile.ZipInfo, suffix: str) -> None:
+    """Inflate a part to count its bytes: the sizes in zip headers are the packer's word only,
+    and readers such as zipfile inflate a whole part at once before comparing."""
+    if member.compress_type == zipfile.ZIP_STORED:
+        return  # stored bytes are what they are: the size check above holds
+    if member.compress_type != zipfile.ZIP_DEFLATED:
+        raise ParseError(
+            f"refusing a {suffix} with a part packed by zip method {member.compress_type}"
+            " (office files use deflate)"
+        )
+    handle.seek(member.header_offset)
+    local = handle.read(_ZIP_LOCAL_HEADER)
+    if len(local) < _ZIP_LOCAL_HEADER or local[:4] != b"PK\x03\x04":
+        raise ParseError(f"damaged {suffix} file: a part's header is missing")
+    name_length = int.from_bytes(local[26:28], "little")
+    extra_length = int.from_bytes(local[28:30], "little")
+    handle.seek(name_length + extra_length, 1)
+    if _inflated_size(handle, member.compress_size, member.file_size) > member.file_size:
+        raise ParseError(
+            f"refusing a {suffix} whose part {member.filename!r} inflates past the size its"
+            " zip header declares (zip bomb?)"
+        )
+
+
+def _inflated_size(handle: BinaryIO, packed: int, declared: int) -> int:
+    """Bytes that `packed` bytes of raw deflate inflate to, counted up to `declared` + 1."""
+    inflater = zlib.decompressobj(-15)
+    total = 0
+    try:
+        while packed > 0 and total <= declared and not inflater.eof:
+            data = handle.read(min(_INFLATE_STEP, packed))
+            if not data:
+                break
+            packed -= len(data)
+            while data and total <= declared:
+                total += len(inflater.decompress(data, _INFLATE_STEP))
+                data = inflater.unconsumed_tail
+    except zlib.error:
+        return total  # a damaged stream: the parser reports it
+    return total
 
 
 def _check_pdf(path: Path) -> None:
@@ -66,11 +132,12 @@ def _check_pdf(path: Path) -> None:
     from pypdf import PdfReader
 
     try:
-        encrypted = PdfReader(path).is_encrypted
+        reader = PdfReader(path)
+        locked = reader.is_encrypted and not reader.decrypt("")
     except Exception as exc:  # a damaged file: let the parser try, and say what it finds
         del exc
         return
-    if encrypted:
+    if locked:  # an empty user password (owner restrictions only) opens for anyone
         raise ParseError("encrypted (password-protected) PDF: remove the password to ingest it")
 
 

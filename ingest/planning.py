@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -44,25 +45,45 @@ def point_id(doc_id: str, version: str, index: int) -> str:
 
 
 def expand_paths(paths: Iterable[Path]) -> Iterator[Path]:
-    """Files named directly, and every file under folders (hidden ones skipped), sorted."""
+    """Paths named directly, and every entry under folders but the folders themselves (hidden
+    ones skipped), sorted. Links and special files are listed too, so that each gets a status."""
     for path in paths:
         if path.is_dir():
             for child in sorted(path.rglob("*")):
                 hidden = any(part.startswith(".") for part in child.relative_to(path).parts)
-                if child.is_file() and not hidden:
+                if not hidden and (child.is_symlink() or not child.is_dir()):
                     yield child
         else:
             yield path
 
 
 def plan_file(
-    path: Path, catalog: Catalog, fingerprint: str, groups: Sequence[str], *, force: bool = False
+    path: Path,
+    catalog: Catalog,
+    fingerprint: str,
+    groups: Sequence[str],
+    *,
+    force: bool = False,
+    roots: Sequence[Path] = (),
 ) -> Plan:
-    if not path.is_file():
-        return Plan(path, str(path), "fail", reason="no such file")
+    """What `path` needs. `roots` are the paths the run was given: a link found under a folder
+    is not followed, a link named directly is."""
+    try:
+        refused = _refusal(path, roots)
+        return refused or _plan_readable(path, catalog, fingerprint, groups, force)
+    except OSError as exc:  # gone since the folder was listed, unreadable, a name too long
+        source = _location(path)
+        reason = "no such file" if isinstance(exc, FileNotFoundError) else exc.strerror
+        return Plan(path, source, "fail", reason=f"cannot read the file: {reason or exc}")
+
+
+def _plan_readable(
+    path: Path, catalog: Catalog, fingerprint: str, groups: Sequence[str], force: bool
+) -> Plan:
     source = str(path.resolve())
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-        return Plan(path, source, "skip", reason=f"unsupported file type {path.suffix or '(none)'}")
+        unsupported = f"unsupported file type {path.suffix or '(none)'}"
+        return Plan(path, source, "skip", document_id(path), reason=unsupported)
     digest = file_hash(path)
     record = catalog.get_by_source(source)
     if record is None:
@@ -78,6 +99,69 @@ def plan_file(
     if record.status == "ok" and record.content_hash == digest and record.pipeline != fingerprint:
         reason = SETTINGS_CHANGED
     return Plan(path, source, action, record.doc_id, digest, record, reason)
+
+
+def _refusal(path: Path, roots: Sequence[Path]) -> Plan | None:
+    """Files that are not read at all: names the catalog cannot hold, links found in folders,
+    pipes and devices (reading a pipe would wait forever)."""
+    if not _is_utf8(str(path)):
+        return _not_utf8(path)
+    location = _location(path)
+    link = _link_problem(path, roots) if path.is_symlink() and path not in roots else None
+    if link is not None:
+        return Plan(path, location, "skip", _location_id(location), reason=link)
+    if not path.exists():
+        return Plan(path, str(path), "fail", reason="no such file")
+    if not _is_utf8(str(path.resolve())):  # a folder on the way, or a link's target
+        return _not_utf8(path.resolve())
+    if not path.is_file():
+        reason = "not a regular file (a named pipe, socket or device)"
+        return Plan(path, location, "skip", _location_id(location), reason=reason)
+    return None
+
+
+def _not_utf8(path: Path) -> Plan:
+    reason = "the file name is not valid UTF-8: rename the file to ingest it"
+    return Plan(path, _printable(path), "skip", reason=reason)  # no doc_id: not recorded
+
+
+def _link_problem(link: Path, roots: Sequence[Path]) -> str:
+    try:
+        target = link.resolve(strict=True)
+    except FileNotFoundError:
+        missing = _printable(Path(os.readlink(link)))
+        return f"a broken symbolic link (its target {missing} does not exist)"
+    except (RuntimeError, OSError):  # RuntimeError: a loop, in Python 3.11
+        return "a symbolic link that loops back on itself"
+    shown = _printable(target)
+    if target.is_dir():
+        return f"a symbolic link to the folder {shown} (links are not followed)"
+    folders = [root.resolve() for root in roots if root.is_dir()]
+    if any(folder in target.parents for folder in folders):
+        return f"a symbolic link to {shown}, which is ingested under its own name"
+    return f"a symbolic link to {shown}, outside the folders being ingested (not followed)"
+
+
+def _printable(path: Path) -> str:
+    """A path as text that any output can hold (bytes that are not UTF-8 become \\xNN)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _location(path: Path) -> str:
+    """Where the entry itself is (a link's own place, not its target's)."""
+    return str(path.parent.resolve() / path.name)
+
+
+def _location_id(location: str) -> str:
+    return str(uuid.uuid5(_NAMESPACE, location))
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _is_current(record: DocumentRecord, digest: str, fingerprint: str) -> bool:
@@ -104,7 +188,7 @@ def vanished(catalog: Catalog, roots: Sequence[Path]) -> list[DocumentRecord]:
     gone = []
     for record in catalog.all():
         source = Path(record.source)
-        if source.exists():
+        if os.path.lexists(source):  # a broken link recorded as skipped is still there
             continue
         if any(source == scope or scope in source.parents for scope in scopes):
             gone.append(record)

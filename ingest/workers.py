@@ -17,6 +17,7 @@ from ingest.types import ParsedDocument
 T = TypeVar("T")
 Outcome = ParsedDocument | ParseError
 _CRASHED = "the parser process died on this file (out of memory, or a crash in a library)"
+_VANISHED = "the file disappeared before it was read (deleted or moved during ingestion)"
 
 
 def safe_parse(path: Path, max_bytes: int) -> Outcome:
@@ -26,6 +27,10 @@ def safe_parse(path: Path, max_bytes: int) -> Outcome:
         return parse_file(path)
     except ParseError as exc:
         return exc
+    except FileNotFoundError:
+        return ParseError(_VANISHED)
+    except OSError as exc:  # unreadable: permissions, a name too long, an I/O error
+        return ParseError(f"cannot read the file: {exc.strerror or exc}")
     except Exception as exc:  # a parser bug on a hostile file must not stop the batch
         return ParseError(f"{type(exc).__name__}: {exc}")
 
