@@ -16,7 +16,7 @@ from app.settings import Settings
 from ingest.catalog import Catalog
 from ingest.embed import Embedder, open_embedder
 from ingest.pipeline import IngestOptions
-from ingest.store import QdrantStore, VectorStore
+from ingest.store import QdrantStore, ServerLayout, VectorStore
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,11 @@ def open_store(settings: Settings) -> VectorStore:
     """A Qdrant server when DOCENT_QDRANT_URL is set, else the embedded engine chosen."""
     api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
     if settings.qdrant_url:
-        return QdrantStore(settings.collection, url=settings.qdrant_url, api_key=api_key)
+        layout = ServerLayout(
+            settings.qdrant_shards, settings.qdrant_replication, settings.qdrant_write_consistency
+        )
+        url = settings.qdrant_url
+        return QdrantStore(settings.collection, url=url, api_key=api_key, layout=layout)
     if settings.vector_store == "edge":
         from ingest.edge_store import EdgeStore
 

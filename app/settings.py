@@ -92,6 +92,24 @@ class Settings(BaseSettings):
         description="URL of a Qdrant server; unset = embedded local store under the data dir.",
     )
     qdrant_api_key: SecretStr | None = Field(None, description="API key for the Qdrant server.")
+    qdrant_shards: int | None = Field(
+        None,
+        ge=1,
+        description="Shards of the collection docent creates on a Qdrant server (spread over a "
+        "cluster's nodes); unset = the server's default. Ignored without DOCENT_QDRANT_URL.",
+    )
+    qdrant_replication: int | None = Field(
+        None,
+        ge=1,
+        description="Copies of each shard on a Qdrant cluster (2+ survives losing a node); "
+        "unset = the server's default (1). Ignored without DOCENT_QDRANT_URL.",
+    )
+    qdrant_write_consistency: int | None = Field(
+        None,
+        ge=1,
+        description="Shard copies that must confirm a write before it succeeds (at most "
+        "DOCENT_QDRANT_REPLICATION); unset = the server's default (1).",
+    )
     collection: str = Field("docent", description="Qdrant collection that holds the chunks.")
     top_k: int = Field(5, ge=1, le=50, description="Passages retrieved and shown to the model.")
     min_evidence: float = Field(
@@ -172,6 +190,16 @@ class Settings(BaseSettings):
             )
         if self.model_path is not None and not self.model_path.is_file():
             raise ValueError(f"DOCENT_MODEL_PATH={self.model_path} is not a file")
+        return self
+
+    @model_validator(mode="after")
+    def _check_qdrant_layout(self) -> Settings:
+        copies, confirm = self.qdrant_replication or 1, self.qdrant_write_consistency
+        if confirm is not None and confirm > copies:
+            raise ValueError(
+                f"DOCENT_QDRANT_WRITE_CONSISTENCY ({confirm}) cannot exceed the copies of each "
+                f"shard, DOCENT_QDRANT_REPLICATION ({copies}): no write could succeed"
+            )
         return self
 
     @model_validator(mode="after")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -44,8 +45,31 @@ class VectorStore(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class ServerLayout:
+    """How a Qdrant server lays out a collection docent creates (None: the server's default).
+
+    shards: pieces the points are split into (spread over a cluster's nodes); replication:
+    copies of each shard; write_consistency: copies that must confirm a write.
+    """
+
+    shards: int | None = None
+    replication: int | None = None
+    write_consistency: int | None = None
+
+    def collection_args(self) -> dict[str, int]:
+        """`create_collection` keyword arguments for the values that are set."""
+        args = {
+            "shard_number": self.shards,
+            "replication_factor": self.replication,
+            "write_consistency_factor": self.write_consistency,
+        }
+        return {name: value for name, value in args.items() if value is not None}
+
+
 class QdrantStore:
-    """Qdrant through qdrant-client; `path` for the embedded store, `url` for a server."""
+    """Qdrant through qdrant-client; `path` for the embedded store, `url` for a server (where
+    `layout` applies to the collection when docent creates it; local mode has no shards)."""
 
     def __init__(
         self,
@@ -54,6 +78,7 @@ class QdrantStore:
         path: Path | None = None,
         url: str | None = None,
         api_key: str | None = None,
+        layout: ServerLayout | None = None,
     ) -> None:
         from qdrant_client import QdrantClient
 
@@ -67,6 +92,7 @@ class QdrantStore:
             self._client = _OneCallAtATime(QdrantClient(location=":memory:"))
         self.collection = collection
         self._is_server = bool(url)
+        self._layout = (layout or ServerLayout()) if url else ServerLayout()
 
     def ensure_collection(self, dimension: int) -> None:
         from qdrant_client import models
@@ -80,6 +106,7 @@ class QdrantStore:
                 DENSE: models.VectorParams(size=dimension, distance=models.Distance.COSINE)
             },
             sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+            **self._layout.collection_args(),
         )
         if self._is_server:  # local mode has no payload indexes (it scans)
             self._client.create_payload_index(

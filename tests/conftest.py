@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.pool import NullPool
 
 from app.accounts import Accounts, Passwords, open_accounts
+from app.accounts.db import engine_url
 from app.answer import Answerer, AnswerOptions
 from app.prompting import Prompts
 from app.services import Services
@@ -21,6 +25,11 @@ from tests.fakes import FakeEmbedder, FakeGenerator
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Read before `_isolated_env` clears DOCENT_*: a PostgreSQL database the app-database tests may
+# use (.ci/run starts one and sets CI=1, which turns their skip into a failure).
+TEST_DATABASE_URL = os.environ.get("DOCENT_TEST_DATABASE_URL", "")
+IN_CI = os.environ.get("CI", "") not in ("", "0", "false")
+NEEDS = "needs PostgreSQL: set DOCENT_TEST_DATABASE_URL (.ci/postgres.sh starts one)"
 
 
 @pytest.fixture(autouse=True)
@@ -99,3 +108,28 @@ def services(
         model_title="Fake Model",
         accounts=accounts,
     )
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A URL to a fresh, empty schema of the test PostgreSQL (dropped afterwards), in a session
+    timezone far from UTC.
+
+    Skips when DOCENT_TEST_DATABASE_URL is unset, except under CI, where it fails.
+    """
+    if not TEST_DATABASE_URL:
+        if IN_CI:
+            pytest.fail(f"CI is set but DOCENT_TEST_DATABASE_URL is not: {NEEDS}")
+        pytest.skip(NEEDS)
+    base = engine_url(TEST_DATABASE_URL)  # psycopg 3 for a plain postgresql:// URL
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, poolclass=NullPool)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    # a session timezone far from UTC: times must be stored as naive UTC whatever it is
+    options = f"-csearch_path={schema} -ctimezone=Pacific/Auckland"
+    url = make_url(base).update_query_dict({"options": options})
+    yield url.render_as_string(hide_password=False)
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()

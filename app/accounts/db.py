@@ -1,8 +1,10 @@
 """The app database: one SQLAlchemy Core `metadata` with every app table, any SQL engine.
 
-SQLite by default (`DATA_DIR/docent.db`), PostgreSQL through DOCENT_DATABASE_URL; only portable
-column types. Other features add their tables to the same `metadata` in their own modules.
-Times are stored as naive UTC datetimes.
+SQLite by default (`DATA_DIR/docent.db`), PostgreSQL through DOCENT_DATABASE_URL (psycopg 3);
+only portable column types. Other features add their tables to the same `metadata` in their own
+modules. Times are stored as naive UTC datetimes. Before values reach the driver, NUL characters
+become U+FFFD (PostgreSQL text cannot hold them; SQLite stores the same), and timezone-aware
+datetimes become naive UTC (PostgreSQL would shift them by its session's timezone).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    text,
 )
 from sqlalchemy.pool import StaticPool
 
@@ -114,16 +117,31 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+POSTGRES_DRIVER = "postgresql+psycopg"  # psycopg 3, a dependency of docent
+SCHEMA_LOCK = 0x646F63656E74  # pg_advisory_xact_lock key: one worker creates tables at a time
+
+
+def engine_url(url: str) -> str:
+    """`url` with psycopg 3 as the driver of `postgresql://` and `postgres://` URLs."""
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return f"{POSTGRES_DRIVER}://{url.removeprefix(scheme)}"
+    return url
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets foreign keys, WAL and a busy timeout."""
+    url = engine_url(url)
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
-    in_memory = url in ("sqlite://", "sqlite:///:memory:")
-    options: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
-    if in_memory:
-        options["poolclass"] = StaticPool  # one shared connection, or each would be empty
-    engine = create_engine(url, **options)
-    event.listen(engine, "connect", _sqlite_pragmas)
+        engine = create_engine(url, pool_pre_ping=True)
+    else:
+        in_memory = url in ("sqlite://", "sqlite:///:memory:")
+        options: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+        if in_memory:
+            options["poolclass"] = StaticPool  # one shared connection, or each would be empty
+        engine = create_engine(url, **options)
+        event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "before_cursor_execute", _portable_parameters, retval=True)
     return engine
 
 
@@ -134,6 +152,32 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _portable_parameters(
+    _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
+) -> tuple[str, Any]:
+    return statement, portable_value(parameters)
+
+
+def portable_value(value: Any) -> Any:
+    """A bound value as both engines store it alike (NUL -> U+FFFD, aware -> naive UTC)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    if isinstance(value, dict):
+        return {key: portable_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(portable_value(item) for item in value)
+    return value
+
+
 def create_all(engine: Engine) -> None:
-    """Create the tables that do not exist yet (migrations come later)."""
-    metadata.create_all(engine)
+    """Create the tables that do not exist yet (migrations come later).
+
+    On PostgreSQL, app workers starting together take turns (an advisory lock), else two could
+    both find a table missing and the second would fail to create it.
+    """
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+        metadata.create_all(conn)

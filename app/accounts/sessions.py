@@ -103,7 +103,8 @@ class LoginThrottle:
         now = self.clock()
         with self.engine.begin() as conn:
             conn.execute(delete(login_attempts).where(login_attempts.c.at <= now - self.window))
-            conn.execute(insert(login_attempts).values(username=username[:64], ip=ip, at=now))
+            row = {"username": username[:64], "ip": ip[:64], "at": now}  # the columns' lengths
+            conn.execute(insert(login_attempts).values(**row))
 
     def succeeded(self, username: str, ip: str) -> None:
         with self.engine.begin() as conn:
@@ -111,4 +112,4 @@ class LoginThrottle:
 
     @staticmethod
     def _who(username: str, ip: str) -> ColumnElement[bool]:
-        return (login_attempts.c.username == username[:64]) & (login_attempts.c.ip == ip)
+        return (login_attempts.c.username == username[:64]) & (login_attempts.c.ip == ip[:64])
