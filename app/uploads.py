@@ -3,12 +3,14 @@ time in a background thread, each with a live state (queued, parsing, embedding,
 
 File names come from the client, so they are never trusted: `safe_name` keeps only a plain name,
 and `place` gives a duplicate a distinct one without overwriting anything. The queue lives in
-this process; files saved but not yet ingested when the app stopped are queued again at start
-(`recover`).
+this process, with a note per queued job on disk (DATA_DIR/uploads/.queued: file, groups, tags);
+jobs not finished when the app stopped (even killed) are queued again at start with their groups,
+and a saved file without a note is listed as failed rather than ingested for everyone (`recover`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import queue
@@ -34,6 +36,8 @@ State = Literal["queued", "parsing", "embedding", "done", "failed"]
 Kind = Literal["upload", "reindex"]
 ACTIVE: frozenset[State] = frozenset({"queued", "parsing", "embedding"})
 INCOMING = ".incoming"  # half-received files; hidden, so folder ingestion skips them
+QUEUED = ".queued"  # one note per unfinished job, so a restart resumes it with its groups
+NO_NOTE = "the upload was interrupted before its groups were recorded; upload it again"
 MAX_NAME_BYTES = 150  # room left for " (NNN)" and the file system's 255
 _RESERVED = re.compile(r'[<>:"|?*/\\]')
 _WRITTEN = {"new", "updated", "unchanged", "moved"}
@@ -187,8 +191,7 @@ class UploadQueue:
             return self.add_refused(client_name, reason, actor)
         path = place(received, self.folder, name, replace_existing=replace_existing)
         job = self._new(path.name, "upload", "queued", tuple(groups), actor, path=path)
-        self._todo.put(job.id)
-        self._start()
+        self._queue(job)
         return job
 
     def add_refused(self, client_name: str, reason: str, actor: str = "") -> UploadJob:
@@ -202,25 +205,33 @@ class UploadQueue:
         job = self._new(
             source.name, "reindex", "queued", tuple(groups), actor, path=source, tags=tuple(tags)
         )
-        self._todo.put(job.id)
-        self._start()
+        self._queue(job)
         return job
 
     def recover(self) -> list[UploadJob]:
-        """Queue files in the folder that the catalog does not know (saved, never ingested)."""
+        """After a stop or a crash: queue again the jobs whose notes remain (same id, groups and
+        tags); list a saved file the catalog has not finished and no note covers as failed
+        (its groups are unknown, so it is not ingested for everyone). Returns the jobs listed."""
         if not self.folder.is_dir():
             return []
-        known = {record.source for record in self.catalog.all()}
-        jobs = []
+        finished = {r.source for r in self.catalog.all() if r.status != "pending"}
+        jobs, noted = [], set()
+        for note in sorted(self._notes.glob("*.json")):
+            job = self._from_note(note)
+            if job is None or job.path is None:
+                note.unlink(missing_ok=True)
+                continue
+            noted.add(job.path.resolve())  # done before the stop: comes out "unchanged"
+            with self._lock:
+                self._jobs[job.id] = job
+            jobs.append(job)
+            self._queue(job, write_note=False)
         for path in sorted(p for p in self.folder.iterdir() if p.is_file()):
-            if str(path.resolve()) not in known and not path.name.startswith("."):
-                job = self._new(path.name, "upload", "queued", (), "recovered", path=path)
-                self._todo.put(job.id)
-                jobs.append(job)
+            known = str(path.resolve()) in finished or path.resolve() in noted
+            if not known and not path.name.startswith("."):
+                jobs.append(self._new(path.name, "upload", "failed", (), "", reason=NO_NOTE))
         for stale in self.incoming.iterdir():  # half-received when the app stopped
             stale.unlink(missing_ok=True)
-        if jobs:
-            self._start()
         return jobs
 
     # --- reading state -------------------------------------------------------------------------
@@ -262,6 +273,45 @@ class UploadQueue:
         self._todo.put(None)
         if self._thread is not None:
             self._thread.join(timeout)
+
+    # --- notes of queued jobs ------------------------------------------------------------------
+    @property
+    def _notes(self) -> Path:
+        path = self.folder / QUEUED
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def _queue(self, job: UploadJob, *, write_note: bool = True) -> None:
+        if write_note:
+            note: dict[str, object] = {"filename": job.filename, "kind": job.kind}
+            note |= {"path": str(job.path), "groups": job.groups, "tags": job.tags}
+            note["actor"] = job.actor
+            temporary = self._notes / f".{job.id}.tmp"
+            temporary.write_text(json.dumps(note))
+            os.replace(temporary, self._notes / f"{job.id}.json")  # whole or absent
+        self._todo.put(job.id)
+        self._start()
+
+    def _from_note(self, note: Path) -> UploadJob | None:
+        try:
+            data = json.loads(note.read_text())
+            kind: Kind = "reindex" if data["kind"] == "reindex" else "upload"
+            groups, tags = tuple(map(str, data["groups"])), tuple(map(str, data["tags"]))
+            path = Path(data["path"])
+        except (OSError, ValueError, KeyError, TypeError):
+            log.warning("unreadable upload note %s: ignored", note)
+            return None
+        return UploadJob(
+            note.stem,
+            str(data.get("filename") or path.name),
+            kind,
+            "queued",
+            groups,
+            str(data.get("actor") or ""),
+            path,
+            created=time.time(),
+            tags=tags,
+        )
 
     # --- the worker ----------------------------------------------------------------------------
     def _start(self) -> None:
@@ -345,6 +395,8 @@ class UploadQueue:
         return job
 
     def _set(self, job_id: str, **changes: object) -> None:
+        if changes.get("state") not in (None, *ACTIVE):  # finished: nothing left to resume
+            (self._notes / f"{job_id}.json").unlink(missing_ok=True)
         with self._lock:
             job = self._jobs.get(job_id)
             if job is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -217,9 +218,17 @@ def test_an_upload_without_its_length_is_refused_before_its_body_is_read(
 def test_files_saved_but_not_ingested_are_queued_again_at_start(
     admin_settings: Settings, admin_services: Services
 ) -> None:
+    """A file queued with its note resumes; one without a note (its groups unknown) is failed,
+    not ingested for everyone (tests/faults/test_upload_recovery.py has the details)."""
     uploads = admin_settings.data_dir / "uploads"
     uploads.mkdir(parents=True)
     (uploads / "left.md").write_bytes(MARKDOWN)
+    (uploads / "noted.md").write_bytes(MARKDOWN.replace(b"twenty", b"thirty"))
+    (uploads / ".queued").mkdir()
+    note: dict[str, object] = {"filename": "noted.md", "kind": "upload", "actor": "boss"}
+    note |= {"path": str(uploads / "noted.md"), "groups": ["hr"], "tags": []}
+    (uploads / ".queued" / "abc123.json").write_text(json.dumps(note))
     with TestClient(admining.create_app(admin_settings, admin_services)) as client:
         assert queue_of(client).wait_idle(60)
-        assert [(j.filename, j.state) for j in queue_of(client).jobs()] == [("left.md", "done")]
+        jobs = {j.filename: (j.state, j.groups) for j in queue_of(client).jobs()}
+        assert jobs == {"left.md": ("failed", ()), "noted.md": ("done", ("hr",))}
