@@ -104,6 +104,8 @@ def test_every_admin_page_renders(admin: TestClient) -> None:
         "/admin/users",
         "/admin/prompts",
         "/admin/prompts/answer.j2",
+        "/admin/feedback",
+        "/admin/analytics",
         "/admin/audit",
     ]:
         page = admin.get(url)
