@@ -9,7 +9,7 @@ from __future__ import annotations
 import zipfile
 import zlib
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from ingest.parse import ParseError
 
@@ -23,6 +23,7 @@ MAX_MEMBERS = 20_000
 # unstructured classifies text paragraph by paragraph with spaCy: about 20-50 s of one core per
 # MB of prose, so a 100 MB text file would hold a parser for hours.
 MAX_TEXT_BYTES = 20 << 20
+PDF_BOMB_BYTES = 4 << 20  # page content this large and packed past MAX_PACK_RATIO is a bomb
 _SNIFF_BYTES = 8192
 _INFLATE_STEP = 1 << 20
 _ZIP_LOCAL_HEADER = 30
@@ -139,6 +140,52 @@ def _check_pdf(path: Path) -> None:
         return
     if locked:  # an empty user password (owner restrictions only) opens for anyone
         raise ParseError("encrypted (password-protected) PDF: remove the password to ingest it")
+    _check_pdf_content(reader, path.stat().st_size)
+
+
+def _check_pdf_content(reader: Any, file_size: int) -> None:
+    """The text parser reads page content in Python (seconds per MB): refuse content that
+    unpacks like a bomb, or more of it than a document holds."""
+    from pypdf.errors import LimitReachedError
+
+    total = 0
+    try:
+        for number, page in enumerate(reader.pages, 1):
+            for stream in _content_streams(page):
+                size = len(stream.get_data())
+                total += size
+                if size > PDF_BOMB_BYTES and size > MAX_PACK_RATIO * file_size:
+                    raise ParseError(
+                        f"refusing a PDF of {_kb(file_size)} whose page {number} content"
+                        f" unpacks to {_mb(size)} (PDF bomb?)"
+                    )
+    except LimitReachedError as exc:
+        raise ParseError(f"refusing a PDF with content past pypdf's limits: {exc}") from exc
+    except ParseError:
+        raise
+    except Exception as exc:  # damaged: the parser says what it finds
+        del exc
+        return
+    if total > MAX_UNPACKED_BYTES:
+        raise ParseError(f"refusing a PDF whose page content unpacks to {_mb(total)}")
+
+
+def _content_streams(page: Any) -> list[Any]:
+    """A page's content streams and the form XObjects it draws (content too)."""
+    contents = page.get("/Contents")
+    found = [] if contents is None else contents.get_object()
+    streams = [s.get_object() for s in found] if isinstance(found, list) else [found]
+    resources = page.get("/Resources")
+    xobjects = resources.get_object().get("/XObject") if resources is not None else None
+    for ref in xobjects.get_object().values() if xobjects is not None else []:
+        xobject = ref.get_object()
+        if xobject.get("/Subtype") == "/Form":
+            streams.append(xobject)
+    return streams
+
+
+def _kb(size: int) -> str:
+    return f"{size / 1024:.0f} KB"
 
 
 def _mb(size: int) -> str:

@@ -191,6 +191,39 @@ def encrypted_pdf(folder: Path, algorithm: str) -> Case:
     return Case(path, f"password-protected PDF ({algorithm})", REFUSED, "password")
 
 
+def pdf_bomb(folder: Path, unpacked_mb: int = 64) -> Case:
+    """A one-page PDF whose content stream inflates to `unpacked_mb` MB (text, then spaces):
+    tiny on disk, minutes of work for a parser that reads content in Python."""
+    head = b"BT /F1 12 Tf 72 712 Td (The bomb says hello) Tj ET\n"
+    adler = zlib.adler32(head)
+    for _ in range(unpacked_mb):
+        adler = zlib.adler32(b" " * _MB, adler)
+    content = b"\x78\xda" + _deflated_padding(head, unpacked_mb) + adler.to_bytes(4, "big")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n%b\nendstream" % (len(content), content),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    path = folder / "bomb.pdf"
+    path.write_bytes(_raw_pdf(objects))
+    return Case(path, f"PDF whose page content inflates to {unpacked_mb} MB", FAILED, "PDF bomb")
+
+
+def _raw_pdf(objects: list[bytes]) -> bytes:
+    out, offsets = b"%PDF-1.4\n", []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%b\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    trailer = b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+    return out + trailer % (len(objects) + 1, xref)
+
+
 def owner_locked_pdf(folder: Path) -> Case:
     """Encrypted with an empty user password: anyone may open and read it (no print/copy)."""
     plain = folder / "plain.tmp"

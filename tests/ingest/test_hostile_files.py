@@ -141,6 +141,7 @@ def _content_cases(folder: Path) -> list[Case]:
     cases += [hostile.truncated_pdf(folder, f) for f in (0.1, 0.5, 0.98)]
     cases += [hostile.header_only_pdf(folder), hostile.nul_after_sniff(folder)]
     cases += [hostile.encrypted_pdf(folder, a) for a in ("RC4-40", "AES-256")]
+    cases.append(hostile.pdf_bomb(folder))
     for suffix in hostile.ZIP_SUFFIXES:
         cases.append(hostile.ratio_bomb(folder, suffix))
         cases.append(hostile.lying_bomb(folder, suffix))
