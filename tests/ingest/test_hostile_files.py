@@ -8,112 +8,37 @@ second run converges without parsing unchanged files again.
 
 from __future__ import annotations
 
-import itertools
 import os
 import shutil
 import tracemalloc
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
-from hypothesis import strategies as st
 
-from app.retrieve import retrieve
 from ingest import pipeline as pipeline_module
 from ingest.catalog import Catalog
 from ingest.pipeline import IngestOptions, IngestResult, ingest_paths
 from ingest.planning import Plan
-from ingest.sparse import encode_query
 from ingest.store import QdrantStore
-from ingest.types import Passage
 from ingest.workers import Outcome
 from tests.fakes import FakeEmbedder
-from tests.ingest import hostile
+from tests.ingest import bombs, hostile
 from tests.ingest.hostile import SKIPPED, Case, Good
+from tests.ingest.invariants import (
+    OPTIONS,
+    assert_clear,
+    assert_findable,
+    assert_store_matches_catalog,
+    by_source,
+    ingest,
+    printable,
+    utf8,
+)
 
-OPTIONS = IngestOptions(chunk_tokens=40, chunk_overlap=5, workers=1)  # workers=1: the default
 INLINE = replace(OPTIONS, workers=0)
-RESULT_STATUSES = {"new", "updated", "unchanged", "failed", "skipped"}
-MAX_REASON = 600
 TEXTY = (".csv", ".tsv", ".html", ".md", ".txt", ".eml")
-
-
-# --- checks shared by every test ------------------------------------------------------------
-
-
-def ingest(
-    paths: Sequence[Path],
-    store: QdrantStore,
-    catalog: Catalog,
-    *,
-    workers: int = 1,
-    sync: bool = False,
-) -> list[IngestResult]:
-    options = replace(OPTIONS, workers=workers, sync=sync)
-    return ingest_paths(
-        paths, embedder=FakeEmbedder(), store=store, catalog=catalog, options=options
-    )
-
-
-def assert_clear(result: IngestResult) -> None:
-    """A status from the list, and for files not ingested a short reason in plain text."""
-    assert result.status in RESULT_STATUSES, result
-    if result.status in ("failed", "skipped"):
-        reason = result.reason or ""
-        assert reason.strip(), f"{result.source!r}: {result.status} without a reason"
-        assert len(reason) <= MAX_REASON, f"{result.source!r}: a {len(reason)}-character reason"
-        reason.encode("utf-8")  # printable anywhere: no lone surrogates
-    result.source.encode("utf-8")
-
-
-def stored_points(store: QdrantStore, dimension: int) -> list[Passage]:
-    """Every point in the store (a dense query ranks all of them)."""
-    probe = [1.0] + [0.0] * (dimension - 1)
-    return store.search(probe, encode_query(""), limit=100_000, mode="dense")
-
-
-def assert_store_matches_catalog(store: QdrantStore, catalog: Catalog) -> None:
-    """Each committed document has exactly its current version's chunks in the store; nothing
-    else is there (no points of failed, skipped or pending documents, no stale versions)."""
-    records = {r.doc_id: r for r in catalog.all()}
-    points: dict[str, list[Passage]] = {}
-    for point in stored_points(store, FakeEmbedder().dimension):
-        points.setdefault(point.doc_id, []).append(point)
-    assert not [r for r in records.values() if r.status == "pending"]
-    assert set(points) <= {d for d, r in records.items() if r.status == "ok"}, "orphan points"
-    for doc_id, record in records.items():
-        mine = points.get(doc_id, [])
-        if record.status != "ok":
-            assert not mine, f"{record.source!r} is {record.status} but has points"
-            continue
-        assert {p.version for p in mine} == {record.version}, record.source
-        assert sorted(p.chunk_index for p in mine) == list(range(record.chunk_count))
-        assert {p.source for p in mine} == {record.source}
-        assert not record.cleanup_pending
-
-
-def assert_findable(good: Good, store: QdrantStore, catalog: Catalog) -> None:
-    hits = retrieve(
-        good.word,
-        embedder=FakeEmbedder(),
-        store=store,
-        limit=3,
-        live_versions=catalog.live_versions,
-        mode="sparse",
-    )
-    assert hits, f"{good.word} ({good.path.name}) is not searchable"
-    assert hits[0].source == str(good.path.resolve())
-    assert good.word in hits[0].text.lower()
-
-
-def by_source(results: Iterable[IngestResult]) -> dict[str, IngestResult]:
-    table: dict[str, IngestResult] = {}
-    for result in results:
-        assert result.source not in table, f"two results for {result.source!r}"
-        table[result.source] = result
-    return table
 
 
 # --- the mixed batch -------------------------------------------------------------------------
@@ -141,12 +66,12 @@ def _content_cases(folder: Path) -> list[Case]:
     cases += [hostile.truncated_pdf(folder, f) for f in (0.1, 0.5, 0.98)]
     cases += [hostile.header_only_pdf(folder), hostile.nul_after_sniff(folder)]
     cases += [hostile.encrypted_pdf(folder, a) for a in ("RC4-40", "AES-256")]
-    cases.append(hostile.pdf_bomb(folder))
+    cases.append(bombs.pdf_bomb(folder))
     for suffix in hostile.ZIP_SUFFIXES:
-        cases.append(hostile.ratio_bomb(folder, suffix))
-        cases.append(hostile.lying_bomb(folder, suffix))
-        cases.append(hostile.entity_bomb(folder, suffix))
-    cases.append(hostile.many_members_bomb(folder, ".xlsx"))
+        cases.append(bombs.ratio_bomb(folder, suffix))
+        cases.append(bombs.lying_bomb(folder, suffix))
+        cases.append(bombs.entity_bomb(folder, suffix))
+    cases.append(bombs.many_members_bomb(folder, ".xlsx"))
     cases += [hostile.nested_html(folder), hostile.nested_markdown(folder)]
     cases.append(hostile.huge_csv_field(folder))
     return cases
@@ -212,17 +137,9 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Batch:
 
 def _source(path: Path) -> str:
     """The source a result names: a link's own place; a name that is not UTF-8 escaped."""
-    if not path.is_symlink() and path.exists() and _utf8(str(path)):
+    if not path.is_symlink() and path.exists() and utf8(str(path)):
         return str(path.resolve())
-    return os.fsencode(path.parent.resolve() / path.name).decode("utf-8", "backslashreplace")
-
-
-def _utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+    return printable(path.parent.resolve() / path.name)
 
 
 def test_a_hostile_batch_gives_every_file_a_clear_status_and_keeps_the_good_ones(
@@ -241,8 +158,8 @@ def test_a_hostile_batch_gives_every_file_a_clear_status_and_keeps_the_good_ones
     problems = []
     for case in batch.cases:
         result = results[_source(case.path)]
-        status = "new" if result.status == "new" else result.status
-        if status not in case.statuses or case.reason.lower() not in (result.reason or "").lower():
+        reason = (result.reason or "").lower()
+        if result.status not in case.statuses or case.reason.lower() not in reason:
             problems.append(f"{case.kind}: {result.status}: {result.reason}")
     assert not problems, "\n".join(problems)
     _assert_catalog_tells_the_same(results, catalog)
@@ -258,8 +175,8 @@ def test_a_hostile_batch_gives_every_file_a_clear_status_and_keeps_the_good_ones
             assert (second.status, second.chunks) == ("unchanged", first.chunks), second
         else:  # failed files are tried again (the cause may have gone); the outcome holds
             assert (second.status, second.reason) == (first.status, first.reason), source
-    retried = {str(p.resolve()) for p in parsed}
-    assert not retried & {s for s, r in results.items() if r.status == "new"}
+    retried = {str(p.resolve()) for p in parsed}  # only what failed in a parser before
+    assert retried == {s for s, r in results.items() if r.status == "failed"}
     assert_store_matches_catalog(store, catalog)
     for good in batch.good:
         assert_findable(good, store, catalog)
@@ -366,142 +283,3 @@ def test_a_file_that_disappears_mid_run_fails_clearly_and_the_rest_goes_on(
         ("z-last.md", "unchanged"),
     ]
     assert_store_matches_catalog(store, catalog)
-
-
-# --- properties ------------------------------------------------------------------------------
-
-_counter = itertools.count()
-PROPERTY = settings(
-    max_examples=30,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
-
-
-@dataclass
-class Scratch:
-    """One store and catalog for all examples of a property: damage would accumulate."""
-
-    folder: Path
-    store: QdrantStore
-    catalog: Catalog
-    templates: dict[str, bytes]
-
-
-@pytest.fixture(scope="module")
-def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scratch]:
-    base = tmp_path_factory.mktemp("property")
-    store, catalog = QdrantStore("property", path=None), Catalog(base / "catalog.sqlite3")
-    good = hostile.good_files(base / "templates")
-    templates = {g.path.suffix: g.path.read_bytes() for g in good}
-    yield Scratch(base / "files", store, catalog, templates)
-    store.close()
-    catalog.close()
-
-
-contents = st.one_of(
-    st.binary(max_size=2048),
-    st.text(max_size=400).map(str.encode),
-    st.tuples(
-        st.sampled_from([b"%PDF-1.7\n", b"PK\x03\x04", b"<html><body>", b"From: a@b.c\n\n"]),
-        st.binary(max_size=1024),
-    ).map(b"".join),
-)
-
-
-@pytest.mark.filterwarnings("ignore::UserWarning")  # parsers warn on garbage; production too
-@PROPERTY
-@given(suffix=st.sampled_from(hostile.SUFFIXES), data=contents)
-def test_arbitrary_bytes_under_any_extension_leave_a_consistent_state(
-    scratch: Scratch, suffix: str, data: bytes
-) -> None:
-    _ingest_bytes_and_check(scratch, suffix, data)
-
-
-@pytest.mark.filterwarnings("ignore::UserWarning")
-@PROPERTY
-@given(
-    suffix=st.sampled_from([".pdf", ".docx", ".xlsx", ".pptx", ".eml", ".csv"]),
-    cuts=st.lists(
-        st.tuples(st.integers(0, 1 << 16), st.binary(min_size=1, max_size=16)), max_size=4
-    ),
-    keep=st.one_of(st.just(1.0), st.floats(0.05, 1.0)),
-)
-def test_damaged_real_documents_leave_a_consistent_state(
-    scratch: Scratch, suffix: str, cuts: list[tuple[int, bytes]], keep: float
-) -> None:
-    damaged = hostile.damaged(scratch.templates[suffix], suffix, cuts, keep)
-    _ingest_bytes_and_check(scratch, suffix, damaged)
-
-
-def _ingest_bytes_and_check(scratch: Scratch, suffix: str, data: bytes) -> None:
-    """The same path each time per extension, so updates over good and failed versions occur."""
-    scratch.folder.mkdir(exist_ok=True)
-    path = scratch.folder / f"sample{suffix}"
-    path.write_bytes(data)
-
-    [result] = ingest([path], scratch.store, scratch.catalog, workers=0)
-
-    assert_clear(result)
-    event(f"{suffix} {result.status}")  # shown by --hypothesis-show-statistics
-    assert_store_matches_catalog(scratch.store, scratch.catalog)
-    [again] = ingest([path], scratch.store, scratch.catalog, workers=0)
-    if result.status in ("new", "updated", "unchanged"):
-        assert again.status == "unchanged"
-    else:
-        assert (again.status, again.reason) == (result.status, result.reason)
-
-
-file_names = st.text(
-    st.characters(exclude_categories=["Cs"], exclude_characters="/\x00"),
-    min_size=1,
-    max_size=60,
-).filter(lambda n: not n.startswith(".") and len(os.fsencode(n)) <= 240)
-
-
-@PROPERTY
-@given(name=file_names)
-def test_arbitrary_file_names_round_trip_to_the_catalog_and_search(
-    scratch: Scratch, name: str
-) -> None:
-    folder = scratch.folder / f"names{next(_counter)}"
-    folder.mkdir(parents=True)
-    word = f"roundtrip{next(_counter)}x"
-    path = hostile.named(folder, f"{name}.md", word)
-
-    [result] = ingest([folder], scratch.store, scratch.catalog, workers=0)
-
-    assert (result.status, result.source) == ("new", str(path.resolve()))
-    record = scratch.catalog.get_by_source(result.source)
-    assert record is not None and (record.status, record.source) == ("ok", result.source)
-    assert_findable(Good(path, word), scratch.store, scratch.catalog)
-    [again] = ingest([folder], scratch.store, scratch.catalog, workers=0)
-    assert again.status == "unchanged"
-
-
-byte_names = st.binary(min_size=1, max_size=200).filter(
-    lambda n: b"/" not in n and b"\0" not in n and not n.startswith(b".")
-)
-
-
-@PROPERTY
-@given(name=byte_names)
-def test_names_that_are_not_utf8_are_skipped_and_others_ingested(
-    scratch: Scratch, name: bytes
-) -> None:
-    folder = scratch.folder / f"bytes{next(_counter)}"
-    folder.mkdir(parents=True)
-    word = f"bytename{next(_counter)}x"
-    path = hostile.named(folder, name + b".md", word)
-
-    [result] = ingest([folder], scratch.store, scratch.catalog, workers=0)
-
-    assert_clear(result)
-    if _utf8(str(path)):
-        assert (result.status, result.source) == ("new", str(path.resolve()))
-    else:
-        assert result.status == "skipped" and "not valid UTF-8" in (result.reason or "")
-        assert "\\x" in result.source  # the undecodable bytes, escaped
-        assert not [r for r in scratch.catalog.all() if r.source.startswith(str(folder))]
-    assert_store_matches_catalog(scratch.store, scratch.catalog)
