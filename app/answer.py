@@ -19,13 +19,13 @@ from app.evidence import evidence_strength
 from app.followup import Turn, condense, needs_context
 from app.generate import FairQueue, GenerationFailed, Generator, ModelBusy, Ticket
 from app.prompting import NOT_FOUND, Prompts
-from app.retrieve import LiveVersions, retrieve
+from app.retrieve import LiveVersions, RetrievalOptions, retrieve
 from app.support import Claim
 from app.thinking import ThinkingFilter, without_thinking
 from ingest.access import PUBLIC, Access
 from ingest.embed import Embedder
 from ingest.store import VectorStore
-from ingest.types import Passage
+from ingest.types import Passage, SearchFilters
 
 
 @dataclass(frozen=True)
@@ -171,11 +171,16 @@ class Answerer:
     prompts: Prompts
     options: AnswerOptions
     live_versions: LiveVersions | None = None  # the catalog's current version per document
+    retrieval: RetrievalOptions | None = None  # fusion, reranker, neighbours (app.retrieve)
 
     def answer(
-        self, question: str, access: Access = PUBLIC, conversation: Sequence[Turn] = ()
+        self,
+        question: str,
+        access: Access = PUBLIC,
+        conversation: Sequence[Turn] = (),
+        filters: SearchFilters | None = None,
     ) -> Answer:
-        for event in self.stream(question, access, conversation):
+        for event in self.stream(question, access, conversation, filters):
             if isinstance(event, Done):
                 return event.answer
             if isinstance(event, Failed):
@@ -183,7 +188,11 @@ class Answerer:
         raise RuntimeError("answer stream ended without an answer")  # pragma: no cover
 
     def stream(
-        self, question: str, access: Access = PUBLIC, conversation: Sequence[Turn] = ()
+        self,
+        question: str,
+        access: Access = PUBLIC,
+        conversation: Sequence[Turn] = (),
+        filters: SearchFilters | None = None,
     ) -> Events:
         """Events: [Queued..., Rewritten], Retrieved, [Queued...], Token..., Done; or, once
         the model was needed and could not be had, Failed (the last event)."""
@@ -195,7 +204,7 @@ class Answerer:
                 yield from turn.take()
                 query = condense(question, conversation, self.generator, self.prompts)
                 yield Rewritten(query)
-            evidence = self._search(query, access, started)
+            evidence = self._search(query, access, started, filters)
             yield Retrieved(evidence.passages)
             if not evidence.passages or evidence.strength < self.options.min_evidence:
                 yield Done(self._refusal(question, evidence, started))
@@ -207,7 +216,9 @@ class Answerer:
         finally:
             turn.leave()  # also when the consumer closed the stream: the next request goes
 
-    def _search(self, query: str, access: Access, started: float) -> _Evidence:
+    def _search(
+        self, query: str, access: Access, started: float, filters: SearchFilters | None = None
+    ) -> _Evidence:
         vector = self.embedder.embed([query])[0]
         found = retrieve(
             query,
@@ -217,6 +228,8 @@ class Answerer:
             live_versions=self.live_versions,
             access=access,
             question_vector=vector,
+            filters=filters,
+            options=self.retrieval,
         )
         strength = evidence_strength(vector, found, self.embedder)
         passages, dropped = self.fit(query, found)

@@ -117,6 +117,9 @@ def ingest(
         ),
     ] = None,
     dry_run: Annotated[bool, typer.Option(help="Show what would change; change nothing")] = False,
+    tag: Annotated[
+        list[str] | None, typer.Option(help="Label for search filters, e.g. policy (repeat)")
+    ] = None,
 ) -> None:
     """Parse, chunk, embed and store documents; unchanged files are skipped."""
     from app.ingest_cli import run_ingest
@@ -126,7 +129,8 @@ def ingest(
 
     settings = _settings()
     per_run = {"sync": sync, "dry_run": dry_run} | ({} if workers is None else {"workers": workers})
-    options = ingest_options(settings, tuple(group or ()), **per_run)
+    tags = tuple(dict.fromkeys(t.strip() for t in tag or () if t.strip()))
+    options = ingest_options(settings, tuple(group or ()), tags=tags, **per_run)
     try:
         store = open_store(settings)
     except StoreLocked:
@@ -166,17 +170,48 @@ def ask(
     all_documents: Annotated[
         bool, typer.Option("--all-documents", help="Search every document, whatever its groups")
     ] = False,
+    doc: Annotated[
+        list[str] | None,
+        typer.Option("--doc", help="Only this document: id, id prefix or path (repeat)"),
+    ] = None,
+    file_type: Annotated[
+        list[str] | None, typer.Option("--type", help="Only files of this type, e.g. pdf (repeat)")
+    ] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option(help="Only documents with this tag (repeat)")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only files modified on or after this date (2024-05-01)")
+    ] = None,
+    before: Annotated[str | None, typer.Option(help="Only files modified before this date")] = None,
 ) -> None:
     """Answer a question from the knowledge base, streaming, with its sources.
 
-    By default only documents without groups are searched, as for an anonymous user.
+    By default only documents without groups are searched, as for an anonymous user. The
+    filters narrow the search further; they never open a document the asker may not read.
     """
     from app.answer import Done, Token
+    from app.filters import FilterError, resolve_documents, search_filters
     from app.serialize import answer_dict
     from app.services import ModelNotReady, build_services
     from ingest.access import Access
+    from ingest.catalog import Catalog
 
     settings = _settings()
+    catalog = Catalog(settings.catalog_path)
+    try:
+        filters = search_filters(
+            documents=resolve_documents(catalog, doc or ()),
+            file_types=file_type or (),
+            tags=tag or (),
+            modified_since=since,
+            modified_before=before,
+        )
+    except FilterError as exc:
+        err.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(2) from exc
+    finally:
+        catalog.close()
     try:
         services = build_services(settings)
     except ModelNotReady as exc:
@@ -185,7 +220,7 @@ def ask(
     streamed: list[str] = []
     try:
         access = Access.admin() if all_documents else Access.member_of(group or ())
-        for event in services.answerer.stream(question, access):
+        for event in services.answerer.stream(question, access, filters=filters):
             if isinstance(event, Token) and not as_json:
                 streamed.append(event.text)
                 sys.stdout.write(event.text)
@@ -271,7 +306,11 @@ def eval_retrieval_command(
         Path, typer.Option(help="A BEIR folder (corpus, queries, qrels) or a .jsonl gold file")
     ],
     mode: Annotated[
-        list[str] | None, typer.Option(help="dense, sparse, hybrid (repeat; default all)")
+        list[str] | None,
+        typer.Option(
+            help="dense, sparse, hybrid (DOCENT_FUSION), hybrid-rrf, hybrid-dbsf (repeat; "
+            "default dense, sparse, hybrid; hybrid+rerank is added when a reranker is set)"
+        ),
     ] = None,
     k: Annotated[int, typer.Option(min=1, help="Cut-off for nDCG, recall and MRR")] = 10,
     depth: Annotated[int, typer.Option(min=1, help="Passages retrieved per query")] = 100,
@@ -285,7 +324,7 @@ def eval_retrieval_command(
     from app.evaluation.report import report_table
     from app.evaluation.run import eval_retrieval
     from app.evaluation.runner import MODES
-    from app.services import load_embedder
+    from app.services import load_embedder, load_reranker
 
     settings = _settings()
     try:
@@ -296,6 +335,7 @@ def eval_retrieval_command(
             modes=tuple(mode or MODES),
             k=k,
             depth=depth,
+            reranker=load_reranker(settings),
             console=None if as_json else console,
         )
     except (DatasetError, ValueError) as exc:
@@ -376,13 +416,13 @@ def docs_reindex(
             if all_documents
             else [_find(find_document, catalog, ref) for ref in refs or []]
         )
-        by_groups: dict[tuple[str, ...], list[Path]] = {}
+        by_labels: dict[tuple[tuple[str, ...], tuple[str, ...]], list[Path]] = {}
         for record in records:
-            by_groups.setdefault(record.groups, []).append(Path(record.source))
+            by_labels.setdefault((record.groups, record.tags), []).append(Path(record.source))
         embedder = load_embedder(settings)
         failed = False
-        for groups, paths in by_groups.items():
-            options = ingest_options(settings, groups, force=True)
+        for (groups, tags), paths in by_labels.items():
+            options = ingest_options(settings, groups, force=True, tags=tags)
             failed |= run_ingest(paths, options, embedder, store, catalog, console)
     raise typer.Exit(1 if failed else 0)
 

@@ -36,6 +36,7 @@ def ingest_via_server(
     body = {
         "paths": [str(p.resolve()) for p in paths],
         "groups": list(options.groups),
+        "tags": list(options.tags),
         "sync": options.sync,
         "dry_run": options.dry_run,
         "workers": options.workers,

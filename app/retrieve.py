@@ -1,4 +1,5 @@
-"""Find the passages for a question: one hybrid (dense + keyword) query in the vector store.
+"""Find the passages for a question: one hybrid (dense + keyword) query in the vector store,
+then optionally a reranker.
 
 Only a document's current version is shown: the catalog says which one (see ingest.catalog),
 so a document being re-ingested, or left half-written by a crash, never shows two versions.
@@ -7,15 +8,32 @@ so a document being re-ingested, or left half-written by a crash, never shows tw
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
+from app.rerank import RERANK_CANDIDATES, Reranker, rerank_first
 from ingest.access import PUBLIC, Access
 from ingest.embed import Embedder
 from ingest.sparse import encode_query
-from ingest.store import SearchMode, VectorStore
-from ingest.types import Passage
+from ingest.store import DEFAULT_FUSION, Fusion, SearchMode, VectorStore
+from ingest.types import Passage, SearchFilters
 
 LiveVersions = Callable[[Iterable[str]], dict[str, str]]
-OVERFETCH = 2
+OVERFETCH = 2  # candidates per passage asked for: room for stale versions
+
+
+@dataclass(frozen=True)
+class RetrievalOptions:
+    """How retrieval searches; built from the settings (see app.services)."""
+
+    fusion: Fusion = DEFAULT_FUSION
+    prefetch: int | None = None  # candidates per half of a hybrid query; None: the store's
+    reranker: Reranker | None = None
+    rerank_candidates: int = RERANK_CANDIDATES  # fetched and reranked when a reranker is set
+
+    def candidates(self, limit: int) -> int:
+        """How many passages to fetch for `limit` to be shown."""
+        wanted = limit * OVERFETCH
+        return max(wanted, self.rerank_candidates) if self.reranker is not None else wanted
 
 
 def retrieve(
@@ -28,13 +46,27 @@ def retrieve(
     mode: SearchMode = "hybrid",
     access: Access = PUBLIC,
     question_vector: list[float] | None = None,
+    filters: SearchFilters | None = None,
+    options: RetrievalOptions | None = None,
 ) -> list[Passage]:
-    """The best passages the asker may read (filtered in the query, and checked again here)."""
+    """The best passages the asker may read (filtered in the query, and checked again here),
+    narrowed by `filters` inside the same query."""
+    options = options or RetrievalOptions()
     dense = question_vector or embedder.embed([question])[0]
-    fetch = limit * OVERFETCH if live_versions else limit
-    found = store.search(dense, encode_query(question), fetch, mode=mode, access=access)
+    found = store.search(
+        dense,
+        encode_query(question),
+        options.candidates(limit),
+        mode=mode,
+        access=access,
+        fusion=options.fusion,
+        prefetch=options.prefetch,
+        filters=filters,
+    )
     found = [p for p in found if access.allows(p.groups)]
     if live_versions is not None:
         live = live_versions(p.doc_id for p in found)
         found = [p for p in found if live.get(p.doc_id) == p.version]
+    if options.reranker is not None:
+        found = rerank_first(options.reranker, question, found, options.rerank_candidates)
     return found[:limit]

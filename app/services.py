@@ -12,6 +12,8 @@ from app.answer import Answerer, AnswerOptions
 from app.conversations import Conversations
 from app.generate import Generator, LlamaCppGenerator
 from app.prompting import Prompts
+from app.rerank import Reranker
+from app.retrieve import RetrievalOptions
 from app.settings import Settings
 from ingest.catalog import Catalog
 from ingest.embed import Embedder, open_embedder
@@ -111,6 +113,25 @@ def ingest_options(settings: Settings, groups: tuple[str, ...] = (), **extra: An
     )
 
 
+def load_reranker(settings: Settings) -> Reranker | None:
+    """The cross-encoder in DOCENT_RERANKER_PATH; None when none is configured."""
+    if settings.reranker_path is None:
+        return None
+    from app.rerank import CrossEncoderReranker
+
+    return CrossEncoderReranker(settings.reranker_path)
+
+
+def retrieval_options(settings: Settings, reranker: Reranker | None = None) -> RetrievalOptions:
+    """Fusion, prefetch depth and reranking from the settings."""
+    return RetrievalOptions(
+        fusion=settings.fusion,
+        prefetch=settings.hybrid_prefetch,
+        reranker=reranker,
+        rerank_candidates=settings.rerank_candidates,
+    )
+
+
 def answer_options(settings: Settings) -> AnswerOptions:
     return AnswerOptions(
         settings.top_k,
@@ -152,6 +173,7 @@ def build_services(settings: Settings) -> Services:
         Prompts(overrides=settings.prompts_dir),
         answer_options(settings),
         catalog.live_versions,
+        retrieval_options(settings, load_reranker(settings)),
     )
     return Services(
         embedder=embedder,

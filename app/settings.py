@@ -119,6 +119,26 @@ class Settings(BaseSettings):
         description='Refuse ("not found in the knowledge base") when no retrieved passage is '
         "this similar to the question; calibrated for all-MiniLM-L6-v2, 0 turns refusals off.",
     )
+    fusion: Literal["rrf", "dbsf"] = Field(
+        "dbsf",
+        description="How a hybrid query fuses its dense and keyword halves inside Qdrant: "
+        "`dbsf` (distribution-based score fusion) or `rrf` (reciprocal rank fusion).",
+    )
+    hybrid_prefetch: int = Field(
+        100,
+        ge=1,
+        le=1000,
+        description="Candidates each half of a hybrid query fetches before fusion (at least "
+        "the passages asked for).",
+    )
+    reranker_path: Path | None = Field(
+        None,
+        description="Folder of a sentence-transformers cross-encoder that reorders the "
+        "retrieved passages; unset = no reranking.",
+    )
+    rerank_candidates: int = Field(
+        30, ge=1, le=200, description="Passages fetched and reranked per question."
+    )
 
     # --- chunking ---------------------------------------------------------------------------
     chunk_tokens: int = Field(
@@ -190,6 +210,8 @@ class Settings(BaseSettings):
             )
         if self.model_path is not None and not self.model_path.is_file():
             raise ValueError(f"DOCENT_MODEL_PATH={self.model_path} is not a file")
+        if self.reranker_path is not None and not self.reranker_path.is_dir():
+            raise ValueError(f"DOCENT_RERANKER_PATH={self.reranker_path} is not a folder")
         return self
 
     @model_validator(mode="after")

@@ -36,9 +36,10 @@ CREATE TABLE IF NOT EXISTS documents (
 );
 CREATE INDEX IF NOT EXISTS documents_hash ON documents (content_hash);
 """
+_ADDED_COLUMNS = {"tags": "TEXT NOT NULL DEFAULT '[]'"}  # added after the first release
 _COLUMNS = (
     "doc_id, source, title, content_hash, version, pipeline, chunk_count, pages, groups, "
-    "status, error, cleanup_pending, created_at, updated_at"
+    "status, error, cleanup_pending, created_at, updated_at, tags"
 )
 
 
@@ -58,6 +59,7 @@ class DocumentRecord:
     cleanup_pending: bool  # older versions' points may still be in the store
     created_at: str
     updated_at: str
+    tags: tuple[str, ...] = ()  # labels for search filters (`docent ingest --tag`)
 
     @property
     def status_text(self) -> str:
@@ -79,6 +81,7 @@ class OkRecord:
     chunk_count: int
     pages: int | None
     groups: tuple[str, ...]
+    tags: tuple[str, ...] = ()
 
 
 class Catalog:
@@ -91,6 +94,7 @@ class Catalog:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA busy_timeout=10000")
         self._db.executescript(_SCHEMA)
+        self._add_missing_columns()
 
     # --- reading ------------------------------------------------------------------------
     def get(self, doc_id: str) -> DocumentRecord | None:
@@ -132,13 +136,13 @@ class Catalog:
         now = _now()
         self._execute(
             "INSERT INTO documents (doc_id, source, title, content_hash, version, pipeline,"
-            " chunk_count, pages, groups, status, error, cleanup_pending, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok', NULL, 1, ?, ?)"
+            " chunk_count, pages, groups, tags, status, error, cleanup_pending, created_at,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok', NULL, 1, ?, ?)"
             " ON CONFLICT(doc_id) DO UPDATE SET source = excluded.source, title = excluded.title,"
             " content_hash = excluded.content_hash, version = excluded.version,"
             " pipeline = excluded.pipeline, chunk_count = excluded.chunk_count,"
-            " pages = excluded.pages, groups = excluded.groups, status = 'ok', error = NULL,"
-            " cleanup_pending = 1, updated_at = excluded.updated_at",
+            " pages = excluded.pages, groups = excluded.groups, tags = excluded.tags,"
+            " status = 'ok', error = NULL, cleanup_pending = 1, updated_at = excluded.updated_at",
             (
                 record.doc_id,
                 record.source,
@@ -149,6 +153,7 @@ class Catalog:
                 record.chunk_count,
                 record.pages,
                 json.dumps(list(record.groups)),
+                json.dumps(list(record.tags)),
                 now,
                 now,
             ),
@@ -188,6 +193,13 @@ class Catalog:
             self._db.close()
 
     # --- plumbing -----------------------------------------------------------------------
+    def _add_missing_columns(self) -> None:
+        """A catalog written by an older docent gets the newer columns, with their defaults."""
+        present = {row[1] for row in self._db.execute("PRAGMA table_info(documents)")}
+        for name, declaration in _ADDED_COLUMNS.items():
+            if name not in present:
+                self._db.execute(f"ALTER TABLE documents ADD COLUMN {name} {declaration}")
+
     def _execute(self, sql: str, params: tuple[Any, ...]) -> None:
         with self._lock:
             self._db.execute(sql, params)
@@ -207,6 +219,7 @@ def _record(row: tuple[Any, ...]) -> DocumentRecord:
     values = list(row)
     values[8] = tuple(json.loads(values[8] or "[]"))
     values[11] = bool(values[11])
+    values[14] = tuple(json.loads(values[14] or "[]"))
     return DocumentRecord(*values)
 
 

@@ -22,20 +22,28 @@ import re
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ingest.access import PUBLIC, Access
 from ingest.store import (
+    DATETIME_FIELDS,
+    DEFAULT_FUSION,
     DENSE,
+    KEYWORD_FIELDS,
     SPARSE,
+    Fusion,
     SearchMode,
     StoreLocked,
     StoreMismatch,
     _passage,
     _payload,
+    check_fusion,
+    prefetch_depth,
 )
-from ingest.types import Passage, SparseVector, StoredChunk
+from ingest.types import Passage, SearchFilters, SparseVector, StoredChunk
 
 if TYPE_CHECKING:
     from qdrant_edge import (
@@ -53,7 +61,6 @@ log = logging.getLogger(__name__)
 
 OPTIMIZE_AFTER = 10_000  # upserted points between automatic index builds
 RRF_K = 2  # 1/(k + rank), as qdrant-client local mode and the server default to
-KEYWORD_FIELDS = ("doc_id", "version", "groups")  # filtered on: payload indexes
 SCROLL_PAGE = 256
 _STORED_SIZE = re.compile(r"but got (\d+)")  # qdrant-edge's incompatible-config error
 
@@ -163,9 +170,16 @@ class EdgeStore:
         limit: int,
         mode: SearchMode = "hybrid",
         access: Access = PUBLIC,
+        *,
+        fusion: Fusion = DEFAULT_FUSION,
+        prefetch: int | None = None,
+        filters: SearchFilters | None = None,
     ) -> list[Passage]:
-        """One query; documents the asker may not read are filtered inside it."""
-        request = _query(dense, sparse, limit, mode, _access_filter(access))
+        """One query; documents the asker may not read, and those `filters` leave out, are
+        filtered inside it. A hybrid query fuses `prefetch` dense and `prefetch` sparse
+        candidates (see `prefetch_depth`)."""
+        hybrid = _Hybrid(fusion, prefetch_depth(limit, prefetch))
+        request = _query(dense, sparse, limit, mode, _search_filter(access, filters), hybrid)
         with self._lock:
             shard = self._open_shard()
             found = shard.query(request) if shard is not None else []
@@ -231,14 +245,29 @@ def _has_shard(directory: Path) -> bool:
 
 
 def _open_or_create(directory: Path, dimension: int, collection: str) -> EdgeShard:
-    from qdrant_edge import EdgeShard, UpdateOperation
+    from qdrant_edge import EdgeShard
 
-    if _has_shard(directory):
-        return _load(directory, collection, dimension)
-    shard = EdgeShard.create(str(directory), _config(dimension))
-    for field in KEYWORD_FIELDS:
-        shard.update(UpdateOperation.create_field_index(field, _keyword_index()))
+    shard = (
+        _load(directory, collection, dimension)
+        if _has_shard(directory)
+        else EdgeShard.create(str(directory), _config(dimension))
+    )
+    _ensure_indexes(shard)
     return shard
+
+
+def _ensure_indexes(shard: EdgeShard) -> None:
+    """Payload indexes for the filtered fields (a shard from an older docent lacks some)."""
+    from qdrant_edge import DatetimeIndexParams, UpdateOperation
+
+    present = set(shard.info().payload_schema)
+    for name in KEYWORD_FIELDS:
+        if name not in present:
+            shard.update(UpdateOperation.create_field_index(name, _keyword_index()))
+    for name in DATETIME_FIELDS:
+        if name not in present:
+            index = DatetimeIndexParams(enable_hnsw=False)
+            shard.update(UpdateOperation.create_field_index(name, index))
 
 
 def _load(directory: Path, collection: str, dimension: int | None = None) -> EdgeShard:
@@ -321,12 +350,55 @@ def _access_filter(access: Access) -> Filter | None:
     return Filter(should=[public, shared])
 
 
+@dataclass(frozen=True)
+class _Hybrid:
+    fusion: Fusion
+    depth: int  # candidates per prefetch
+
+
+def _search_filter(access: Access, filters: SearchFilters | None) -> Filter | None:
+    """The access filter, and the asker's own filters on top (they can only narrow it)."""
+    from qdrant_edge import Filter
+
+    allowed = _access_filter(access)
+    narrowing: list[Any] = _filter_conditions(filters) if filters is not None else []
+    if not narrowing:
+        return allowed
+    return Filter(must=([allowed] if allowed is not None else []) + narrowing)
+
+
+def _filter_conditions(filters: SearchFilters) -> list[FieldCondition | Filter]:
+    from qdrant_edge import FieldCondition, Filter, MatchAny, RangeDateTime
+
+    def any_of(key: str, values: tuple[str, ...]) -> FieldCondition:
+        return FieldCondition(key, match=MatchAny(list(values)))
+
+    def between(key: str, since: datetime | None, before: datetime | None) -> FieldCondition:
+        moments = (None if m is None else m.isoformat() for m in (since, before))
+        return FieldCondition(key, range=RangeDateTime(gte=next(moments), lt=next(moments)))
+
+    conditions: list[FieldCondition | Filter] = []
+    if filters.documents:
+        ids_or_paths = [any_of("doc_id", filters.documents), any_of("source", filters.documents)]
+        conditions.append(Filter(should=list(ids_or_paths)))
+    if filters.file_types:
+        conditions.append(any_of("file_type", filters.file_types))
+    if filters.tags:
+        conditions.append(any_of("tags", filters.tags))
+    if filters.modified_since or filters.modified_before:
+        conditions.append(between("modified", filters.modified_since, filters.modified_before))
+    if filters.ingested_since or filters.ingested_before:
+        conditions.append(between("ingested", filters.ingested_since, filters.ingested_before))
+    return conditions
+
+
 def _query(
     dense: list[float],
     sparse: SparseVector,
     limit: int,
     mode: SearchMode,
     allowed: Filter | None,
+    hybrid: _Hybrid,
 ) -> QueryRequest:
     from qdrant_edge import Fusion, Prefetch, Query, QueryRequest
     from qdrant_edge import SparseVector as EdgeSparse
@@ -337,12 +409,12 @@ def _query(
         return QueryRequest(limit, query=dense_query, filter=allowed, with_payload=True)
     if mode == "sparse":
         return QueryRequest(limit, query=sparse_query, filter=allowed, with_payload=True)
-    depth = max(limit * 4, 20)
     prefetches = [
-        Prefetch(depth, query=dense_query, filter=allowed),
-        Prefetch(depth, query=sparse_query, filter=allowed),
+        Prefetch(hybrid.depth, query=dense_query, filter=allowed),
+        Prefetch(hybrid.depth, query=sparse_query, filter=allowed),
     ]
-    fusion: Any = Fusion.Rrf(k=RRF_K)  # the stubs type Fusion.Rrf apart from Fusion
+    dbsf = check_fusion(hybrid.fusion) == "dbsf"
+    fusion: Any = Fusion.Dbsf() if dbsf else Fusion.Rrf(k=RRF_K)  # stubs: not a Fusion
     return QueryRequest(
         limit, query=fusion, prefetches=prefetches, filter=allowed, with_payload=True
     )

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -70,6 +71,7 @@ class IngestOptions:
     dry_run: bool = False  # report what would happen; change nothing
     force: bool = False  # parse and embed again even when nothing changed (reindex)
     max_file_bytes: int = 200 << 20  # larger files are skipped
+    tags: tuple[str, ...] = ()  # labels for search filters; like groups, they replace earlier ones
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,7 @@ def ingest_paths(
         plan = plan_file(
             path, catalog, fingerprint, options.groups, force=options.force, roots=paths
         )
+        plan = _retagged(plan, options.tags)
         if options.dry_run or plan.action not in ("new", "update"):
             emit(writer.quick(plan))
         else:
@@ -195,8 +198,9 @@ class _Writer:
             self.store.update_document(record.doc_id, {"source": plan.source})
             self.catalog.move(record.doc_id, plan.source)
         elif plan.action == "regroup":
-            self.store.update_document(record.doc_id, {"groups": list(self.options.groups)})
-            self.catalog.record_ok(_regrouped(record, self.options.groups))
+            labels = {"groups": list(self.options.groups), "tags": list(self.options.tags)}
+            self.store.update_document(record.doc_id, labels)
+            self.catalog.record_ok(_regrouped(record, self.options.groups, self.options.tags))
         needed = record.cleanup_pending or plan.action != "unchanged"
         self._clean(record.doc_id, record.version, needed)
         return IngestResult(plan.source, status, chunks, pages)
@@ -254,6 +258,7 @@ class _Writer:
                     len(stored),
                     outcome.pages,
                     self.options.groups,
+                    self.options.tags,
                 )
             )
         except Exception as exc:  # a store error fails this file only
@@ -287,6 +292,8 @@ class _Writer:
         self, doc_id: str, version: str, document: ParsedDocument, item: _Parsed
     ) -> list[StoredChunk]:
         source = str(Path(document.source).resolve())
+        modified = _modified(Path(source))
+        ingested = datetime.now(UTC)
         return [
             StoredChunk(
                 point_id=point_id(doc_id, version, chunk.index),
@@ -298,15 +305,33 @@ class _Writer:
                 dense=vector,
                 sparse=encode_document(text),
                 groups=self.options.groups,
+                tags=self.options.tags,
+                modified=modified,
+                ingested=ingested,
             )
             for chunk, vector, text in zip(item.chunks, item.vectors, item.texts, strict=True)
         ]
 
 
-def _regrouped(record: DocumentRecord, groups: tuple[str, ...]) -> OkRecord:
-    """The same committed version with other groups."""
-    kept = {f.name: getattr(record, f.name) for f in fields(OkRecord) if f.name != "groups"}
-    return OkRecord(**kept, groups=groups)
+def _regrouped(record: DocumentRecord, groups: tuple[str, ...], tags: tuple[str, ...]) -> OkRecord:
+    """The same committed version with other groups and tags."""
+    labels = ("groups", "tags")
+    kept = {f.name: getattr(record, f.name) for f in fields(OkRecord) if f.name not in labels}
+    return OkRecord(**kept, groups=groups, tags=tags)
+
+
+def _retagged(plan: Plan, tags: tuple[str, ...]) -> Plan:
+    """An unchanged file whose tags changed: its payload is updated, nothing is embedded."""
+    if plan.action == "unchanged" and plan.record and set(plan.record.tags) != set(tags):
+        return replace(plan, action="regroup")
+    return plan
+
+
+def _modified(path: Path) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    except OSError:
+        return None
 
 
 def _fitting_embedding_text(title: str, chunk: Chunk, embedder: Embedder) -> str:

@@ -83,3 +83,16 @@ class FakeGenerator:
             self.finished[call] = True
         finally:
             self.running -= 1
+
+
+class FakeReranker:
+    """Scores a text by how many distinct words of the query it contains; records each call."""
+
+    def __init__(self, name: str = "fake-overlap") -> None:
+        self.name = name
+        self.calls: list[tuple[str, list[str]]] = []
+
+    def score(self, query: str, texts: Sequence[str]) -> list[float]:
+        self.calls.append((query, list(texts)))
+        asked = set(_WORD.findall(query.lower()))
+        return [float(len(asked & set(_WORD.findall(text.lower())))) for text in texts]

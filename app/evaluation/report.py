@@ -42,6 +42,7 @@ class EvalReport:
     depth: int  # chunks fetched per query before documents are deduplicated
     summaries: list[ModeSummary]
     per_query: dict[str, list[QueryResult]] = field(default_factory=dict)  # by mode
+    setup: dict[str, Any] = field(default_factory=dict)  # fusion, prefetch, reranker
 
     def summary(self, mode: str) -> ModeSummary:
         for row in self.summaries:
@@ -54,6 +55,7 @@ class EvalReport:
             "dataset": self.dataset,
             "k": self.k,
             "depth": self.depth,
+            "setup": self.setup,
             "modes": [_rounded(asdict(row)) for row in self.summaries],
         }
         if per_query:
@@ -83,7 +85,8 @@ def summarize(mode: str, results: Sequence[QueryResult]) -> ModeSummary:
 
 def report_table(report: EvalReport) -> Table:
     k, depth = report.k, report.depth
-    table = Table(title=f"Retrieval on {report.dataset}")
+    setup = ", ".join(f"{key} {value}" for key, value in report.setup.items())
+    table = Table(title=f"Retrieval on {report.dataset}" + (f" ({setup})" if setup else ""))
     table.add_column("mode")
     for header in (f"nDCG@{k}", f"R@{k}", f"R@{depth}", f"MRR@{k}", "p50 ms", "p95 ms", "queries"):
         table.add_column(header, justify="right")

@@ -21,7 +21,14 @@ from app.evaluation.gold import load_gold
 from app.evaluation.index import IndexOptions, collection_name, index_corpus
 from app.evaluation.progress import ProgressBar
 from app.evaluation.report import EvalReport
-from app.evaluation.runner import MODES, LiveVersions, QueryProgress, Reranker, evaluate
+from app.evaluation.runner import (
+    MODES,
+    HybridSearch,
+    LiveVersions,
+    QueryProgress,
+    Reranker,
+    evaluate,
+)
 from app.settings import Settings
 from ingest.embed import Embedder
 from ingest.store import QdrantStore, VectorStore
@@ -58,6 +65,11 @@ def eval_store(settings: Settings, collection: str) -> QdrantStore:
         key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
         return QdrantStore(collection, url=settings.qdrant_url, api_key=key)
     return QdrantStore(collection, path=settings.data_dir / EVAL_STORE)
+
+
+def hybrid_search(settings: Settings) -> HybridSearch:
+    """The hybrid search the app runs (fusion, prefetch and rerank depths)."""
+    return HybridSearch(settings.fusion, settings.hybrid_prefetch, settings.rerank_candidates)
 
 
 @dataclass(frozen=True)
@@ -124,6 +136,7 @@ class _Run:
                 reranker=self.reranker,
                 live_versions=live,
                 progress=step,
+                hybrid=hybrid_search(self.settings),
             )
 
         if self.console is None:

@@ -2,34 +2,42 @@
 
 A query fetches `depth` chunks; documents rank where their best chunk ranks (so fewer than
 `depth` documents may come back). Latency is the wall clock of what the mode needs per query:
-the sparse query always, the dense embedding for "dense" and "hybrid", and the reranker for
-"hybrid+rerank".
+the sparse query always, the dense embedding for the dense and hybrid modes, and the reranker
+for "hybrid+rerank".
+
+Modes: "dense", "sparse", "hybrid-rrf" and "hybrid-dbsf" (one fusion each), "hybrid" (the
+configured fusion) and "hybrid+rerank" (the configured fusion, its first candidates reranked).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from app.evaluation.beir import BeirDataset
 from app.evaluation.metrics import mrr_at_k, ndcg_at_k, rank_documents, recall_at_k
 from app.evaluation.report import EvalReport, QueryResult, summarize
+from app.rerank import RERANK_CANDIDATES, Reranker, rerank_first
 from ingest.access import Access
 from ingest.embed import Embedder
 from ingest.sparse import encode_query
-from ingest.store import SearchMode, VectorStore
+from ingest.store import DEFAULT_FUSION, Fusion, SearchMode, VectorStore, prefetch_depth
 from ingest.types import Passage
 
-MODES: tuple[str, ...] = ("dense", "sparse", "hybrid")
+MODES: tuple[str, ...] = ("dense", "sparse", "hybrid")  # the default: hybrid as configured
 RERANK_MODE = "hybrid+rerank"
-SEARCH_MODES: dict[str, SearchMode] = {
-    "dense": "dense",
-    "sparse": "sparse",
-    "hybrid": "hybrid",
-    RERANK_MODE: "hybrid",
+CONFIGURED = None  # the fusion the evaluation was given
+SEARCH_MODES: dict[str, tuple[SearchMode, Fusion | None]] = {
+    "dense": ("dense", CONFIGURED),
+    "sparse": ("sparse", CONFIGURED),
+    "hybrid": ("hybrid", CONFIGURED),
+    "hybrid-rrf": ("hybrid", "rrf"),
+    "hybrid-dbsf": ("hybrid", "dbsf"),
+    RERANK_MODE: ("hybrid", CONFIGURED),
 }
 
-Reranker = Callable[[str, list[Passage]], list[Passage]]  # (query, passages) -> reordered
 LiveVersions = Callable[[Iterable[str]], dict[str, str]]
 QueryProgress = Callable[[int, int], None]  # (queries run, queries to run), over all modes
 EVERYTHING = Access.admin()  # an operator's evaluation sees every document
@@ -47,14 +55,18 @@ def evaluate(
     live_versions: LiveVersions | None = None,
     access: Access = EVERYTHING,
     progress: QueryProgress | None = None,
+    hybrid: HybridSearch | None = None,
 ) -> EvalReport:
     """Score each mode over `dataset`'s queries; a reranker adds the "hybrid+rerank" mode.
 
     `live_versions` (the catalog's) keeps only each document's current version, for gold sets
-    run against the main collection; `access` narrows the search to what one asker may read.
+    run against the main collection; `access` narrows the search to what one asker may read;
+    `hybrid` is the configured fusion, prefetch depth and rerank depth.
     """
     modes = _checked_modes(modes, reranker, k, depth)
-    searcher = _Searcher(embedder, store, depth, reranker, live_versions, access)
+    searcher = _Searcher(
+        embedder, store, depth, reranker, live_versions, access, hybrid or HybridSearch()
+    )
     total, done = len(modes) * len(dataset.queries), 0
     per_query: dict[str, list[QueryResult]] = {}
     for mode in modes:
@@ -69,7 +81,20 @@ def evaluate(
                 progress(done, total)
         per_query[mode] = results
     summaries = [summarize(mode, per_query[mode]) for mode in modes]
-    return EvalReport(dataset.name, k, depth, summaries, per_query)
+    return EvalReport(
+        dataset.name, k, depth, summaries, per_query, _setup(searcher.hybrid, depth, reranker)
+    )
+
+
+def _setup(hybrid: HybridSearch, depth: int, reranker: Reranker | None) -> dict[str, Any]:
+    """What the hybrid modes ran with (prefetch: candidates per half, as the store took it)."""
+    setup: dict[str, Any] = {
+        "fusion": hybrid.fusion,
+        "prefetch": prefetch_depth(depth, hybrid.prefetch),
+    }
+    if reranker is not None:
+        setup |= {"reranker": reranker.name, "reranked": hybrid.rerank_candidates}
+    return setup
 
 
 def _checked_modes(
@@ -102,6 +127,15 @@ def _score(
     )
 
 
+@dataclass(frozen=True)
+class HybridSearch:
+    """How the hybrid modes search, as the app does (see app.retrieve.RetrievalOptions)."""
+
+    fusion: Fusion = DEFAULT_FUSION  # for "hybrid" and "hybrid+rerank"
+    prefetch: int | None = None  # candidates per half (None: the store's default)
+    rerank_candidates: int = RERANK_CANDIDATES  # the first this many are reranked
+
+
 class _Searcher:
     """One query in one mode, encoded as that mode needs."""
 
@@ -113,21 +147,31 @@ class _Searcher:
         reranker: Reranker | None,
         live_versions: LiveVersions | None,
         access: Access,
+        hybrid: HybridSearch,
     ) -> None:
         self.embedder, self.store, self.depth = embedder, store, depth
         self.reranker, self.live_versions, self.access = reranker, live_versions, access
+        self.hybrid = hybrid
 
     def search(self, query: str, mode: str) -> list[Passage]:
-        search_mode = SEARCH_MODES[mode]
+        search_mode, fusion = SEARCH_MODES[mode]
         sparse = encode_query(query)
         if search_mode == "sparse":
             dense = [0.0] * self.embedder.dimension  # unused by a sparse search
         else:
             dense = self.embedder.embed([query])[0]
-        found = self.store.search(dense, sparse, self.depth, mode=search_mode, access=self.access)
+        found = self.store.search(
+            dense,
+            sparse,
+            self.depth,
+            mode=search_mode,
+            access=self.access,
+            fusion=fusion or self.hybrid.fusion,
+            prefetch=self.hybrid.prefetch,
+        )
         if self.live_versions is not None:
             live = self.live_versions(p.doc_id for p in found)
             found = [p for p in found if live.get(p.doc_id) == p.version]
         if mode == RERANK_MODE and self.reranker is not None:
-            found = self.reranker(query, found)
+            found = rerank_first(self.reranker, query, found, self.hybrid.rerank_candidates)
         return found

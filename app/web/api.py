@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
+from app.filters import FilterError, search_filters
 from app.followup import Turn
 from app.serialize import answer_dict
 from app.web.auth import CsrfChecked, CurrentUser
 from app.web.chat import MAX_QUESTION_CHARS
 from app.web.deps import ServicesDep
+from ingest.types import SearchFilters
 
 router = APIRouter(prefix="/api/v1")
 
@@ -21,11 +24,38 @@ class TurnIn(BaseModel):
     answer: str = Field(max_length=8000)
 
 
+class FiltersIn(BaseModel):
+    """Narrow the search (each kind given must match; any value within a kind)."""
+
+    documents: list[str] = Field(default_factory=list, max_length=100, description="Ids or paths")
+    types: list[str] = Field(default_factory=list, max_length=20, description="e.g. pdf, md")
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    modified_since: datetime | None = None
+    modified_before: datetime | None = None
+    ingested_since: datetime | None = None
+    ingested_before: datetime | None = None
+
+    def checked(self) -> SearchFilters | None:
+        try:
+            return search_filters(
+                documents=self.documents,
+                file_types=self.types,
+                tags=self.tags,
+                modified_since=self.modified_since,
+                modified_before=self.modified_before,
+                ingested_since=self.ingested_since,
+                ingested_before=self.ingested_before,
+            )
+        except FilterError as exc:
+            raise HTTPException(422, f"filters: {exc}") from exc
+
+
 class AskRequest(BaseModel):
     question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
     conversation: list[TurnIn] = Field(
         default_factory=list, max_length=20, description="Earlier turns, oldest first"
     )
+    filters: FiltersIn | None = Field(None, description="Search only some documents")
 
 
 @router.post("/ask", dependencies=[CsrfChecked])
@@ -34,5 +64,8 @@ def ask(body: AskRequest, services: ServicesDep, user: CurrentUser) -> dict[str,
     follow-up questions. Authenticate with `Authorization: Bearer <API token>` (or a session
     cookie plus its `X-CSRF-Token`)."""
     turns = tuple(Turn(t.question, t.answer) for t in body.conversation)
-    answer = services.answerer.answer(body.question.strip(), access=user.access, conversation=turns)
+    filters = body.filters.checked() if body.filters else None
+    answer = services.answerer.answer(
+        body.question.strip(), access=user.access, conversation=turns, filters=filters
+    )
     return answer_dict(answer)

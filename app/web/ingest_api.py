@@ -26,6 +26,7 @@ _running = threading.Lock()  # one ingestion at a time; questions go on meanwhil
 class IngestRequest(BaseModel):
     paths: list[str] = Field(min_length=1, description="Absolute paths on the server's machine")
     groups: list[str] = []
+    tags: list[str] = []
     sync: bool = False
     dry_run: bool = False
     workers: int = Field(1, ge=0, le=16)
@@ -48,6 +49,7 @@ def ingest(body: IngestRequest, request: Request, services: ServicesDep) -> Stre
         workers=body.workers,
         sync=body.sync,
         dry_run=body.dry_run,
+        tags=tuple(body.tags),
     )
     lines = _lines(paths, options, services, request.app.state.metrics)
     return StreamingResponse(lines, media_type="application/x-ndjson")

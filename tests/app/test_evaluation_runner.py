@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from app.evaluation.index import (
     collection_name,
     index_corpus,
 )
-from app.evaluation.runner import RERANK_MODE, evaluate
+from app.evaluation.runner import RERANK_MODE, HybridSearch, evaluate
 from ingest.pipeline import CHUNKER_VERSION
 from ingest.planning import point_id
 from ingest.sparse import VERSION as SPARSE_VERSION
@@ -41,14 +42,18 @@ def indexed(
 
 
 class ReversingReranker:
-    """Puts the passages in the opposite order; records what it was asked."""
+    """Scores each passage higher than the one before it, so the order is reversed; records
+    the documents of the passages it was asked about."""
 
-    def __init__(self) -> None:
+    name = "reversing"
+
+    def __init__(self, indexed: QdrantStore) -> None:
         self.calls: list[tuple[str, list[str]]] = []
+        self._doc_of = {p.text: p.doc_id for p in _everything(indexed)}
 
-    def __call__(self, query: str, passages: list[Passage]) -> list[Passage]:
-        self.calls.append((query, [p.doc_id for p in passages]))
-        return list(reversed(passages))
+    def score(self, query: str, texts: Sequence[str]) -> list[float]:
+        self.calls.append((query, [self._doc_of[t] for t in texts]))
+        return [float(i) for i in range(len(texts))]
 
 
 def test_collection_is_named_after_dataset_model_chunking_and_encoders() -> None:
@@ -123,8 +128,15 @@ def test_a_document_counts_once_however_many_chunks_match(
 def test_a_reranker_adds_a_mode_that_scores_its_order(
     indexed: QdrantStore, dataset: BeirDataset, embedder: FakeEmbedder
 ) -> None:
-    reranker = ReversingReranker()
-    report = evaluate(dataset, embedder, indexed, modes=("hybrid",), reranker=reranker)
+    reranker = ReversingReranker(indexed)
+    report = evaluate(
+        dataset,
+        embedder,
+        indexed,
+        modes=("hybrid",),
+        reranker=reranker,
+        hybrid=HybridSearch(rerank_candidates=50),
+    )
     assert [s.mode for s in report.summaries] == ["hybrid", RERANK_MODE]
     assert [query for query, _ in reranker.calls] == list(dataset.queries.values())
     hybrid = {r.query_id: r for r in report.per_query["hybrid"]}

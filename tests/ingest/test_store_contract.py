@@ -3,11 +3,13 @@ Qdrant Edge on disk must give the same answers."""
 
 from __future__ import annotations
 
+import math
 import random
 import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,8 +18,17 @@ from ingest.access import Access
 from ingest.edge_store import EdgeStore
 from ingest.planning import point_id
 from ingest.sparse import encode_document, encode_query
-from ingest.store import QdrantStore, SearchMode, StoreLocked, StoreMismatch, VectorStore
-from ingest.types import Chunk, Passage, StoredChunk
+from ingest.store import (
+    DEFAULT_PREFETCH,
+    Fusion,
+    QdrantStore,
+    SearchMode,
+    StoreLocked,
+    StoreMismatch,
+    VectorStore,
+    prefetch_depth,
+)
+from ingest.types import Chunk, Passage, SearchFilters, SparseVector, StoredChunk
 from tests.fakes import FakeEmbedder
 
 KINDS = ["qdrant-memory", "qdrant-path", "edge"]
@@ -38,7 +49,15 @@ ROADMAP = ["The engineering roadmap plans a new storage engine next quarter."]
 
 
 def stored_chunks(
-    doc_id: str, texts: Sequence[str], *, version: str = "v1", groups: tuple[str, ...] = ()
+    doc_id: str,
+    texts: Sequence[str],
+    *,
+    version: str = "v1",
+    groups: tuple[str, ...] = (),
+    suffix: str = ".md",
+    tags: tuple[str, ...] = (),
+    modified: datetime | None = None,
+    ingested: datetime | None = None,
 ) -> list[StoredChunk]:
     vectors = EMBEDDER.embed(texts)
     return [
@@ -50,10 +69,13 @@ def stored_chunks(
                 i, text, 10 * i, 10 * i + len(text), (doc_id, f"part {i}"), ("P",), i + 1, i + 1
             ),
             title=f"{doc_id} title",
-            source=f"/docs/{doc_id}.md",
+            source=f"/docs/{doc_id}{suffix}",
             dense=vector,
             sparse=encode_document(text),
             groups=groups,
+            tags=tags,
+            modified=modified,
+            ingested=ingested,
         )
         for i, (text, vector) in enumerate(zip(texts, vectors, strict=True))
     ]
@@ -353,3 +375,203 @@ def test_edge_closed_store_says_so(tmp_path: Path) -> None:
     store.close()  # twice is fine
     with pytest.raises(RuntimeError, match="closed"):
         store.count()
+
+
+# --- fusion ------------------------------------------------------------------------------
+
+FUSIONS: list[Fusion] = ["rrf", "dbsf"]
+# Hand-made vectors: "Y" is far ahead of the rest in the dense half but only fifth by
+# keywords; "X" is first by keywords (by a hair) and second in the dense half.
+SKEWED = {  # doc: (cosine with the question, keyword weight)
+    "Y": (0.99, 0.96),
+    "X": (0.30, 1.00),
+    "A": (0.29, 0.99),
+    "B": (0.28, 0.98),
+    "C": (0.27, 0.97),
+    "D": (0.26, 0.95),
+}
+AXIS = [1.0] + [0.0] * (EMBEDDER.dimension - 1)  # the question's dense vector
+TERM = SparseVector([7], [1.0])  # the question's one keyword
+
+
+def skewed_chunks() -> list[StoredChunk]:
+    def vector(cosine: float, axis: int) -> list[float]:
+        v = [0.0] * EMBEDDER.dimension
+        v[0], v[axis] = cosine, math.sqrt(1 - cosine * cosine)
+        return v
+
+    return [
+        StoredChunk(
+            point_id(doc, "v1", 0),
+            doc,
+            "v1",
+            Chunk(0, doc, 0, 1, (), (), None, None),
+            doc,
+            f"/docs/{doc}.md",
+            vector(cosine, axis),
+            SparseVector([7], [weight]),
+        )
+        for axis, (doc, (cosine, weight)) in enumerate(SKEWED.items(), start=1)
+    ]
+
+
+@pytest.mark.parametrize("fusion", FUSIONS)
+def test_each_fusion_finds_the_matching_document_first(
+    library: VectorStore, fusion: Fusion
+) -> None:
+    question = "volcano lava"
+    dense = EMBEDDER.embed([question])[0]
+    found = library.search(dense, encode_query(question), 10, fusion=fusion)
+    assert found[0].doc_id == "volcano"
+
+
+def test_rrf_counts_ranks_and_dbsf_weighs_scores(store: VectorStore) -> None:
+    store.upsert(skewed_chunks())
+    rrf = store.search(AXIS, TERM, 6, fusion="rrf")
+    # 1/(2 + rank), ranks from 0: X is 1st by keywords and 2nd dense; Y 1st dense, 5th keywords
+    assert [p.doc_id for p in rrf[:2]] == ["X", "Y"]
+    assert rrf[0].score == pytest.approx(1 / 2 + 1 / 3)
+    assert rrf[1].score == pytest.approx(1 / 2 + 1 / 6)
+    dbsf = store.search(AXIS, TERM, 6, fusion="dbsf")
+    # each half's scores mapped from [mean - 3 sd, mean + 3 sd] to [0, 1], then summed:
+    # Y 0.840 + 0.366 = 1.206, X 0.444 + 0.722 = 1.166 (worked out by hand)
+    assert [p.doc_id for p in dbsf[:2]] == ["Y", "X"]
+    assert dbsf[0].score == pytest.approx(1.206, abs=1e-3)
+    assert dbsf[1].score == pytest.approx(1.166, abs=1e-3)
+
+
+def test_unknown_fusion_is_refused(store: VectorStore) -> None:
+    store.upsert(skewed_chunks())
+    with pytest.raises(ValueError, match="unknown fusion 'max'"):
+        store.search(AXIS, TERM, 6, fusion="max")  # type: ignore[arg-type]
+
+
+def test_a_hybrid_query_prefetches_at_least_its_limit() -> None:
+    assert prefetch_depth(10) == DEFAULT_PREFETCH
+    assert prefetch_depth(10, 40) == 40
+    assert prefetch_depth(300, 40) == 300
+
+
+# --- filters -----------------------------------------------------------------------------
+
+WINTER = datetime(2023, 1, 10, tzinfo=UTC)
+SUMMER = datetime(2024, 6, 1, 12, 30, tzinfo=UTC)
+NEW_YEAR = datetime(2024, 1, 1, tzinfo=UTC)
+ALL_WORDS = "apples orchard lava volcano payroll salaries roadmap storage engine"
+ASKERS = {
+    "anonymous": Access.public(),
+    "hr": Access.member_of(["hr"]),
+    "eng": Access.member_of(["eng"]),
+    "admin": Access.admin(),
+}
+
+
+@pytest.fixture(scope="module", params=KINDS)
+def labelled(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[VectorStore]:
+    """Documents with types, tags and dates; payroll and roadmap are not public."""
+    store = open_store(str(request.param), tmp_path_factory.mktemp("labelled"))
+    store.ensure_collection(EMBEDDER.dimension)
+    store.upsert(stored_chunks("fruit", FRUIT, tags=("farm",), modified=WINTER, ingested=SUMMER))
+    store.upsert(
+        stored_chunks("volcano", VOLCANO, suffix=".pdf", tags=("geology", "field"), modified=SUMMER)
+    )
+    store.upsert(
+        stored_chunks(
+            "payroll", PAYROLL, groups=("hr",), suffix=".pdf", tags=("farm",), modified=WINTER
+        )
+    )
+    store.upsert(stored_chunks("roadmap", ROADMAP, groups=("eng",), suffix=".docx"))  # no dates
+    yield store
+    store.close()
+
+
+def filtered(
+    store: VectorStore, filters: SearchFilters, asker: str = "admin", mode: SearchMode = "hybrid"
+) -> set[str]:
+    dense = EMBEDDER.embed([ALL_WORDS])[0]
+    found = store.search(
+        dense, encode_query(ALL_WORDS), 20, mode=mode, access=ASKERS[asker], filters=filters
+    )
+    return {p.doc_id for p in found}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        (SearchFilters(), {"fruit", "volcano", "payroll", "roadmap"}),
+        (SearchFilters(documents=("volcano",)), {"volcano"}),
+        (SearchFilters(documents=("/docs/fruit.md", "roadmap")), {"fruit", "roadmap"}),
+        (SearchFilters(file_types=("pdf",)), {"volcano", "payroll"}),
+        (SearchFilters(file_types=("docx", "md")), {"fruit", "roadmap"}),
+        (SearchFilters(tags=("farm",)), {"fruit", "payroll"}),
+        (SearchFilters(tags=("field", "nothing")), {"volcano"}),
+        (SearchFilters(modified_since=NEW_YEAR), {"volcano"}),
+        (SearchFilters(modified_since=SUMMER), {"volcano"}),  # since includes the moment
+        (SearchFilters(modified_before=SUMMER), {"fruit", "payroll"}),  # before excludes it
+        (SearchFilters(modified_since=WINTER, modified_before=NEW_YEAR), {"fruit", "payroll"}),
+        (SearchFilters(ingested_since=NEW_YEAR), {"fruit"}),
+        (SearchFilters(ingested_before=NEW_YEAR), set()),
+        (SearchFilters(tags=("farm",), file_types=("pdf",)), {"payroll"}),
+        (SearchFilters(documents=("fruit",), tags=("geology",)), set()),
+    ],
+)
+def test_filters_narrow_the_search(
+    labelled: VectorStore, mode: SearchMode, filters: SearchFilters, expected: set[str]
+) -> None:
+    assert filtered(labelled, filters, mode=mode) == expected
+
+
+@pytest.mark.parametrize("asker", ASKERS)
+@pytest.mark.parametrize(
+    "filters",
+    [
+        SearchFilters(documents=("payroll", "roadmap", "fruit")),
+        SearchFilters(documents=("/docs/payroll.pdf",)),
+        SearchFilters(file_types=("pdf", "docx")),
+        SearchFilters(tags=("farm",)),
+        SearchFilters(modified_since=WINTER),
+    ],
+)
+def test_a_filter_never_widens_access(
+    labelled: VectorStore, asker: str, filters: SearchFilters
+) -> None:
+    readable = filtered(labelled, SearchFilters(), asker)
+    found = filtered(labelled, filters, asker)
+    assert found <= readable
+    if asker == "anonymous":
+        assert found <= {"fruit", "volcano"}
+
+
+def test_filters_and_groups_together(labelled: VectorStore) -> None:
+    farm = SearchFilters(tags=("farm",))
+    assert filtered(labelled, farm, "anonymous") == {"fruit"}
+    assert filtered(labelled, farm, "hr") == {"fruit", "payroll"}
+    assert filtered(labelled, farm, "eng") == {"fruit"}
+    assert filtered(labelled, SearchFilters(file_types=("docx",)), "eng") == {"roadmap"}
+    assert filtered(labelled, SearchFilters(file_types=("docx",)), "hr") == set()
+
+
+def test_edge_adds_missing_filter_indexes_when_reopened(tmp_path: Path) -> None:
+    from qdrant_edge import UpdateOperation
+
+    store = EdgeStore("contract", path=tmp_path)
+    store.ensure_collection(EMBEDDER.dimension)
+    store.upsert(stored_chunks("fruit", FRUIT, tags=("farm",)))
+    shard = store._require_shard()
+    for name in ("tags", "modified"):  # as a shard written before these filters existed
+        shard.update(UpdateOperation.delete_field_index(name))
+    assert {"tags", "modified"}.isdisjoint(shard.info().payload_schema)
+    store.close()
+
+    again = EdgeStore("contract", path=tmp_path)
+    try:
+        again.ensure_collection(EMBEDDER.dimension)
+        assert {"tags", "modified", "file_type"} <= set(
+            again._require_shard().info().payload_schema
+        )
+        assert filtered(again, SearchFilters(tags=("farm",))) == {"fruit"}
+    finally:
+        again.close()
