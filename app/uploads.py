@@ -1,11 +1,12 @@
-"""The upload queue: files admins upload are saved under DATA_DIR/uploads and ingested one at a
-time in a background thread, each with a live state (queued, parsing, embedding, done, failed).
+"""The upload queue: files admins upload are saved under DATA_DIR/uploads and ingested by one
+background thread, each with a live state (queued, parsing, embedding, done, failed). Files
+waiting together go through one pipeline run (one parser pool), finishing one after another.
 
-File names come from the client, so they are never trusted: `safe_name` keeps only a plain name,
-and `place` gives a duplicate a distinct one without overwriting anything. The queue lives in
-this process, with a note per queued job on disk (DATA_DIR/uploads/.queued: file, groups, tags);
-jobs not finished when the app stopped (even killed) are queued again at start with their groups,
-and a saved file without a note is listed as failed rather than ingested for everyone (`recover`).
+Names come from `app.upload_names` (a client's file name is never trusted as a path). The queue
+lives in this process, with a note per queued job on disk (DATA_DIR/uploads/.queued: file,
+groups, tags); jobs not finished when the app stopped (even killed) are queued again at start
+with their groups, and a saved file without a note is listed as failed rather than ingested for
+everyone (`recover`).
 """
 
 from __future__ import annotations
@@ -14,19 +15,17 @@ import json
 import logging
 import os
 import queue
-import re
 import threading
 import time
-import unicodedata
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
+from app.upload_names import place, safe_name, unsupported_reason
 from ingest.catalog import Catalog
 from ingest.embed import Embedder
-from ingest.parse import SUPPORTED_SUFFIXES
 from ingest.pipeline import IngestOptions, IngestResult, ingest_paths
 from ingest.store import VectorStore
 
@@ -38,8 +37,6 @@ ACTIVE: frozenset[State] = frozenset({"queued", "parsing", "embedding"})
 INCOMING = ".incoming"  # half-received files; hidden, so folder ingestion skips them
 QUEUED = ".queued"  # one note per unfinished job, so a restart resumes it with its groups
 NO_NOTE = "the upload was interrupted before its groups were recorded; upload it again"
-MAX_NAME_BYTES = 150  # room left for " (NNN)" and the file system's 255
-_RESERVED = re.compile(r'[<>:"|?*/\\]')
 _WRITTEN = {"new", "updated", "unchanged", "moved"}
 
 OptionsFor = Callable[
@@ -80,53 +77,6 @@ class UploadJob:
             "chunks": self.chunks,
             "pages": self.pages,
         }
-
-
-def safe_name(raw: str, fallback: str = "upload") -> str:
-    """A plain file name from a client's: no folders, no control characters, no leading dots."""
-    name = unicodedata.normalize("NFC", raw or "")
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(c for c in name if not unicodedata.category(c).startswith("C"))
-    name = " ".join(_RESERVED.sub("_", name).split()).strip(" .")
-    stem, dot, suffix = name.rpartition(".")
-    if not dot or not stem or len(suffix) > 16 or " " in suffix:
-        stem, suffix = name, ""
-    stem = _clip(stem.strip(" ."), MAX_NAME_BYTES - len(suffix.encode()) - 1) or fallback
-    return f"{stem}.{suffix}" if suffix else stem
-
-
-def _clip(text: str, max_bytes: int) -> str:
-    encoded = text.encode("utf-8")[:max_bytes]
-    return encoded.decode("utf-8", errors="ignore").rstrip()
-
-
-def unsupported_reason(name: str) -> str | None:
-    """Why a file of this name cannot be ingested, or None."""
-    suffix = Path(name).suffix.lower()
-    if suffix in SUPPORTED_SUFFIXES:
-        return None
-    known = " ".join(sorted(SUPPORTED_SUFFIXES))
-    return f"unsupported file type {suffix or '(no extension)'}; docent reads {known}"
-
-
-def place(received: Path, folder: Path, name: str, *, replace_existing: bool = False) -> Path:
-    """Move a received file to `folder/name`; a taken name becomes "name (2).ext" and so on
-    (never overwritten unless `replace_existing`). Returns where it went."""
-    folder.mkdir(parents=True, exist_ok=True)
-    if replace_existing:
-        target = folder / name
-        os.replace(received, target)
-        return target
-    stem, suffix = Path(name).stem, Path(name).suffix
-    for n in range(1, 10_000):
-        target = folder / (name if n == 1 else f"{stem} ({n}){suffix}")
-        try:
-            os.link(received, target)  # atomic: fails if the name is taken
-        except FileExistsError:
-            continue
-        received.unlink()
-        return target
-    raise FileExistsError(f"no free name for {name} in {folder}")
 
 
 class _Watched:
@@ -321,32 +271,53 @@ class UploadQueue:
                 self._thread.start()
 
     def _run(self) -> None:
-        while (job_id := self._todo.get()) is not None and not self._closed:
-            job = self.get(job_id)
-            if job is not None and job.state == "queued":
-                self._ingest(job)
+        """Take every job waiting at that moment and ingest them in as few pipeline runs as
+        their options allow: one run shares one parser pool (its start-up costs seconds)."""
+        while (first := self._todo.get()) is not None and not self._closed:
+            waiting = [first, *self._waiting()]
+            jobs = [job for job_id in waiting if job_id and (job := self.get(job_id))]
+            for batch in _batches([job for job in jobs if job.state == "queued"]):
+                if self._closed:
+                    return
+                self._ingest(batch)
+            if None in waiting:
+                return
 
-    def _ingest(self, job: UploadJob) -> None:
-        assert job.path is not None
-        if not job.path.is_file():
-            self._set(job.id, state="failed", reason="the file is gone")
+    def _waiting(self) -> list[str | None]:
+        found: list[str | None] = []
+        while True:
+            try:
+                found.append(self._todo.get_nowait())
+            except queue.Empty:
+                return found
+
+    def _ingest(self, batch: list[UploadJob]) -> None:
+        present = []
+        for job in batch:
+            if job.path is not None and job.path.is_file():
+                present.append(job)
+            else:
+                self._set(job.id, state="failed", reason="the file is gone")
+        if not present:
             return
-        self._set(job.id, state="parsing")
-        watched = _Watched(self.embedder, lambda: self._set(job.id, state="embedding"))
+        progress = _Progress(self, present)
+        first = present[0]
         try:
-            results = ingest_paths(
-                [job.path],
-                embedder=watched,
+            ingest_paths(
+                [job.path for job in present if job.path is not None],
+                embedder=_Watched(self.embedder, progress.embedding),
                 store=self.store,
                 catalog=self.catalog,
-                options=self._options(job.groups, job.kind == "reindex", job.tags),
-                on_result=self._on_result,
+                options=self._options(first.groups, first.kind == "reindex", first.tags),
+                on_result=progress.finished,
             )
-        except Exception as exc:  # reported on the job; the queue goes on with the next file
-            log.exception("ingesting %s failed", job.path)
-            self._set(job.id, state="failed", reason=f"{type(exc).__name__}: {exc}")
+        except _Stopped:  # the app is stopping: the rest stays queued (notes) for the next start
             return
-        self._finish(job.id, results[0] if results else None)
+        except Exception as exc:  # reported on the jobs; the queue goes on with the next ones
+            log.exception("ingesting %d uploaded files failed", len(present))
+            progress.fail_rest(f"{type(exc).__name__}: {exc}")
+            return
+        progress.fail_rest("nothing was ingested")
 
     def _finish(self, job_id: str, result: IngestResult | None) -> None:
         if result is None:
@@ -407,3 +378,55 @@ class UploadQueue:
         finished = [j for j in sorted(self._jobs.values(), key=lambda j: j.created) if not j.active]
         for job in finished[: max(0, len(self._jobs) - self._keep)]:
             del self._jobs[job.id]
+
+
+class _Stopped(Exception):
+    """Raised from the pipeline's result hook when the queue closes: stop after this file."""
+
+
+class _Progress:
+    """Follows one pipeline run over several jobs: results come one file at a time, in order;
+    the first unfinished job is the one being parsed or embedded."""
+
+    def __init__(self, owner: UploadQueue, jobs: list[UploadJob]) -> None:
+        self.owner, self.unfinished = owner, list(jobs)
+        owner._set(jobs[0].id, state="parsing")
+
+    def embedding(self) -> None:
+        if self.unfinished:
+            self.owner._set(self.unfinished[0].id, state="embedding")
+
+    def finished(self, result: IngestResult) -> None:
+        if self.owner._on_result is not None:
+            self.owner._on_result(result)
+        job = next((j for j in self.unfinished if _is_source(j, result.source)), None)
+        if job is not None:
+            self.unfinished.remove(job)
+            self.owner._finish(job.id, result)
+        if self.owner._closed:
+            raise _Stopped
+        if self.unfinished:
+            self.owner._set(self.unfinished[0].id, state="parsing")
+
+    def fail_rest(self, reason: str) -> None:
+        for job in self.unfinished:
+            self.owner._set(job.id, state="failed", reason=reason)
+        self.unfinished = []
+
+
+def _is_source(job: UploadJob, source: str) -> bool:
+    return job.path is not None and source in (str(job.path), str(job.path.resolve()))
+
+
+def _batches(jobs: list[UploadJob]) -> list[list[UploadJob]]:
+    """Jobs with the same options together (first come first); a file twice goes in two runs."""
+    batches: list[tuple[tuple[object, ...], list[UploadJob]]] = []
+    for job in jobs:
+        key = (job.kind == "reindex", job.groups, job.tags)
+        for other_key, batch in batches:
+            if other_key == key and all(j.path != job.path for j in batch):
+                batch.append(job)
+                break
+        else:
+            batches.append((key, [job]))
+    return [batch for _, batch in batches]

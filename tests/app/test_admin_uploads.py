@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import HTTPException
 from fastapi.testclient import TestClient
 from starlette.requests import Request
 
+from app import uploads as uploads_module
 from app.services import Services
 from app.settings import Settings
 from app.uploads import safe_name
 from app.web.upload_form import check_content_length, request_limit
 from ingest import workers
+from ingest.pipeline import IngestResult
 from tests.app import admining
 from tests.app.admining import HTMX, MARKDOWN, queue_of, upload
 from tests.fakes import FakeEmbedder
@@ -232,3 +237,34 @@ def test_files_saved_but_not_ingested_are_queued_again_at_start(
         assert queue_of(client).wait_idle(60)
         jobs = {j.filename: (j.state, j.groups) for j in queue_of(client).jobs()}
         assert jobs == {"left.md": ("failed", ()), "noted.md": ("done", ("hr",))}
+
+
+def test_files_waiting_together_share_one_pipeline_run(
+    admin: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A parser pool costs seconds to start: files that queued up while another was ingested
+    go through the pipeline together, each still finishing with its own status."""
+    runs: list[list[str]] = []
+    release = threading.Event()
+    real = uploads_module.ingest_paths
+
+    def recording(paths: Sequence[Path], **kwargs: Any) -> list[IngestResult]:
+        runs.append([p.name for p in paths])
+        release.wait(30)  # the first run holds the worker while more files arrive
+        return real(paths, **kwargs)
+
+    monkeypatch.setattr(uploads_module, "ingest_paths", recording)
+    queue = queue_of(admin)
+    first = admin.post("/api/v1/documents", files=[("files", ("a.md", MARKDOWN))])
+    assert first.status_code == 202
+    while not runs:
+        time.sleep(0.01)
+    files = [("files", (name, MARKDOWN + name.encode())) for name in ("b.md", "c.md", "d.md")]
+    admin.post("/api/v1/documents", files=files, data={"groups": "hr"})
+    admin.post("/api/v1/documents", files=[("files", ("e.md", MARKDOWN + b"e"))])
+    release.set()
+    assert queue.wait_idle(60)
+    assert runs == [["a.md"], ["b.md", "c.md", "d.md"], ["e.md"]]  # grouped by their groups
+    assert {job.filename: job.state for job in queue.jobs()} == dict.fromkeys(
+        ["a.md", "b.md", "c.md", "d.md", "e.md"], "done"
+    )
