@@ -7,9 +7,9 @@ document frequency at query time, so one collection serves dense and keyword sea
 from __future__ import annotations
 
 import re
+import threading
 import zlib
 from collections import Counter
-from functools import cache
 from typing import Any
 
 from ingest.types import SparseVector
@@ -26,6 +26,7 @@ _STOPWORD_TEXT = """
     about after all also any been before being both each how more most other over same some
     such only own very just"""
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+_local = threading.local()
 
 
 def terms(text: str) -> list[str]:
@@ -35,11 +36,15 @@ def terms(text: str) -> list[str]:
     return stemmed
 
 
-@cache
 def _stemmer() -> Any:
-    import snowballstemmer
+    """This thread's stemmer: a Snowball stemmer keeps its work in itself, so one shared by
+    threads (the web app searches while it ingests) returns wrong stems or raises."""
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        import snowballstemmer
 
-    return snowballstemmer.stemmer("english")
+        stemmer = _local.stemmer = snowballstemmer.stemmer("english")
+    return stemmer
 
 
 def term_id(term: str) -> int:

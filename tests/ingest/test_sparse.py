@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import zlib
 
 import pytest
@@ -90,3 +91,20 @@ def test_query_weights_are_one_and_indices_sorted_unique() -> None:
     assert vector.indices == sorted(set(vector.indices))
     assert len(vector.indices) == 3  # travel, policy, book
     assert vector.values == [1.0, 1.0, 1.0]
+
+
+def test_threads_encoding_at_once_get_the_same_terms() -> None:
+    """The web app searches while it ingests: each thread needs its own stemmer."""
+    text = "policies organizations running connected generalization relational hopefulness " * 5
+    expected = encode_document(text)
+    results: list[bool] = []
+
+    def encode() -> None:
+        results.extend(encode_document(text) == expected for _ in range(300))
+
+    threads = [threading.Thread(target=encode) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [True] * 1200
