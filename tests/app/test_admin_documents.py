@@ -3,6 +3,7 @@ delete, chunks."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -206,3 +207,29 @@ def test_a_member_token_cannot_use_the_documents_api(
     files = [("files", ("a.md", MARKDOWN))]
     assert admin.post("/api/v1/documents", files=files, headers=bearer).status_code == 403
     assert queue_of(admin).jobs() == []
+
+
+def test_reindex_and_regroup_keep_the_documents_search_tags(
+    admin: TestClient, admin_services: Services, admin_settings: Settings
+) -> None:
+    path = admin_settings.data_dir / "uploads" / "travel.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(TRAVEL)
+    options = replace(admin_services.ingest_options, groups=("finance",), tags=("policy",))
+    ingest_paths(
+        [path],
+        embedder=admin_services.embedder,
+        store=admin_services.store,
+        catalog=admin_services.catalog,
+        options=options,
+    )
+    doc = _record(admin_services, "travel.md")
+    admin.post(f"/admin/documents/{doc.doc_id}/reindex")
+    assert queue_of(admin).wait_idle(60)
+    assert queue_of(admin).jobs()[0].outcome == "updated"
+    assert _record(admin_services, "travel.md").tags == ("policy",)
+    admin.post(f"/admin/documents/{doc.doc_id}/groups", data={"new_groups": "sales"})
+    after = _record(admin_services, "travel.md")
+    assert (after.groups, after.tags) == (("sales",), ("policy",))
+    chunks = admin_services.store.document_chunks(after.doc_id, after.version)
+    assert {c.groups for c in chunks} == {("sales",)}

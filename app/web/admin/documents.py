@@ -118,8 +118,7 @@ def set_groups(
     if record.status == "ok" and record.version:
         library.regroup(record, chosen, services.store, services.catalog)
         return redirect(f"/admin/documents/{record.doc_id}", "regrouped", _name(record))
-    tags = getattr(record, "tags", ())
-    state.uploads.add_reindex(Path(record.source), chosen, user.username, tags)
+    state.uploads.add_reindex(Path(record.source), chosen, user.username, record.tags)
     return redirect("/admin/uploads", "reindex", _name(record))
 
 
@@ -131,8 +130,8 @@ def reindex(
     record = record_or_404(services, doc_id)
     if not Path(record.source).is_file():
         raise HTTPException(409, f"The file {record.source} is gone: nothing to re-index from.")
-    tags = getattr(record, "tags", ())  # kept, as `docent docs reindex` keeps them
-    state.uploads.add_reindex(Path(record.source), record.groups, user.username, tags)
+    # the groups and search tags are kept, as `docent docs reindex` keeps them
+    state.uploads.add_reindex(Path(record.source), record.groups, user.username, record.tags)
     accounts_of(request).audit(user, "reindex", _name(record), record.doc_id)
     return redirect("/admin/uploads", "reindex", _name(record))
 

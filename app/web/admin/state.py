@@ -27,8 +27,7 @@ def start(app: FastAPI) -> AdminState:
     metrics = getattr(app.state, "metrics", None)
 
     def options(groups: tuple[str, ...], force: bool, tags: tuple[str, ...]) -> IngestOptions:
-        labels = {"tags": tags} if tags else {}  # search labels, where the catalog has them
-        return ingest_options(settings, groups, force=force, **labels)
+        return ingest_options(settings, groups, force=force, tags=tags)
 
     uploads = UploadQueue(
         settings.data_dir / "uploads",
