@@ -85,7 +85,9 @@ def test_analytics_show_questions_refusals_latency_and_most_cited(
         "2.80 s",
     ]
     cited = page.split("Most-cited documents")[1]
-    assert re.search(r'<a href="/admin/documents/[\w-]+">Leave</a></td><td class="num"[^>]*>2<', cited)
+    assert re.search(
+        r'<a href="/admin/documents/[\w-]+">Leave</a></td><td class="num"[^>]*>2<', cited
+    )
     assert page.count('class="bar"') == 30  # one bar per day of the period
 
 
