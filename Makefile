@@ -78,3 +78,7 @@ eval: install ## Retrieval quality on SciFact (../shared/eval/scifact): nDCG@10,
 
 bench-search: install ## Filtered hybrid search latency per vector store at 20k/100k chunks (ARGS="--sizes N.. --torch-threads 1 --json")
 	$(BIN)/python -m tests.bench.bench_search $(ARGS)
+
+.PHONY: bench-load
+bench-load: install ## 20 users ask for 5 min against a docent with the packaged 1.5B model (ARGS="--users N --duration S --json F")
+	$(BIN)/python -m tests.bench.load_test --serve $(ARGS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import uvicorn
 from rich.console import Console
 
@@ -12,14 +13,24 @@ from app.logs import configure_logging
 from app.services import ModelNotReady, Services, build_services, ingest_options
 from app.settings import Settings
 from app.web import create_app
+from ingest.store import StoreLocked
 
 
 def run_server(settings: Settings, host: str, port: int, console: Console) -> None:
     configure_logging(settings.log_format, settings.log_level)
     try:
         services = build_services(settings)
-    except ModelNotReady as exc:
+    except (ModelNotReady, StoreLocked) as exc:
         console.print(f"[red]{exc}[/red]", highlight=False)
+        raise SystemExit(1) from exc
+    except Exception as exc:
+        if not settings.qdrant_url or not _unreachable(exc):
+            raise
+        console.print(
+            f"[red]Cannot reach the Qdrant server at {settings.qdrant_url}: {exc}[/red]\n"
+            "Start it, or fix DOCENT_QDRANT_URL (unset: the embedded store under the data dir).",
+            highlight=False,
+        )
         raise SystemExit(1) from exc
     if settings.ingest_demo and services.store.count() == 0:
         seed_demo(settings, services, console)
@@ -38,6 +49,14 @@ def run_server(settings: Settings, host: str, port: int, console: Console) -> No
         uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
     finally:
         services.close()
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """A connection failure from the Qdrant client (its own wrapper or the HTTP layer's)."""
+    kind = type(exc)
+    return isinstance(exc, httpx.TransportError | ConnectionError) or (
+        kind.__module__.startswith("qdrant_client") and kind.__name__ == "ResponseHandlingException"
+    )
 
 
 def announce_first_admin(services: Services, console: Console) -> None:
