@@ -21,6 +21,7 @@ from app.web import (
     chat,
     conversations,
     documents_api,
+    errors,
     files,
     ingest_api,
     login,
@@ -55,6 +56,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.state.pending = PendingQuestions()
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     auth.install(app)
+    errors.install(app)
     app.include_router(login.router)
     app.include_router(chat.router)
     app.include_router(conversations.router)
