@@ -53,6 +53,11 @@
     var details = target && target.querySelector("details");
     if (details) {
       details.open = true;
+      // A long passage would hide its highlighted span below the fold (phones): show the span.
+      var mark = details.querySelector("mark");
+      if (mark) {
+        window.setTimeout(function () { mark.scrollIntoView({ block: "center" }); }, 0);
+      }
     }
   }
 
