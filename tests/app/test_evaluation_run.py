@@ -103,10 +103,12 @@ def test_anything_else_is_refused(tmp_path: Path, settings: Settings) -> None:
 def test_report_table_and_json() -> None:
     row = ModeSummary("hybrid", 0.71234, 0.8, 0.95, 0.66666, 12.3, 40.05, 300)
     result = QueryResult("q1", ("d1", "d2"), 1.0, 1.0, 1.0, 1.0, 11.11111)
-    report = EvalReport("scifact", 10, 100, [row], {"hybrid": [result]})
+    setup = {"fusion": "dbsf", "prefetch": 100}
+    report = EvalReport("scifact", 10, 100, [row], {"hybrid": [result]}, setup)
     console = recording_console()
     console.print(report_table(report))
     text = console.export_text()
+    assert "Retrieval on scifact (fusion dbsf, prefetch 100)" in text
     for header in ("mode", "nDCG@10", "R@10", "R@100", "MRR@10", "p50 ms", "p95 ms", "queries"):
         assert header in text
     assert "hybrid" in text and "0.712" in text and "40.0" in text and "300" in text
@@ -115,6 +117,7 @@ def test_report_table_and_json() -> None:
         "dataset": "scifact",
         "k": 10,
         "depth": 100,
+        "setup": {"fusion": "dbsf", "prefetch": 100},
         "modes": [
             {
                 "mode": "hybrid",
