@@ -27,6 +27,7 @@ PDF_BOMB_BYTES = 4 << 20  # page content this large and packed past MAX_PACK_RAT
 _SNIFF_BYTES = 8192
 _INFLATE_STEP = 1 << 20
 _ZIP_LOCAL_HEADER = 30
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE2: legacy and encrypted Office files
 
 
 class Refused(ParseError):
@@ -63,7 +64,7 @@ def _check_text(path: Path) -> None:
 
 def _check_archive(path: Path, suffix: str) -> None:
     if not zipfile.is_zipfile(path):
-        raise ParseError(f"not a valid {suffix} file (it is not a zip archive)")
+        raise ParseError(_not_zip(path, suffix))
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
@@ -81,6 +82,17 @@ def _check_archive(path: Path, suffix: str) -> None:
     with path.open("rb") as handle:
         for member in members:
             _check_member(handle, member, suffix)
+
+
+def _not_zip(path: Path, suffix: str) -> str:
+    with path.open("rb") as handle:
+        ole = handle.read(len(_OLE_MAGIC)) == _OLE_MAGIC
+    if ole and suffix != ".epub":  # Office encrypts a .docx into an OLE container
+        return (
+            f"a password-protected {suffix} file (or an old binary Office file renamed):"
+            f" remove the password, or save it again as {suffix}"
+        )
+    return f"not a valid {suffix} file (it is not a zip archive)"
 
 
 def _check_member(handle: BinaryIO, member: zipfile.ZipInfo, suffix: str) -> None:

@@ -183,6 +183,14 @@ def encrypted_pdf(folder: Path, algorithm: str) -> Case:
     return Case(path, f"password-protected PDF ({algorithm})", REFUSED, "password")
 
 
+def ole_container(folder: Path, suffix: str, seed: int) -> Case:
+    """What Office saves when a password is set: an OLE2 container, not a zip (here: random)."""
+    path = folder / f"locked{suffix}"
+    ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+    path.write_bytes(ole + random.Random(seed).randbytes(4096))
+    return Case(path, f"password-protected {suffix} (OLE2 container)", FAILED, "password")
+
+
 def owner_locked_pdf(folder: Path) -> Case:
     """Encrypted with an empty user password: anyone may open and read it (no print/copy)."""
     plain = folder / "plain.tmp"

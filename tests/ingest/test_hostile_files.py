@@ -67,6 +67,7 @@ def _content_cases(folder: Path) -> list[Case]:
     cases += [hostile.header_only_pdf(folder), hostile.nul_after_sniff(folder)]
     cases += [hostile.encrypted_pdf(folder, a) for a in ("RC4-40", "AES-256")]
     cases.append(bombs.pdf_bomb(folder))
+    cases += [hostile.ole_container(folder, suffix, 7) for suffix in (".docx", ".xlsx", ".pptx")]
     for suffix in hostile.ZIP_SUFFIXES:
         cases.append(bombs.ratio_bomb(folder, suffix))
         cases.append(bombs.lying_bomb(folder, suffix))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -42,7 +42,7 @@ class Scratch:
     folder: Path
     store: QdrantStore
     catalog: Catalog
-    templates: dict[str, bytes]
+    templates: dict[str, bytes] = field(repr=False)  # a failing example prints the fixture
 
 
 @pytest.fixture(scope="module")
