@@ -15,6 +15,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from ingest.catalog import Catalog
 from ingest.embed import Embedder
@@ -64,7 +65,15 @@ class IngestProgress:
             rate=rate,
         )
         if result.status == "failed":
-            self._progress.console.print(f"[red]failed[/red] {result.source}: {result.reason}")
+            line = Text.assemble(("failed ", "red"), shown(result.source), f": {result.reason}")
+            self._progress.console.print(line)
+
+
+def shown(name: str) -> Text:
+    """A file name as inert text: rich markup stays literal, control characters are escaped."""
+    return Text(
+        "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in name)
+    )
 
 
 def ingest_with_progress(
@@ -109,7 +118,7 @@ def print_summary(results: list[IngestResult], console: Console, dry_run: bool =
     if problems:
         reasons = Table("file", "status", "reason", title="Not ingested")
         for r in problems:
-            reasons.add_row(r.source, r.status, r.reason or "")
+            reasons.add_row(shown(r.source), r.status, shown(r.reason or ""))
         console.print(reasons)
 
 
@@ -131,5 +140,5 @@ def run_ingest(
 def existing_paths(paths: list[Path], console: Console) -> list[Path]:
     for path in paths:
         if not path.exists():
-            console.print(f"[red]No such file or folder:[/red] {path}")
+            console.print(Text.assemble(("No such file or folder: ", "red"), shown(str(path))))
     return [p for p in paths if p.exists()]
