@@ -81,7 +81,7 @@ def test_the_model_server_down_gives_clear_errors_and_answers_return_when_it_sta
         kinds = [kind for kind, _ in events]
         assert "token" in kinds and kinds[-1] == "done" and UNREACHABLE not in events[-1][1]
         answer = httpx.post(
-            f"{url}/api/v1/ask", json={"question": QUESTION}, headers=site.auth, timeout=300
+            f"{url}/api/v1/ask", json={"question": QUESTION}, headers=site.auth, timeout=600
         )
         assert answer.status_code == 200 and answer.json()["answer"], answer.text
     finally:
@@ -107,7 +107,7 @@ def _stream(url: str, site: Site) -> list[tuple[str, str]]:
     """(event, data) pairs of one /ask/stream answer."""
     events: list[tuple[str, str]] = []
     with httpx.stream(
-        "GET", f"{url}/ask/stream", params={"q": QUESTION}, headers=site.auth, timeout=300
+        "GET", f"{url}/ask/stream", params={"q": QUESTION}, headers=site.auth, timeout=600
     ) as stream:
         kind, data = "", list[str]()
         for line in stream.iter_lines():

@@ -190,7 +190,7 @@ def test_killed_while_streaming_an_answer_the_client_sees_the_stream_break_and_i
     try:
         params = {"q": QUESTION}
         url = f"{server.url}/ask/stream"
-        with httpx.stream("GET", url, params=params, headers=site.auth, timeout=120) as stream:
+        with httpx.stream("GET", url, params=params, headers=site.auth, timeout=600) as stream:
             lines = stream.iter_lines()
             for line in lines:
                 if line == "event: token":
@@ -209,7 +209,7 @@ def test_killed_while_streaming_an_answer_the_client_sees_the_stream_break_and_i
         events = _events(server.url, site)
         assert "token" in events and events[-1] == "done"
         answer = httpx.post(
-            f"{server.url}/api/v1/ask", json={"question": QUESTION}, headers=site.auth, timeout=300
+            f"{server.url}/api/v1/ask", json={"question": QUESTION}, headers=site.auth, timeout=600
         )
         assert answer.status_code == 200 and answer.json()["answer"], answer.text
         second = launch(site.env, site.root, log_name="second.log")  # same data dir: refused
@@ -223,7 +223,7 @@ def test_killed_while_streaming_an_answer_the_client_sees_the_stream_break_and_i
 
 def _events(url: str, site: Site) -> list[str]:
     with httpx.stream(
-        "GET", f"{url}/ask/stream", params={"q": QUESTION}, headers=site.auth, timeout=300
+        "GET", f"{url}/ask/stream", params={"q": QUESTION}, headers=site.auth, timeout=600
     ) as stream:
         return [
             line.removeprefix("event: ")
