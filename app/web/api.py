@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from app.filters import FilterError, search_filters
 from app.followup import Turn
+from app.generate import GenerationFailed, ModelBusy
 from app.serialize import answer_dict
 from app.web.auth import CsrfChecked, CurrentUser
 from app.web.chat import MAX_QUESTION_CHARS
@@ -65,7 +66,12 @@ def ask(body: AskRequest, services: ServicesDep, user: CurrentUser) -> dict[str,
     cookie plus its `X-CSRF-Token`)."""
     turns = tuple(Turn(t.question, t.answer) for t in body.conversation)
     filters = body.filters.checked() if body.filters else None
-    answer = services.answerer.answer(
-        body.question.strip(), access=user.access, conversation=turns, filters=filters
-    )
+    try:
+        answer = services.answerer.answer(
+            body.question.strip(), access=user.access, conversation=turns, filters=filters
+        )
+    except ModelBusy as exc:  # every slot stayed taken past DOCENT_QUEUE_TIMEOUT
+        raise HTTPException(503, str(exc), headers={"Retry-After": "30"}) from exc
+    except GenerationFailed as exc:  # the model server cannot be reached
+        raise HTTPException(503, str(exc)) from exc
     return answer_dict(answer)

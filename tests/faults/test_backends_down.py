@@ -89,10 +89,6 @@ def test_the_model_server_down_gives_clear_errors_and_answers_return_when_it_sta
         model.wait(30)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app/web/api.py lets GenerationFailed through: /api/v1/ask answers 500, not 503",
-)
 def test_the_json_api_says_the_model_server_is_unreachable(
     docent_without_model: tuple[Site, Server],
 ) -> None:
