@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from app.citations import Citation, resolve
 from app.evidence import evidence_strength
+from app.expand import chunks_of
 from app.followup import Turn, condense, needs_context
 from app.generate import FairQueue, GenerationFailed, Generator, ModelBusy, Ticket
 from app.prompting import NOT_FOUND, Prompts
@@ -231,7 +232,7 @@ class Answerer:
             filters=filters,
             options=self.retrieval,
         )
-        strength = evidence_strength(vector, found, self.embedder)
+        strength = evidence_strength(vector, chunks_of(found), self.embedder)  # as calibrated
         passages, dropped = self.fit(query, found)
         return _Evidence(query, passages, dropped, strength, _ms_since(started))
 

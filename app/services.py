@@ -123,12 +123,13 @@ def load_reranker(settings: Settings) -> Reranker | None:
 
 
 def retrieval_options(settings: Settings, reranker: Reranker | None = None) -> RetrievalOptions:
-    """Fusion, prefetch depth and reranking from the settings."""
+    """Fusion, prefetch depth, reranking and diversity from the settings."""
     return RetrievalOptions(
         fusion=settings.fusion,
         prefetch=settings.hybrid_prefetch,
         reranker=reranker,
         rerank_candidates=settings.rerank_candidates,
+        max_per_document=settings.max_passages_per_doc,
     )
 
 

@@ -139,6 +139,13 @@ class Settings(BaseSettings):
     rerank_candidates: int = Field(
         30, ge=1, le=200, description="Passages fetched and reranked per question."
     )
+    max_passages_per_doc: int = Field(
+        3,
+        ge=0,
+        le=50,
+        description="Passages of one document shown before other documents get a turn "
+        "(0 = no limit).",
+    )
 
     # --- chunking ---------------------------------------------------------------------------
     chunk_tokens: int = Field(

@@ -88,6 +88,8 @@ class Passage:
     score: float
     version: str = ""  # which ingestion of the document this passage came from
     groups: tuple[str, ...] = ()  # who may read it (empty: everyone)
+    # a passage joined from neighbouring chunks: each chunk's (start, end); empty: one chunk
+    chunk_spans: tuple[tuple[int, int], ...] = ()
 
     @property
     def location(self) -> str:
