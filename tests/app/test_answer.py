@@ -70,12 +70,16 @@ def test_passages_that_do_not_fit_the_context_are_dropped_and_reported(
     services: Services, tmp_path: Path
 ) -> None:
     _ingest(services, tmp_path)
-    small = FakeGenerator(context_length=200)
-    prompts = Prompts()
-    system_tokens = small.count_tokens(prompts.system())
-    options = AnswerOptions(top_k=2, max_answer_tokens=200 - system_tokens - 16 - 40)
+    question, prompts = "remote work days per week", Prompts()
+    roomy = Answerer(
+        services.embedder, services.store, FakeGenerator(), prompts, AnswerOptions(top_k=2)
+    )
+    first, _ = roomy.answer(question).passages
+    one_passage = sum(len(m.content.split()) for m in prompts.messages(question, [first]))
+    options = AnswerOptions(top_k=2, max_answer_tokens=50)
+    small = FakeGenerator(context_length=one_passage + 16 + options.max_answer_tokens)
     answerer = Answerer(services.embedder, services.store, small, prompts, options)
-    answer = answerer.answer("remote work days per week")
+    answer = answerer.answer(question)
     assert len(answer.passages) + len(answer.dropped) == 2
     assert answer.dropped, "the second passage should not fit"
     prompt = small.calls[0]

@@ -10,9 +10,18 @@ from app.settings import Settings
 from ingest.pipeline import ingest_paths
 
 
-def real_services(data_dir: Path, documents: Sequence[Path]) -> Services:
-    """Services with the tiny test model, greedy, the `documents` ingested."""
-    settings = Settings(data_dir=data_dir, model="smollm2-135m", temperature=0.0, n_ctx=2048)
+def real_services(
+    data_dir: Path, documents: Sequence[Path], model_path: Path | None = None
+) -> Services:
+    """Services with the tiny test model (or the GGUF at `model_path`), greedy, the
+    `documents` ingested."""
+    settings = Settings(
+        data_dir=data_dir,
+        model="smollm2-135m",
+        model_path=model_path,
+        temperature=0.0,
+        n_ctx=2048,
+    )
     services = build_services(settings)
     results = ingest_paths(
         documents,
