@@ -112,4 +112,7 @@ def test_cli_chat_answers_a_question_and_a_follow_up(ingested: dict[str, str]) -
     result = CliRunner().invoke(cli, ["chat"], input=questions)
     assert result.exit_code == 0, result.output
     assert result.output.count("ask> ") == 3  # two questions, then end of input
-    assert "Sources" in result.output or "could not find" in result.output
+    # each turn ends with its answer's figures, whether the model answered or docent refused
+    # (the tiny model's wording and citing vary; test_web_answer_cites_the_right_document
+    # checks the citations)
+    assert result.output.count("prompt tokens") == 2, result.output
