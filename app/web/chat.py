@@ -23,7 +23,7 @@ from app.generate import GenerationFailed
 from app.web.auth import CsrfChecked, CurrentUser, Public
 from app.web.deps import ServicesDep, is_htmx, templates
 from app.web.pending import PendingQuestion
-from app.web.render import token_html
+from app.web.render import LiveSources, source_item_html, token_html
 from app.web.sse import sse_event
 from app.web.streaming import ClosingStreamingResponse
 
@@ -221,6 +221,7 @@ def _answer_events(
     request: Request, services: ServicesDep, user: CurrentUser, ask: _Ask
 ) -> Iterator[str]:
     stream = services.answerer.stream(ask.question, access=user.access, conversation=ask.turns)
+    live = LiveSources()
     try:
         for event in stream:
             if isinstance(event, Queued):
@@ -229,9 +230,12 @@ def _answer_events(
                 yield sse_event("status", f"Searching for: {token_html(event.query)}")
             elif isinstance(event, Retrieved):
                 found = len(event.passages)
+                live.passages = event.passages
                 yield sse_event("status", f"Found {found} passages; writing the answer…")
             elif isinstance(event, Token):
                 yield sse_event("token", token_html(event.text))
+                for number, passage in live.newly_cited(event.text):
+                    yield sse_event("source", source_item_html(number, passage))
             elif isinstance(event, Done):
                 yield sse_event("done", _finished(request, services, user, ask, event.answer))
             elif isinstance(event, Failed):

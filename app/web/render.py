@@ -8,13 +8,14 @@ run script or load anything; passages are shown as escaped text.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
 from app.support import Span
+from ingest.types import Passage
 
 _MARKER = re.compile(r"\[(\d+)\]")
 _TAG = re.compile(r"(<[^>]*>)")
@@ -62,3 +63,32 @@ def highlighted(text: str, span: Span | None) -> Markup:
         return escape(text)
     before, inside, after = text[: span.start], text[span.start : span.end], text[span.end :]
     return Markup(f"{escape(before)}<mark>{escape(inside)}</mark>{escape(after)}")
+
+
+class LiveSources:
+    """While an answer streams: which sources its text has cited so far, each reported once.
+
+    Markers can arrive split across tokens ("[", "2", "]"), so the text is kept and scanned whole;
+    a number that names no passage shown to the model is ignored (the finished answer drops it).
+    """
+
+    def __init__(self, passages: Sequence[Passage] = ()) -> None:
+        self.passages = list(passages)
+        self._text = ""
+        self._seen: set[int] = set()
+
+    def newly_cited(self, piece: str) -> list[tuple[int, Passage]]:
+        self._text += piece
+        found = []
+        for match in _MARKER.finditer(self._text):
+            number = int(match.group(1))
+            if number not in self._seen and 1 <= number <= len(self.passages):
+                self._seen.add(number)
+                found.append((number, self.passages[number - 1]))
+        return found
+
+
+def source_item_html(number: int, passage: Passage) -> str:
+    """One line of the live source list: number, title and place, as inert HTML."""
+    where = f" — {escape(passage.location)}" if passage.location else ""
+    return f'<li value="{number}"><strong>{escape(passage.title)}</strong>{where}</li>'

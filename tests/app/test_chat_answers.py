@@ -201,3 +201,15 @@ def test_a_queued_question_shows_its_place_and_a_busy_model_says_so(
     assert "The model is busy" in streamed.done and 'class="answer failed"' in streamed.done
     assert 'class="question"' not in page  # nothing was stored
     assert generator.calls == []
+
+
+def test_sources_appear_in_the_stream_as_soon_as_they_are_cited(
+    client: TestClient, generator: FakeGenerator
+) -> None:
+    generator.enqueue("Employees may work remotely three days [1] a week.")
+    with client.stream("GET", "/ask/stream", params={"q": "Remote days?"}) as response:
+        body = "".join(response.iter_text())
+    source = body.index("event: source")
+    assert body.index("event: token") < source < body.index("event: done")
+    assert body.count("event: source") == 1
+    assert "<strong>Remote work</strong>" in body[source : body.index("event: done")]

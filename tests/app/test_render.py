@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from html.parser import HTMLParser
 
 import pytest
@@ -60,3 +61,15 @@ def test_streamed_tokens_and_passages_are_escaped() -> None:
     assert token_html("<b>hi</b>\nthere") == "&lt;b&gt;hi&lt;/b&gt;<br>there"
     marked = highlighted("a <b> c", Span(2, 5))
     assert str(marked) == "a <mark>&lt;b&gt;</mark> c"
+
+
+def test_live_sources_report_each_cited_passage_once_even_split_across_tokens() -> None:
+    from app.web.render import LiveSources, source_item_html
+    from tests.app.sample import PER_DIEM, REMOTE
+
+    live = LiveSources([REMOTE, PER_DIEM])
+    assert live.newly_cited("Three days [") == []
+    assert live.newly_cited("1] and 45 EUR [2][9]") == [(1, REMOTE), (2, PER_DIEM)]
+    assert live.newly_cited(" again [1].") == []  # [9] names no passage: never reported
+    item = source_item_html(2, replace(PER_DIEM, title="<b>Expenses</b>"))
+    assert item == '<li value="2"><strong>&lt;b&gt;Expenses&lt;/b&gt;</strong> — p. 3</li>'
