@@ -204,9 +204,9 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field(
         "text", description="Log lines as readable `text` or one JSON object per line (`json`)."
     )
-    log_level: Annotated[
-        Literal["debug", "info", "warning", "error"], BeforeValidator(_lower)
-    ] = Field("info", description="Least severe log level written (case-insensitive).")
+    log_level: Annotated[Literal["debug", "info", "warning", "error"], BeforeValidator(_lower)] = (
+        Field("info", description="Least severe log level written (case-insensitive).")
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
