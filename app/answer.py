@@ -181,11 +181,12 @@ class Answerer:
         conversation: Sequence[Turn] = (),
         filters: SearchFilters | None = None,
     ) -> Answer:
-        for event in self.stream(question, access, conversation, filters):
-            if isinstance(event, Done):
-                return event.answer
-            if isinstance(event, Failed):
-                raise (ModelBusy if event.busy else GenerationFailed)(event.message)
+        with closing(self.stream(question, access, conversation, filters)) as events:
+            for event in events:
+                if isinstance(event, Done):
+                    return event.answer
+                if isinstance(event, Failed):
+                    raise (ModelBusy if event.busy else GenerationFailed)(event.message)
         raise RuntimeError("answer stream ended without an answer")  # pragma: no cover
 
     def stream(
@@ -208,10 +209,11 @@ class Answerer:
             evidence = self._search(query, access, started, filters)
             yield Retrieved(evidence.passages)
             if not evidence.passages or evidence.strength < self.options.min_evidence:
+                turn.leave()
                 yield Done(self._refusal(question, evidence, started))
                 return
             yield from turn.take()
-            yield from self._generate(question, evidence, started, turn.waited_ms)
+            yield from self._generate(question, evidence, started, turn)
         except GenerationFailed as exc:
             yield Failed(str(exc), busy=isinstance(exc, ModelBusy))
         finally:
@@ -241,9 +243,7 @@ class Answerer:
         answer = self._finish(question, NOT_FOUND, evidence, timings)
         return replace(answer, refused=bool(evidence.passages))
 
-    def _generate(
-        self, question: str, evidence: _Evidence, started: float, queued_ms: float
-    ) -> Events:
+    def _generate(self, question: str, evidence: _Evidence, started: float, turn: _Turn) -> Events:
         messages = self.prompts.messages(evidence.query, evidence.passages)
         prompt_tokens = sum(self.generator.count_tokens(m.content) for m in messages)
         pieces: list[str] = []
@@ -262,6 +262,7 @@ class Answerer:
                     first_token_at = time.perf_counter()
                 pieces.append(piece)
                 yield Token(piece)
+        turn.leave()  # the next request may have the model while this answer is checked
         text = "".join(pieces).strip()
         timings = Timings(
             retrieval_ms=evidence.retrieval_ms,
@@ -271,7 +272,7 @@ class Answerer:
             total_ms=_ms_since(started),
             prompt_tokens=prompt_tokens,
             completion_tokens=self.generator.count_tokens(text) if text else 0,
-            queued_ms=queued_ms,
+            queued_ms=turn.waited_ms,
         )
         answer = self._finish(question, text, evidence, timings)
         yield Done(replace(answer, reasoning="".join(thinking.reasoning).strip()))
@@ -292,7 +293,10 @@ class Answerer:
 
     def _finish(self, question: str, text: str, evidence: _Evidence, timings: Timings) -> Answer:
         passages = evidence.passages
-        final, citations, checked = resolve(text, passages) if text != NOT_FOUND else (text, [], [])
+        found = text != NOT_FOUND
+        final, citations, checked = (
+            resolve(text, passages, self.embedder) if found else (text, [], [])
+        )
         return Answer(
             question=question,
             text=final or NOT_FOUND,

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.support import SUPPORT_THRESHOLD, Claim, Span, best_span, claims
+from ingest.embed import Embedder
 from ingest.sparse import terms
 from ingest.types import Passage
 
@@ -102,13 +103,16 @@ def best_support(sentence: str, vocabularies: Sequence[set[str]]) -> int | None:
     return shares.index(max(shares)) + 1
 
 
-def resolve(text: str, passages: Sequence[Passage]) -> tuple[str, list[Citation], list[Claim]]:
-    """The final text, its citations in order of first mention, and its checked claims."""
+def resolve(
+    text: str, passages: Sequence[Passage], embedder: Embedder | None = None
+) -> tuple[str, list[Citation], list[Claim]]:
+    """The final text, its citations in order of first mention, and its checked claims
+    (checked by meaning too when an embedder is given)."""
     cleaned = strip_invalid_markers(text, len(passages))
     repointed = repoint_unsupported(cleaned, passages)
     model_cited = set(cited_numbers(cleaned)) & set(cited_numbers(repointed))
     final, _ = attribute_uncited(repointed, passages)
-    checked = claims(final, passages)
+    checked = claims(final, passages, embedder)
     citations = [
         _citation(n, passages[n - 1], n in model_cited, checked) for n in cited_numbers(final)
     ]

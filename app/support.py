@@ -1,21 +1,27 @@
 """Check each cited sentence against the passage it cites, and find the supporting span.
 
 A claim is supported when most of its content words occur in one stretch of the cited passage
-(a sentence, or two neighbouring ones) and every number it states occurs there too: a wrong
-number is the commonest way a fluent answer misquotes its source.
+(a sentence, or two neighbouring ones), every number it states occurs there too (a wrong number
+is the commonest way a fluent answer misquotes its source), and — when an embedder is given —
+its meaning is close to that stretch's: shared words alone let "work from home" pass on a
+passage about working from abroad. The similarity threshold was chosen on labelled sentence pairs
+from the demo documents (tests/bench/calibrate_support.py).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 
+from ingest.embed import Embedder
 from ingest.sparse import terms
 from ingest.types import Passage
 
 SUPPORT_THRESHOLD = 0.5  # share of the sentence's content words found in the span
+SIMILARITY_THRESHOLD = 0.64  # cosine between the sentence and its span (embedder's vectors)
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)", re.MULTILINE)  # lines of lists count too
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+")
@@ -46,16 +52,18 @@ class Claim:
     supported: bool
     span: Span | None  # in the best cited passage
     best: int | None  # the number of that passage
+    similarity: float | None = None  # sentence vs span meaning; None: not measured
 
 
-def claims(text: str, passages: Sequence[Passage]) -> list[Claim]:
-    """Every sentence of the answer that carries a valid marker, checked."""
+def claims(text: str, passages: Sequence[Passage], embedder: Embedder | None = None) -> list[Claim]:
+    """Every sentence of the answer that carries a valid marker, checked (by words and
+    numbers; also by meaning when an embedder is given)."""
     checked = []
     for sentence, numbers in cited_sentences(text):
         valid = tuple(n for n in numbers if 1 <= n <= len(passages))
         if valid:
             checked.append(_check(sentence, valid, passages))
-    return checked
+    return checked if embedder is None else _by_meaning(checked, passages, embedder)
 
 
 def cited_sentences(text: str) -> Iterator[tuple[str, tuple[int, ...]]]:
@@ -80,20 +88,68 @@ def _check(sentence: str, numbers: tuple[int, ...], passages: Sequence[Passage])
     return Claim(sentence, numbers, support, support >= SUPPORT_THRESHOLD, span, best)
 
 
+def _by_meaning(
+    checked: list[Claim], passages: Sequence[Passage], embedder: Embedder
+) -> list[Claim]:
+    """Measure each claim's similarity to its span; a lexically supported claim whose
+    meaning is too far from the span is not supported after all."""
+    candidates = [_span_texts(c, passages) for c in checked]
+    texts = [c.sentence for c in checked] + [t for group in candidates for t in group]
+    if not any(candidates):
+        return checked
+    vectors = iter(embedder.embed(texts))
+    sentences = [next(vectors) for _ in checked]
+    judged = []
+    for claim, sentence, group in zip(checked, sentences, candidates, strict=True):
+        spans = [next(vectors) for _ in group]
+        similarity = max((_cosine(sentence, v) for v in spans), default=None)
+        judged.append(_judged(claim, similarity))
+    return judged
+
+
+def _judged(claim: Claim, similarity: float | None) -> Claim:
+    if similarity is None:
+        return claim
+    supported = claim.supported and similarity >= SIMILARITY_THRESHOLD
+    return replace(claim, similarity=similarity, supported=supported)
+
+
+def _span_texts(claim: Claim, passages: Sequence[Passage]) -> list[str]:
+    """The span; for a span that is the whole passage (a table), also each of its stretches
+    (a row's meaning is in its line, its words in the whole)."""
+    if claim.span is None or claim.best is None:
+        return []
+    passage = passages[claim.best - 1].text
+    span = passage[claim.span.start : claim.span.end]
+    if _trimmed(passage, 0, len(passage)) != claim.span:
+        return [span]
+    return [span] + [passage[start:end] for start, end in _windows(passage)]
+
+
+def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+    return dot / norm if norm else 0.0
+
+
 def best_span(sentence: str, passage: str) -> tuple[Span | None, float]:
     """The stretch of `passage` (one or two sentences or lines) that supports `sentence` best;
     the whole passage when only all of it together does (a table row and its heading)."""
     words = set(terms(sentence))
     if not words:
         return None, 0.0
-    pieces = [(m.start(), m.end()) for m in _SENTENCE.finditer(passage) if m.group(0).strip()]
-    windows = pieces + [(a[0], b[1]) for a, b in pairwise(pieces)]
-    best = _best_window(sentence, words, passage, windows)
+    best = _best_window(sentence, words, passage, _windows(passage))
     if best[1] < SUPPORT_THRESHOLD:
         whole = _best_window(sentence, words, passage, [(0, len(passage))])
         if whole[1] >= SUPPORT_THRESHOLD:
             return whole
     return best
+
+
+def _windows(passage: str) -> list[tuple[int, int]]:
+    """Each sentence or line of the passage, and each two neighbouring ones."""
+    pieces = [(m.start(), m.end()) for m in _SENTENCE.finditer(passage) if m.group(0).strip()]
+    return pieces + [(a[0], b[1]) for a, b in pairwise(pieces)]
 
 
 def _best_window(

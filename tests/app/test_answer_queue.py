@@ -5,7 +5,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,7 +28,7 @@ from app.generate import FairQueue, GenerationFailed, ModelBusy
 from app.generate_http import OpenAIGenerator
 from app.services import Services
 from tests.app.test_answer import _ingest
-from tests.fakes import FakeGenerator
+from tests.fakes import FakeEmbedder, FakeGenerator
 
 QUESTION = "How many days per week can I work remotely?"
 WAIT = 5.0  # seconds a test waits for another thread before it fails
@@ -219,3 +219,28 @@ def test_a_follow_up_waits_before_its_rewrite_and_keeps_its_turn_for_the_answer(
     assert not any(isinstance(e, Queued) for e in rest)  # one turn for rewrite and answer
     assert isinstance(rest[-1], Done)
     assert len(generator.calls) == 3 and generator.most_running == 1
+
+
+class LineWatchingEmbedder(FakeEmbedder):
+    """Notes how many requests are in the model's line each time it embeds."""
+
+    def __init__(self, line: FairQueue) -> None:
+        super().__init__()
+        self.line = line
+        self.line_lengths: list[int] = []
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        self.line_lengths.append(len(self.line))
+        return super().embed(texts)
+
+
+def test_the_model_is_free_while_the_answer_is_checked(
+    turns: Answerer, generator: FakeGenerator
+) -> None:
+    assert generator.queue is not None
+    watching = LineWatchingEmbedder(generator.queue)
+    answerer = replace(turns, embedder=watching)
+    generator.enqueue("You may work remotely three days per week [1].")
+    answer = answerer.answer(QUESTION)
+    assert answer.claims and answer.claims[0].similarity is not None  # checked by meaning
+    assert watching.line_lengths[-1] == 0  # the citation check ran after the turn was given back

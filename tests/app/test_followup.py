@@ -67,9 +67,7 @@ def test_follow_up_is_rewritten_searched_and_shown(
     events = list(services.answerer.stream("And contractors?", conversation=LEAVE))
 
     assert events[0] == Rewritten("Do contractors get paid annual leave?")
-    assert embedder.embedded_texts[-len(events[1].passages) - 1] == (
-        "Do contractors get paid annual leave?"
-    )
+    assert ["Do contractors get paid annual leave?"] in embedder.batches  # what was searched
     answer = events[-1].answer
     assert answer.question == "And contractors?"
     assert answer.search_query == "Do contractors get paid annual leave?"

@@ -1,0 +1,105 @@
+"""The citation check by meaning: shared words are not enough when the meaning differs."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import pytest
+
+from app.citations import resolve
+from app.support import SIMILARITY_THRESHOLD, claims
+from tests.app.sample import passage
+from tests.fakes import FakeEmbedder
+
+ABROAD = passage(
+    "Working from abroad\n\nYou may work remotely from another country for up to 15 working "
+    "days per calendar year. Each stay abroad must be registered with the People Team."
+)
+HOTELS = passage(
+    "3. Hotels\n\nHotel costs are reimbursed up to a nightly cap.\nLocation | Cap\n"
+    "Standard | €150\nAmsterdam | €190\nLondon | €240"
+)
+
+
+class TopicEmbedder:
+    """Vectors by topic: each text points along the topics whose words it contains, so
+    "home" and "another country" are far apart whatever other words they share."""
+
+    name = "fake-topics"
+    dimension = 4
+    max_tokens = 256
+    TOPICS = (("home",), ("abroad", "another country"), ("hotel", "cap"), ("stay", "register"))
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        self.batches.append(list(texts))
+        return [self._vector(text.lower()) for text in texts]
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def _vector(self, text: str) -> list[float]:
+        vector = [float(any(word in text for word in topic)) for topic in self.TOPICS]
+        norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+        return [v / norm for v in vector]
+
+
+def test_without_an_embedder_only_words_and_numbers_are_checked() -> None:
+    (claim,) = claims("You can work from home for up to 15 working days per year [1].", [ABROAD])
+    assert claim.supported and claim.similarity is None
+
+
+def test_a_claim_sharing_the_words_but_not_the_meaning_is_flagged() -> None:
+    embedder = TopicEmbedder()
+    sentence = "You can work from home for up to 15 working days per calendar year [1]."
+    _, citations, (claim,) = resolve(sentence, [ABROAD], embedder)
+    assert claim.support >= 0.5  # the words alone would pass it
+    assert claim.similarity is not None and claim.similarity < SIMILARITY_THRESHOLD
+    assert not claim.supported and not citations[0].supported
+    span_text = ABROAD.text[claim.span.start : claim.span.end] if claim.span else ""
+    assert embedder.batches == [[sentence.removesuffix(" [1].") + ".", span_text]]
+
+
+def test_a_claim_with_the_words_and_the_meaning_is_supported() -> None:
+    sentence = "You may work remotely from another country for up to 15 working days [1]."
+    _, citations, (claim,) = resolve(sentence, [ABROAD], TopicEmbedder())
+    assert claim.supported and citations[0].supported
+    assert claim.similarity == pytest.approx(1.0)
+
+
+def test_a_claim_the_words_do_not_support_is_not_rescued_by_meaning() -> None:
+    sentence = "Stays abroad are paid by the CEO in cash [1]."
+    (claim,) = claims(sentence, [ABROAD])
+    assert not claim.supported
+    (checked,) = claims(sentence, [ABROAD], TopicEmbedder())
+    assert checked.similarity is not None and checked.similarity >= SIMILARITY_THRESHOLD
+    assert not checked.supported
+
+
+def test_a_whole_passage_span_is_compared_line_by_line() -> None:
+    """A table row is supported by the whole passage; its meaning may be in one line."""
+    sentence = "Hotel costs in London are reimbursed up to €240 per night"
+    (claim,) = claims(sentence + " [1].", [HOTELS], FakeEmbedder())
+    assert claim.span is not None and (claim.span.start, claim.span.end) == (0, len(HOTELS.text))
+    best_line = FakeEmbedder().embed([sentence + ".", "London | €240"])
+    whole = FakeEmbedder().embed([sentence + ".", HOTELS.text])
+    assert claim.similarity is not None
+    assert claim.similarity == pytest.approx(max(_cosine(*best_line), _cosine(*whole)))
+
+
+def test_claims_are_embedded_in_one_batch() -> None:
+    embedder = FakeEmbedder()
+    text = (
+        "You may work remotely from another country for up to 15 working days [1]. "
+        "Each stay abroad must be registered with the People Team [1]."
+    )
+    checked = claims(text, [ABROAD], embedder)
+    assert len(checked) == 2 and len(embedder.batches) == 1
+    assert all(c.similarity is not None for c in checked)
+
+
+def _cosine(a: list[float], b: list[float]) -> float:
+    return sum(x * y for x, y in zip(a, b, strict=True))
