@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from app.generate import ChatMessage
 from app.paths import PROMPTS_DIR
@@ -91,7 +92,7 @@ class Prompts:
         """The error a template would give, or None when it renders with sample data."""
         try:
             _render(name, _compile(source))
-        except jinja2.TemplateError as exc:
+        except Exception as exc:  # a template error, or {{ 1 / 0 }} and the like: refused
             return f"{type(exc).__name__}: {exc}"
         return None
 
@@ -128,7 +129,9 @@ class Prompts:
         self._sources[name], self._templates[name] = source, _compile(source)
 
 
-_ENV = jinja2.Environment(
+# Sandboxed: admins edit these templates in the browser, and a template must not reach Python's
+# internals (`{{ cycler.__init__.__globals__.os }}` would run commands on the server).
+_ENV = ImmutableSandboxedEnvironment(
     undefined=jinja2.StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True
 )
 _ENV.filters["fenced"] = fenced

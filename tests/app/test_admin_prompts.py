@@ -39,6 +39,10 @@ def test_an_invalid_template_is_refused_and_the_one_in_use_stays(
         ("Hello {{ unknown_variable }}", "is undefined"),
         ("{% if %}", "TemplateSyntaxError"),
         ("   ", "the template is empty"),
+        ("{{ 1 / 0 }}", "ZeroDivisionError"),
+        # the sandbox: a template cannot reach Python's internals (this would import os)
+        ("{{ cycler.__init__.__globals__.os.getcwd() }}", "SecurityError"),
+        ("{{ cycler.__class__.__mro__[1].__subclasses__() }}", "SecurityError"),
     ]:
         response = admin.post("/admin/prompts/system.j2", data={"source": broken})
         assert response.status_code == 422
