@@ -19,9 +19,8 @@ from pathlib import PurePath
 from typing import Any, Literal
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.answer import Answer, Answerer, Done, Events, Failed, Token
@@ -32,6 +31,7 @@ from app.serialize import citation_dict
 from app.web.auth import CsrfChecked, CurrentUser
 from app.web.chat import MAX_QUESTION_CHARS
 from app.web.deps import ServicesDep
+from app.web.errors import validation_error
 
 MODEL_ID = "docent"
 SOURCES_HEADING = "\n\nSources:\n"
@@ -57,6 +57,11 @@ class MessageIn(BaseModel):
     def _text_only(cls, content: str | list[ContentPart] | None) -> Any:
         if isinstance(content, list) and any(part.type != "text" for part in content):
             raise ValueError("only text content parts are supported")
+        texts = content if isinstance(content, list) else [content]
+        for text in texts:
+            value = text.text if isinstance(text, ContentPart) else text
+            if value and not _is_unicode(value):
+                raise ValueError("the text is not valid Unicode (a lone surrogate)")
         return content
 
     @property
@@ -64,6 +69,14 @@ class MessageIn(BaseModel):
         if isinstance(self.content, list):
             return "".join(part.text or "" for part in self.content)
         return self.content or ""
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class StreamOptions(BaseModel):
@@ -322,11 +335,11 @@ async def _openai_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"error": exc.body}, status_code=exc.status)
 
 
-async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
-    """Under /v1: 400 with OpenAI's error body; elsewhere FastAPI's usual 422."""
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    """Under /v1: 400 with OpenAI's error body; elsewhere a 422 (a page for browsers)."""
     assert isinstance(exc, RequestValidationError)
     if not request.url.path.startswith(f"{PREFIX}/"):
-        return await request_validation_exception_handler(request, exc)
+        return await validation_error(request, exc)
     first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
     location = [str(part) for part in first.get("loc", ()) if part != "body"]
     message = str(first.get("msg", "invalid request")).removeprefix("Value error, ")
