@@ -173,6 +173,9 @@ class Answerer:
     options: AnswerOptions
     live_versions: LiveVersions | None = None  # the catalog's current version per document
     retrieval: RetrievalOptions | None = None  # fusion, reranker, neighbours (app.retrieve)
+    # follow-up rewrites run here when given (a second llama.cpp context), so they do not
+    # evict the previous answer's prompt from the answering context's cache
+    rewriter: Generator | None = None
 
     def answer(
         self,
@@ -204,7 +207,8 @@ class Answerer:
             query = question
             if needs_context(question, conversation):
                 yield from turn.take()
-                query = condense(question, conversation, self.generator, self.prompts)
+                rewriter = self.rewriter or self.generator
+                query = condense(question, conversation, rewriter, self.prompts)
                 yield Rewritten(query)
             evidence = self._search(query, access, started, filters)
             yield Retrieved(evidence.passages)

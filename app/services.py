@@ -160,6 +160,12 @@ def load_generator(settings: Settings) -> Generator:
     )
 
 
+def _rewriter(generator: Generator) -> Generator | None:
+    """Follow-up rewrites in a second llama.cpp context, so the answering context keeps the
+    previous answer's prompt cached (a model server keeps its own cache: None)."""
+    return generator.side_context() if isinstance(generator, LlamaCppGenerator) else None
+
+
 def build_services(settings: Settings) -> Services:
     """Load everything; slow (models), so called once by the CLI command or the app lifespan."""
     generator = load_generator(settings)
@@ -175,6 +181,7 @@ def build_services(settings: Settings) -> Services:
         answer_options(settings),
         catalog.live_versions,
         retrieval_options(settings, load_reranker(settings)),
+        rewriter=_rewriter(generator),
     )
     return Services(
         embedder=embedder,

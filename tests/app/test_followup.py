@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,27 @@ def test_standalone_question_in_a_conversation_costs_no_rewrite(
 ) -> None:
     services.answerer.answer("How many days of parental leave do fathers get?", conversation=LEAVE)
     assert all("Standalone question" not in m.content for call in generator.calls for m in call)
+
+
+def test_a_rewriter_takes_the_rewrite_and_the_answering_model_only_the_answer(
+    services: Services, generator: FakeGenerator, tmp_path: Path
+) -> None:
+    """With a separate rewriter (llama.cpp: a second context), the answering model sees only
+    answer prompts, so its cached prompt prefix survives the follow-up's rewrite."""
+    doc = tmp_path / "leave.md"
+    doc.write_text("# Leave\n\nContractors do not get paid annual leave from Northwind.\n")
+    ingest_paths(
+        [doc],
+        embedder=services.embedder,
+        store=services.store,
+        catalog=services.catalog,
+        options=services.ingest_options,
+    )
+    rewriter = FakeGenerator()
+    rewriter.enqueue("Do contractors get paid annual leave?")
+    generator.enqueue("No, contractors do not get paid annual leave [1].")
+    answerer = replace(services.answerer, rewriter=rewriter)
+    answer = answerer.answer("And contractors?", conversation=LEAVE)
+    assert answer.search_query == "Do contractors get paid annual leave?"
+    assert len(rewriter.calls) == 1 and "Standalone question:" in rewriter.calls[0][0].content
+    assert len(generator.calls) == 1 and generator.calls[0][0].role == "system"

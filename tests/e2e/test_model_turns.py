@@ -8,7 +8,8 @@ import pytest
 
 from app.answer import Done, Queued, Retrieved, Token
 from app.demo import demo_documents
-from app.generate import LlamaCppGenerator
+from app.followup import Turn, condense
+from app.generate import LlamaCppGenerator, SideContext
 from app.services import Services
 from tests.app.test_answer_queue import Background
 from tests.e2e.real import real_services
@@ -63,3 +64,21 @@ def test_the_next_request_runs_when_the_one_holding_the_model_goes_away(
     answer = rest[-1].answer
     assert answer.text.strip() and answer.timings.completion_tokens > TAKEN
     assert answer.timings.queued_ms > 0
+
+
+def test_a_follow_up_rewrite_leaves_the_answering_context_cached(services: Services) -> None:
+    """The rewrite runs in the side context: the answering context still holds the previous
+    answer's prompt afterwards, for the follow-up's answer to reuse."""
+    generator = services.generator
+    rewriter = services.answerer.rewriter
+    assert isinstance(generator, LlamaCppGenerator) and isinstance(rewriter, SideContext)
+    earlier = services.answerer.answer(QUESTION)
+    cached = list(generator._llama.input_ids[: generator.cached_tokens])  # raw API on purpose
+    query = condense(
+        "And for the second carer?",
+        [Turn(QUESTION, earlier.text)],
+        rewriter,
+        services.answerer.prompts,
+    )
+    assert query.strip() and rewriter.loaded
+    assert list(generator._llama.input_ids[: generator.cached_tokens]) == cached
