@@ -173,8 +173,8 @@ class Answerer:
     options: AnswerOptions
     live_versions: LiveVersions | None = None  # the catalog's current version per document
     retrieval: RetrievalOptions | None = None  # fusion, reranker, neighbours (app.retrieve)
-    # follow-up rewrites run here when given (a second llama.cpp context), so they do not
-    # evict the previous answer's prompt from the answering context's cache
+    # follow-up rewrites run here when given (llama.cpp: the same context, its cached prompt
+    # put back afterwards), so the follow-up's answer reuses the previous answer's prompt
     rewriter: Generator | None = None
 
     def answer(

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from app.llama_state import restore_prompt, save_prompt
+
 Pieces = abc.Generator[str, None, None]  # a streamed completion; closing it stops decoding
 
 
@@ -125,24 +127,15 @@ class LlamaCppGenerator:
     """A GGUF model in llama-cpp-python; the chat template comes from the GGUF itself."""
 
     def __init__(
-        self,
-        path: Path,
-        *,
-        model_id: str,
-        n_ctx: int,
-        n_threads: int | None = None,
-        n_batch: int = 512,
+        self, path: Path, *, model_id: str, n_ctx: int, n_threads: int | None = None
     ) -> None:
         from llama_cpp import Llama
 
         self.model_id = model_id
-        self._path = path
-        self._threads = n_threads or os.cpu_count() or 1
         self._llama: Any = Llama(
             model_path=str(path),
             n_ctx=n_ctx,
-            n_threads=self._threads,
-            n_batch=n_batch,
+            n_threads=n_threads or os.cpu_count() or 1,
             verbose=False,
         )
         self.context_length = int(self._llama.n_ctx())
@@ -153,11 +146,18 @@ class LlamaCppGenerator:
         return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
     def stream(
-        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        keep_prompt: bool = False,
     ) -> Pieces:
-        """The answer's pieces; closing the iterator stops decoding at the next token."""
+        """The answer's pieces; closing the iterator stops decoding at the next token.
+        `keep_prompt`: afterwards, put back the prompt that was cached before (`aside`)."""
         if not self._running.acquire(blocking=False):
             raise RuntimeError("a completion is already running on this context: wait in `queue`")
+        saved = save_prompt(self._llama) if keep_prompt else None
         try:
             chunks = self._llama.create_chat_completion(
                 messages=[{"role": m.role, "content": m.content} for m in messages],
@@ -173,13 +173,14 @@ class LlamaCppGenerator:
             finally:
                 chunks.close()
         finally:
+            if keep_prompt:
+                restore_prompt(self._llama, saved)
             self._running.release()
 
-    def side_context(self, n_ctx: int = 2048) -> SideContext:
-        """A second, smaller context on the same model file for short side tasks (rewriting a
-        follow-up), so they leave this context's cached prompt in place. Created at first use;
-        the weights are memory-mapped, so the two contexts share them."""
-        return SideContext(self._path, model_id=self.model_id, n_ctx=n_ctx, n_threads=self._threads)
+    def aside(self) -> Aside:
+        """This model for short side tasks (rewriting a follow-up): same context, but the
+        prompt cached in it before the task is put back afterwards, for the next answer."""
+        return Aside(self)
 
     @property
     def cached_tokens(self) -> int:
@@ -187,44 +188,23 @@ class LlamaCppGenerator:
         return int(self._llama.n_tokens)
 
 
-class SideContext:
-    """A `LlamaCppGenerator` with a small context, loaded at its first request.
-
-    Its callers already hold their turn on the main context (`queue` is None), so the two never
-    compute at once. Its batch is small: llama-cpp-python keeps a float per vocabulary entry
-    per batch row (151,936 for Qwen2.5: 78 MB at 128 rows, 311 MB at 512)."""
+class Aside:
+    """Completions on a `LlamaCppGenerator`'s context that leave its cached prompt as they
+    found it. Callers already hold their turn on that context (so `queue` is None here)."""
 
     queue: FairQueue | None = None
 
-    def __init__(self, path: Path, *, model_id: str, n_ctx: int, n_threads: int) -> None:
-        self.model_id = model_id
-        self.context_length = n_ctx
-        self._path = path
-        self._threads = n_threads
-        self._loaded: LlamaCppGenerator | None = None
-        self._loading = threading.Lock()
+    def __init__(self, main: LlamaCppGenerator) -> None:
+        self.main = main
+        self.model_id = main.model_id
+        self.context_length = main.context_length
 
     def count_tokens(self, text: str) -> int:
-        return self._context().count_tokens(text)
+        return self.main.count_tokens(text)
 
     def stream(
         self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float
     ) -> Pieces:
-        yield from self._context().stream(messages, max_tokens=max_tokens, temperature=temperature)
-
-    @property
-    def loaded(self) -> bool:
-        return self._loaded is not None
-
-    def _context(self) -> LlamaCppGenerator:
-        with self._loading:
-            if self._loaded is None:
-                self._loaded = LlamaCppGenerator(
-                    self._path,
-                    model_id=self.model_id,
-                    n_ctx=self.context_length,
-                    n_threads=self._threads,
-                    n_batch=128,
-                )
-                self._loaded.queue = None
-            return self._loaded
+        yield from self.main.stream(
+            messages, max_tokens=max_tokens, temperature=temperature, keep_prompt=True
+        )

@@ -161,9 +161,9 @@ def load_generator(settings: Settings) -> Generator:
 
 
 def _rewriter(generator: Generator) -> Generator | None:
-    """Follow-up rewrites in a second llama.cpp context, so the answering context keeps the
-    previous answer's prompt cached (a model server keeps its own cache: None)."""
-    return generator.side_context() if isinstance(generator, LlamaCppGenerator) else None
+    """Follow-up rewrites that put the answering context's cached prompt back afterwards, so
+    the follow-up's answer reuses the previous one's (a model server keeps its own cache: None)."""
+    return generator.aside() if isinstance(generator, LlamaCppGenerator) else None
 
 
 def build_services(settings: Settings) -> Services:

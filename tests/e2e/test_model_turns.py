@@ -9,7 +9,7 @@ import pytest
 from app.answer import Done, Queued, Retrieved, Token
 from app.demo import demo_documents
 from app.followup import Turn, condense
-from app.generate import LlamaCppGenerator, SideContext
+from app.generate import Aside, LlamaCppGenerator
 from app.services import Services
 from tests.app.test_answer_queue import Background
 from tests.e2e.real import real_services
@@ -67,18 +67,18 @@ def test_the_next_request_runs_when_the_one_holding_the_model_goes_away(
 
 
 def test_a_follow_up_rewrite_leaves_the_answering_context_cached(services: Services) -> None:
-    """The rewrite runs in the side context: the answering context still holds the previous
-    answer's prompt afterwards, for the follow-up's answer to reuse."""
+    """The rewrite puts the cached prompt back: afterwards the context holds the previous
+    answer's tokens, and their cells are right: answering from them gives, token for token,
+    what answering from the cells left by the answer itself gives."""
     generator = services.generator
     rewriter = services.answerer.rewriter
-    assert isinstance(generator, LlamaCppGenerator) and isinstance(rewriter, SideContext)
+    assert isinstance(generator, LlamaCppGenerator) and isinstance(rewriter, Aside)
     earlier = services.answerer.answer(QUESTION)
+    reference = services.answerer.answer(QUESTION)  # its whole prompt already cached
     cached = list(generator._llama.input_ids[: generator.cached_tokens])  # raw API on purpose
-    query = condense(
-        "And for the second carer?",
-        [Turn(QUESTION, earlier.text)],
-        rewriter,
-        services.answerer.prompts,
-    )
-    assert query.strip() and rewriter.loaded
+    conversation = [Turn(QUESTION, earlier.text)]
+    query = condense("And for the second carer?", conversation, rewriter, services.answerer.prompts)
+    assert query.strip() and generator.cached_tokens > 0
     assert list(generator._llama.input_ids[: generator.cached_tokens]) == cached
+    again = services.answerer.answer(QUESTION)
+    assert again.text == reference.text
