@@ -50,6 +50,7 @@ class Row:
     supported_by_words: int  # the same, by words and numbers only
     right_document: bool | None = None
     cold_prefill_s: float | None = None  # docent again, after emptying llama.cpp's cache
+    cold_ttft_s: float | None = None  # the same run, from the question (search included)
     raw_prefill_s: float | None = None  # raw llama-cpp-python, identical prompt, cold cache
     raw_tokens_per_s: float | None = None
     raw_total_s: float | None = None
@@ -135,6 +136,8 @@ def _raw_ceiling(services: Services, row: Row) -> None:
     llama.reset()
     answer = services.answerer.answer(row.question)
     row.cold_prefill_s = _prefill_s(answer)
+    first_ms = answer.timings.first_token_ms
+    row.cold_ttft_s = None if first_ms is None else first_ms / 1000
     messages = services.answerer.prompts.messages(row.question, answer.passages)
     llama.reset()
     started = time.perf_counter()
@@ -210,11 +213,17 @@ def _report(
         "p50_total_s": _median([r.total_s for r in rows]),
         "raw_questions": len(raw),
         "prefill_vs_raw": _median([_ratio(r.cold_prefill_s, r.raw_prefill_s) for r in raw]),
+        "ttft_vs_raw_prefill": _median([_ratio(r.cold_ttft_s, r.raw_prefill_s) for r in raw]),
+        "prefill_vs_raw_each": [_round(_ratio(r.cold_prefill_s, r.raw_prefill_s)) for r in raw],
         "tokens_per_s_vs_raw": _median([_ratio(r.tokens_per_s, r.raw_tokens_per_s) for r in raw]),
         "raw_total_s": round(sum(r.raw_total_s or 0.0 for r in raw), 1),
         "docent_total_s_same_questions": round(sum(r.total_s for r in raw), 1),
         "follow_up_cache": cache,
     }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
