@@ -107,6 +107,7 @@ def ingest_options(settings: Settings, groups: tuple[str, ...] = (), **extra: An
     defaults: dict[str, Any] = {
         "workers": settings.ingest_workers,
         "max_file_bytes": settings.max_file_mb << 20,
+        "parse_timeout": settings.parse_timeout or None,
     }
     return IngestOptions(
         settings.chunk_tokens, settings.chunk_overlap, groups, **(defaults | extra)

@@ -163,6 +163,13 @@ class Settings(BaseSettings):
     ingest_workers: int = Field(
         1, ge=0, le=16, description="Parser processes beside the embedder (0 = parse inline)."
     )
+    parse_timeout: int = Field(
+        600,
+        ge=0,
+        description="Seconds one file may take to parse before its parser process is stopped "
+        "and the file reported as failed (0 = no limit; needs parser processes, "
+        "DOCENT_INGEST_WORKERS >= 1).",
+    )
 
     # --- web --------------------------------------------------------------------------------
     host: str = Field("127.0.0.1", description="Address the web app listens on.")

@@ -71,6 +71,7 @@ class IngestOptions:
     dry_run: bool = False  # report what would happen; change nothing
     force: bool = False  # parse and embed again even when nothing changed (reindex)
     max_file_bytes: int = 200 << 20  # larger files are skipped
+    parse_timeout: float | None = None  # seconds per file in a parser process; None: no limit
     tags: tuple[str, ...] = ()  # labels for search filters; like groups, they replace earlier ones
 
 
@@ -128,7 +129,10 @@ def ingest_paths(
         else:
             to_parse.append((plan, plan.path))
     batch: list[_Parsed] = []
-    for plan, outcome in parse_in_order(to_parse, options.workers, options.max_file_bytes):
+    parsed = parse_in_order(
+        to_parse, options.workers, options.max_file_bytes, options.parse_timeout
+    )
+    for plan, outcome in parsed:
         batch.append(writer.chunked(plan, outcome))
         if sum(len(item.texts) for item in batch) >= EMBED_BATCH_TEXTS:
             for result in writer.write_batch(batch, fingerprint):

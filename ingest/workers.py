@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import multiprocessing
+import tempfile
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TypeVar
@@ -18,6 +20,7 @@ T = TypeVar("T")
 Outcome = ParsedDocument | ParseError
 _CRASHED = "the parser process died on this file (out of memory, or a crash in a library)"
 _VANISHED = "the file disappeared before it was read (deleted or moved during ingestion)"
+_SLOW = "parsing took longer than {seconds:g} s and was stopped (DOCENT_PARSE_TIMEOUT)"
 
 
 def safe_parse(path: Path, max_bytes: int) -> Outcome:
@@ -35,27 +38,44 @@ def safe_parse(path: Path, max_bytes: int) -> Outcome:
         return ParseError(f"{type(exc).__name__}: {exc}")
 
 
+def warm_up() -> bool:
+    """Import the parsers a worker needs before its first timed file (seconds of imports)."""
+    with tempfile.TemporaryDirectory() as folder:
+        sample = Path(folder) / "warm-up.md"
+        sample.write_text("# Warm-up\n\nA sentence to parse.\n", encoding="utf-8")
+        safe_parse(sample, 1 << 20)
+    return True
+
+
 def parse_in_order(
-    items: Iterable[tuple[T, Path]], workers: int, max_bytes: int
+    items: Iterable[tuple[T, Path]], workers: int, max_bytes: int, timeout: float | None = None
 ) -> Iterator[tuple[T, Outcome]]:
-    """Outcomes in input order; `workers` processes parse ahead (0 = parse in this process)."""
+    """Outcomes in input order; `workers` processes parse ahead (0 = parse in this process).
+    With workers, a file still parsing `timeout` seconds after its turn came is stopped (its
+    worker killed) and reported as failed; inline parsing cannot be stopped."""
     if workers <= 0:
         for item, path in items:
             yield item, safe_parse(path, max_bytes)
         return
-    yield from _ParsePool(workers, max_bytes).run(iter(items))
+    yield from _ParsePool(workers, max_bytes, timeout).run(iter(items))
 
 
 class _ParsePool:
-    """A process pool that keeps a bounded number of files in flight and survives crashes."""
+    """A process pool that keeps a bounded number of files in flight and survives crashes
+    and files that never finish."""
 
-    def __init__(self, workers: int, max_bytes: int) -> None:
+    def __init__(self, workers: int, max_bytes: int, timeout: float | None = None) -> None:
         self._workers = workers
         self._max_bytes = max_bytes
+        self._timeout = timeout
         self._context = multiprocessing.get_context("spawn")  # torch threads do not fork well
 
     def _pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(self._workers, mp_context=self._context)
+        pool = ProcessPoolExecutor(self._workers, mp_context=self._context)
+        if self._timeout is not None:  # imports must not count against the first file
+            for ready in [pool.submit(warm_up) for _ in range(self._workers)]:
+                ready.result()
+        return pool
 
     def run(self, items: Iterator[tuple[T, Path]]) -> Iterator[tuple[T, Outcome]]:
         pool = self._pool()
@@ -70,7 +90,14 @@ class _ParsePool:
                     return
                 item, path, future = pending.popleft()
                 try:
-                    outcome = future.result()
+                    outcome = future.result(timeout=self._timeout)
+                except FutureTimeout:
+                    _kill_workers(pool)
+                    outcome = ParseError(_SLOW.format(seconds=self._timeout))
+                    pool = self._pool()
+                    pending = deque(
+                        (i, p, pool.submit(safe_parse, p, self._max_bytes)) for i, p, _ in pending
+                    )
                 except BrokenProcessPool:
                     pool.shutdown(cancel_futures=True)
                     outcome = self._alone(path)  # was it this file, or another in flight?
@@ -83,8 +110,24 @@ class _ParsePool:
             pool.shutdown(cancel_futures=True)
 
     def _alone(self, path: Path) -> Outcome:
-        with ProcessPoolExecutor(1, mp_context=self._context) as solo:
-            try:
-                return solo.submit(safe_parse, path, self._max_bytes).result()
-            except BrokenProcessPool:
-                return ParseError(_CRASHED)
+        solo = ProcessPoolExecutor(1, mp_context=self._context)
+        try:
+            return solo.submit(safe_parse, path, self._max_bytes).result(timeout=self._timeout)
+        except BrokenProcessPool:
+            return ParseError(_CRASHED)
+        except FutureTimeout:
+            _kill_workers(solo)
+            return ParseError(_SLOW.format(seconds=self._timeout))
+        finally:
+            solo.shutdown(cancel_futures=True)
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool whose worker is stuck in a parser. The executor has no public way to kill
+    its processes before Python 3.14 (`terminate_workers`), hence its `_processes`."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        process.kill()
+    for process in processes:
+        process.join(timeout=10)
+    pool.shutdown(wait=False, cancel_futures=True)
