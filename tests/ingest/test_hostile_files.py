@@ -202,10 +202,10 @@ def _record_parsed(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     real = pipeline_module.parse_in_order
 
     def recording(
-        items: list[tuple[Plan, Path]], workers: int, max_bytes: int
+        items: list[tuple[Plan, Path]], workers: int, max_bytes: int, timeout: float | None = None
     ) -> Iterator[tuple[Plan, Outcome]]:
         parsed.extend(path for _, path in items)
-        return real(items, workers, max_bytes)
+        return real(items, workers, max_bytes, timeout)
 
     monkeypatch.setattr(pipeline_module, "parse_in_order", recording)
     return parsed
