@@ -104,7 +104,7 @@ def _plan_readable(
 def _refusal(path: Path, roots: Sequence[Path]) -> Plan | None:
     """Files that are not read at all: names the catalog cannot hold, links found in folders,
     pipes and devices (reading a pipe would wait forever)."""
-    if not _is_utf8(str(path)):
+    if not is_utf8(str(path)):
         return _not_utf8(path)
     location = _location(path)
     link = _link_problem(path, roots) if path.is_symlink() and path not in roots else None
@@ -112,7 +112,7 @@ def _refusal(path: Path, roots: Sequence[Path]) -> Plan | None:
         return Plan(path, location, "skip", _location_id(location), reason=link)
     if not path.exists():
         return Plan(path, str(path), "fail", reason="no such file")
-    if not _is_utf8(str(path.resolve())):  # a folder on the way, or a link's target
+    if not is_utf8(str(path.resolve())):  # a folder on the way, or a link's target
         return _not_utf8(path.resolve())
     if not path.is_file():
         reason = "not a regular file (a named pipe, socket or device)"
@@ -156,7 +156,8 @@ def _location_id(location: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, location))
 
 
-def _is_utf8(text: str) -> bool:
+def is_utf8(text: str) -> bool:
+    """False for text holding lone surrogates (an undecodable file name, a JSON escape)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

@@ -94,20 +94,22 @@ class _ParsePool:
                 except FutureTimeout:
                     _kill_workers(pool)
                     outcome = ParseError(_SLOW.format(seconds=self._timeout))
-                    pool = self._pool()
-                    pending = deque(
-                        (i, p, pool.submit(safe_parse, p, self._max_bytes)) for i, p, _ in pending
-                    )
+                    pool, pending = self._restart(pending)
                 except BrokenProcessPool:
                     pool.shutdown(cancel_futures=True)
                     outcome = self._alone(path)  # was it this file, or another in flight?
-                    pool = self._pool()
-                    pending = deque(
-                        (i, p, pool.submit(safe_parse, p, self._max_bytes)) for i, p, _ in pending
-                    )
+                    pool, pending = self._restart(pending)
                 yield item, outcome
         finally:
             pool.shutdown(cancel_futures=True)
+
+    def _restart(
+        self, pending: deque[tuple[T, Path, Future[Outcome]]]
+    ) -> tuple[ProcessPoolExecutor, deque[tuple[T, Path, Future[Outcome]]]]:
+        """A fresh pool, with the files that were in flight in the old one submitted again."""
+        pool = self._pool()
+        again = deque((i, p, pool.submit(safe_parse, p, self._max_bytes)) for i, p, _ in pending)
+        return pool, again
 
     def _alone(self, path: Path) -> Outcome:
         solo = ProcessPoolExecutor(1, mp_context=self._context)

@@ -26,13 +26,15 @@ TITLES = {
 
 
 def _wants_page(request: Request) -> bool:
+    """A person's browser asking for a page (not htmx, not an API path)."""
     htmx = request.headers.get("HX-Request") == "true"
-    return not htmx and "text/html" in request.headers.get("accept", "")
+    api = request.url.path.startswith(("/api/", "/v1/"))
+    return not htmx and not api and "text/html" in request.headers.get("accept", "")
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    if not _wants_page(request) or request.url.path.startswith(("/api/", "/v1/")):
+    if not _wants_page(request):
         return await http_exception_handler(request, exc)
     context = {
         "status": exc.status_code,
@@ -47,7 +49,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 async def validation_error(request: Request, exc: RequestValidationError) -> Response:
     """A form a browser posted that fails validation (a question over the length limit, a
     missing field): a page saying which field and why; FastAPI's JSON 422 for everyone else."""
-    if not _wants_page(request) or request.url.path.startswith(("/api/", "/v1/")):
+    if not _wants_page(request):
         return _validation_json(exc)
     context = {"status": 422, "title": TITLES[422], "detail": _readable(exc)}
     return templates.TemplateResponse(request, "error.html", context, status_code=422)

@@ -32,6 +32,7 @@ from app.web.auth import CsrfChecked, CurrentUser
 from app.web.chat import MAX_QUESTION_CHARS
 from app.web.deps import ServicesDep
 from app.web.errors import validation_error
+from ingest.planning import is_utf8
 
 MODEL_ID = "docent"
 SOURCES_HEADING = "\n\nSources:\n"
@@ -60,7 +61,7 @@ class MessageIn(BaseModel):
         texts = content if isinstance(content, list) else [content]
         for text in texts:
             value = text.text if isinstance(text, ContentPart) else text
-            if value and not _is_unicode(value):
+            if value and not is_utf8(value):
                 raise ValueError("the text is not valid Unicode (a lone surrogate)")
         return content
 
@@ -69,14 +70,6 @@ class MessageIn(BaseModel):
         if isinstance(self.content, list):
             return "".join(part.text or "" for part in self.content)
         return self.content or ""
-
-
-def _is_unicode(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 class StreamOptions(BaseModel):

@@ -41,8 +41,14 @@ PER_DIEM = passage(
 
 def ingest_remote_work(services: Services, folder: Path) -> Path:
     """One small handbook page about remote work, ingested through the real pipeline."""
-    doc = folder / "remote.md"
-    doc.write_text("# Remote work\n\nEmployees may work remotely up to three days per week.\n")
+    text = "# Remote work\n\nEmployees may work remotely up to three days per week.\n"
+    return ingest_text(services, folder / "remote.md", text)
+
+
+def ingest_text(services: Services, doc: Path, text: str) -> Path:
+    """`text` written to `doc` and ingested through the real pipeline with the services'
+    options."""
+    doc.write_text(text)
     ingest_paths(
         [doc],
         embedder=services.embedder,

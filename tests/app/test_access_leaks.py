@@ -300,7 +300,6 @@ def test_no_answer_path_shows_a_forbidden_passage(kb: Kb, path: str) -> None:
             assert response.status_code == 200, f"{user} via {path}: {response.text[:300]}"
             text = LEDGER.probe(user, path, response)
             shown |= {c for c in CANARIES if c in text}
-        assert shown == READABLE[user] or shown > READABLE[user], (user, path, shown)
         assert READABLE[user] <= shown, f"{path} never showed {user} what they may read"
     assert LEDGER.leaks[leaks_before:] == []
 
@@ -383,9 +382,7 @@ def test_admin_pages_and_the_chunk_viewer_refuse_members(kb: Kb) -> None:
             else:
                 assert response.status_code == 403, (user, path, response.status_code)
     for doc_id in kb.docs.values():  # the admin's chunk viewer does show the chunks
-        assert kb.docs and any(
-            c in kb.clients["root"].get(f"/admin/documents/{doc_id}").text for c in CANARIES
-        )
+        assert any(c in kb.clients["root"].get(f"/admin/documents/{doc_id}").text for c in CANARIES)
     assert LEDGER.leaks[leaks_before:] == []
 
 

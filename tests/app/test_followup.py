@@ -9,9 +9,13 @@ from app.answer import Rewritten
 from app.followup import Turn, condense, needs_context
 from app.prompting import Prompts
 from app.services import Services
-from ingest.pipeline import ingest_paths
+from tests.app.sample import ingest_text
 from tests.fakes import FakeEmbedder, FakeGenerator
 
+LEAVE_DOC = (
+    "# Leave\n\nEmployees get 28 days of annual leave.\n\n"
+    "## Contractors\n\nContractors do not get paid annual leave from Northwind.\n"
+)
 LEAVE = [Turn("How many days of annual leave do employees get?", "28 days [1].")]
 
 
@@ -51,18 +55,7 @@ def test_an_empty_rewrite_falls_back_to_joining_the_turns() -> None:
 def test_follow_up_is_rewritten_searched_and_shown(
     services: Services, generator: FakeGenerator, embedder: FakeEmbedder, tmp_path: Path
 ) -> None:
-    doc = tmp_path / "leave.md"
-    doc.write_text(
-        "# Leave\n\nEmployees get 28 days of annual leave.\n\n"
-        "## Contractors\n\nContractors do not get paid annual leave from Northwind.\n"
-    )
-    ingest_paths(
-        [doc],
-        embedder=embedder,
-        store=services.store,
-        catalog=services.catalog,
-        options=services.ingest_options,
-    )
+    ingest_text(services, tmp_path / "leave.md", LEAVE_DOC)
     generator.enqueue("Do contractors get paid annual leave?", "No, contractors do not [1].")
 
     events = list(services.answerer.stream("And contractors?", conversation=LEAVE))
@@ -85,17 +78,9 @@ def test_standalone_question_in_a_conversation_costs_no_rewrite(
 def test_a_rewriter_takes_the_rewrite_and_the_answering_model_only_the_answer(
     services: Services, generator: FakeGenerator, tmp_path: Path
 ) -> None:
-    """With a separate rewriter (llama.cpp: a second context), the answering model sees only
-    answer prompts, so its cached prompt prefix survives the follow-up's rewrite."""
-    doc = tmp_path / "leave.md"
-    doc.write_text("# Leave\n\nContractors do not get paid annual leave from Northwind.\n")
-    ingest_paths(
-        [doc],
-        embedder=services.embedder,
-        store=services.store,
-        catalog=services.catalog,
-        options=services.ingest_options,
-    )
+    """With a separate rewriter (llama.cpp: the same context, its cached prompt put back
+    afterwards), the answering model is asked only for the answer."""
+    ingest_text(services, tmp_path / "leave.md", LEAVE_DOC)
     rewriter = FakeGenerator()
     rewriter.enqueue("Do contractors get paid annual leave?")
     generator.enqueue("No, contractors do not get paid annual leave [1].")

@@ -183,8 +183,8 @@ def _follow_up_cache(services: Services) -> dict[str, Any]:
         "prefill_s_cold": _prefill_s(cold),
         "prefill_s_after_first_turn": _prefill_s(warm),
         "prefill_s_after_rewrite": _prefill_s(turn),
-        # the follow-up as a user sees it: rewrite (side context, loaded here the first time),
-        # search, and prompt processing, to its first answer token
+        # the follow-up as a user sees it: rewrite, search, and prompt processing, to its
+        # first answer token
         "follow_up_ttft_s": (turn.timings.first_token_ms or 0.0) / 1000,
     }
 

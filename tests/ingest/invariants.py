@@ -95,14 +95,6 @@ def by_source(results: Iterable[IngestResult]) -> dict[str, IngestResult]:
     return table
 
 
-def utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def printable(path: Path) -> str:
     """A path as results show it when its name is not UTF-8 (bytes escaped as \\xNN)."""
     return os.fsencode(path).decode("utf-8", "backslashreplace")

@@ -20,7 +20,7 @@ import pytest
 from ingest import pipeline as pipeline_module
 from ingest.catalog import Catalog
 from ingest.pipeline import IngestOptions, IngestResult, ingest_paths
-from ingest.planning import Plan
+from ingest.planning import Plan, is_utf8
 from ingest.store import QdrantStore
 from ingest.workers import Outcome
 from tests.fakes import FakeEmbedder
@@ -34,7 +34,6 @@ from tests.ingest.invariants import (
     by_source,
     ingest,
     printable,
-    utf8,
 )
 
 INLINE = replace(OPTIONS, workers=0)
@@ -138,7 +137,7 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Batch:
 
 def _source(path: Path) -> str:
     """The source a result names: a link's own place; a name that is not UTF-8 escaped."""
-    if not path.is_symlink() and path.exists() and utf8(str(path)):
+    if not path.is_symlink() and path.exists() and is_utf8(str(path)):
         return str(path.resolve())
     return printable(path.parent.resolve() / path.name)
 

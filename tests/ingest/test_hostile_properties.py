@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from ingest.catalog import Catalog
+from ingest.planning import is_utf8
 from ingest.store import QdrantStore
 from tests.ingest import bombs, hostile
 from tests.ingest.hostile import Good
@@ -23,7 +24,6 @@ from tests.ingest.invariants import (
     assert_findable,
     assert_store_matches_catalog,
     ingest,
-    utf8,
 )
 
 _counter = itertools.count()
@@ -154,7 +154,7 @@ def test_names_that_are_not_utf8_are_skipped_and_others_ingested(
     [result] = ingest([folder], scratch.store, scratch.catalog, workers=0)
 
     assert_clear(result)
-    if utf8(str(path)):
+    if is_utf8(str(path)):
         assert (result.status, result.source) == ("new", str(path.resolve()))
     else:
         assert result.status == "skipped" and "not valid UTF-8" in (result.reason or "")
