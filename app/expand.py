@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from ingest.chunk import shared_headings
 from ingest.types import Passage
 
 MAX_MERGED_CHUNKS = 3  # one passage joins at most this many chunks (keeps it citable)
@@ -141,7 +142,7 @@ def _joined(run: list[Passage], best: Passage) -> Passage:
         text=text,
         start=run[0].start,
         end=end,
-        headings=_shared_headings([p.headings for p in run]),
+        headings=shared_headings([p.headings for p in run]),
         page_start=min(pages) if pages else None,
         page_end=max(pages) if pages else None,
         score=max(p.score for p in run),
@@ -156,13 +157,3 @@ def _append(text: str, end: int, part: Passage) -> tuple[str, int]:
     if part.start >= end:
         return text + "\n" * (part.start - end) + part.text, part.end
     return text + part.text[end - part.start :], part.end
-
-
-def _shared_headings(paths: list[tuple[str, ...]]) -> tuple[str, ...]:
-    shared = paths[0]
-    for path in paths[1:]:
-        n = 0
-        while n < min(len(shared), len(path)) and shared[n] == path[n]:
-            n += 1
-        shared = shared[:n]
-    return shared

@@ -295,6 +295,11 @@ def _shared_path(units: list[_Unit]) -> tuple[str, ...]:
         for unit, after in zip(units, [*units[1:], None], strict=True)
         if not (unit.heading and after and after.headings[: len(unit.headings)] == unit.headings)
     ]
+    return shared_headings(paths)
+
+
+def shared_headings(paths: list[tuple[str, ...]]) -> tuple[str, ...]:
+    """The longest heading path that every one of `paths` starts with."""
     shared = paths[0]
     for path in paths[1:]:
         n = 0
