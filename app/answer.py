@@ -19,6 +19,13 @@ from app.evidence import evidence_strength
 from app.expand import chunks_of
 from app.followup import Turn, condense, needs_context
 from app.generate import FairQueue, GenerationFailed, Generator, ModelBusy, Ticket
+from app.grounding import (
+    REASONS,
+    Grounding,
+    GroundingOptions,
+    after_generation,
+    before_generation,
+)
 from app.prompting import NOT_FOUND, Prompts
 from app.retrieve import LiveVersions, RetrievalOptions, retrieve
 from app.support import Claim
@@ -35,6 +42,7 @@ class AnswerOptions:
     max_answer_tokens: int = 384
     temperature: float = 0.1
     min_evidence: float = 0.0  # refuse below this evidence strength (see app.evidence)
+    grounding: GroundingOptions = field(default_factory=GroundingOptions)  # see app.grounding
     queue_timeout: float | None = None  # seconds to wait for the model; None: no limit
 
 
@@ -70,8 +78,16 @@ class Answer:
     claims: list[Claim] = field(default_factory=list)  # cited sentences, checked
     reasoning: str = ""  # a reasoning model's <think> text, kept out of `text`
     evidence: float | None = None  # best question-passage similarity (see app.evidence)
-    refused: bool = False  # evidence too weak: nothing generated, closest passages listed
+    refused: bool = False  # declined by docent (see `declined`): closest passages listed
     search_query: str | None = None  # the standalone rewrite of a follow-up, when one was made
+    declined: str = ""  # why docent declined (a key of app.grounding.REASONS); "" if it did not
+    model_text: str = ""  # what the model wrote, before docent's citation markers
+    grounding: Grounding | None = None  # what the grounding checks measured
+
+    @property
+    def declined_because(self) -> str:
+        """The reason docent declined, in words ("" when it did not)."""
+        return REASONS.get(self.declined, self.declined)
 
     @property
     def unsupported_claims(self) -> list[Claim]:
@@ -136,6 +152,7 @@ class _Evidence:
     dropped: list[Passage]
     strength: float
     retrieval_ms: float
+    grounding: Grounding
 
 
 class _Turn:
@@ -212,9 +229,10 @@ class Answerer:
                 yield Rewritten(query)
             evidence = self._search(query, access, started, filters)
             yield Retrieved(evidence.passages)
-            if not evidence.passages or evidence.strength < self.options.min_evidence:
+            decline = self._decline_early(evidence)
+            if decline is not None:
                 turn.leave()
-                yield Done(self._refusal(question, evidence, started))
+                yield Done(self._refusal(question, evidence, started, decline))
                 return
             yield from turn.take()
             yield from self._generate(question, evidence, started, turn)
@@ -240,12 +258,21 @@ class Answerer:
         )
         strength = evidence_strength(vector, chunks_of(found), self.embedder)  # as calibrated
         passages, dropped = self.fit(query, found)
-        return _Evidence(query, passages, dropped, strength, _ms_since(started))
+        grounding = before_generation(query, passages, self.options.grounding)
+        return _Evidence(query, passages, dropped, strength, _ms_since(started), grounding)
 
-    def _refusal(self, question: str, evidence: _Evidence, started: float) -> Answer:
+    def _decline_early(self, evidence: _Evidence) -> str | None:
+        """Why not to generate at all: "" for no passages, a reason, or None (generate)."""
+        if not evidence.passages:
+            return ""
+        if evidence.strength < self.options.min_evidence:
+            return "weak_evidence"
+        return evidence.grounding.reason or None
+
+    def _refusal(self, question: str, evidence: _Evidence, started: float, reason: str) -> Answer:
         timings = Timings(evidence.retrieval_ms, None, 0.0, 0.0, _ms_since(started), 0, 0)
         answer = self._finish(question, NOT_FOUND, evidence, timings)
-        return replace(answer, refused=bool(evidence.passages))
+        return replace(answer, refused=bool(evidence.passages), declined=reason)
 
     def _generate(self, question: str, evidence: _Evidence, started: float, turn: _Turn) -> Events:
         messages = self.prompts.messages(evidence.query, evidence.passages)
@@ -297,11 +324,18 @@ class Answerer:
 
     def _finish(self, question: str, text: str, evidence: _Evidence, timings: Timings) -> Answer:
         passages = evidence.passages
-        found = text != NOT_FOUND
+        found = NOT_FOUND not in text
         final, citations, checked = (
             resolve(text, passages, self.embedder) if found else (text, [], [])
         )
-        return Answer(
+        grounding = evidence.grounding
+        if found and text:
+            numbers = [c.number for c in citations]
+            options = self.options.grounding
+            grounding = after_generation(
+                evidence.query, grounding, passages, numbers, checked, options
+            )
+        answer = Answer(
             question=question,
             text=final or NOT_FOUND,
             citations=citations,
@@ -313,7 +347,14 @@ class Answerer:
             claims=checked,
             evidence=evidence.strength,
             search_query=evidence.query if evidence.query != question else None,
+            model_text=text,
+            grounding=grounding,
         )
+        if grounding.reason and found and text:  # written, but not from the passages: declined
+            return replace(
+                answer, text=NOT_FOUND, citations=[], refused=True, declined=grounding.reason
+            )
+        return answer
 
 
 def _ms_since(start: float) -> float:

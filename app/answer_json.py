@@ -27,6 +27,8 @@ def answer_from_dict(data: dict[str, Any]) -> Answer:
         claims=[claim_from_dict(c) for c in data.get("claims", [])],
         evidence=data.get("evidence"),
         refused=bool(data.get("refused", False)),
+        declined=data.get("declined") or "",
+        model_text=data.get("withheld_answer") or "",
         search_query=data.get("search_query"),
     )
 

@@ -1,23 +1,24 @@
 """Turn the model's [n] markers into citations of the passages it was shown.
 
-Markers that name no passage are removed. A sentence the model left uncited is attributed to
-the passage that contains most of its words, when one clearly does (small models often forget
-to cite); such citations are marked `by_model=False` so the UI can say docent added them.
+Only markers change: the model's words, code, URLs and numbers are never touched, and a bracket
+that is data (`sys.argv[1]`, `tuple([1, 2, 3])`, anything in code) is not a marker (see
+app.answer_text). Markers that name no passage are removed. A sentence the model left uncited
+is attributed to the passage that contains most of its words, when one clearly does (small
+models often forget to cite); such citations are marked `by_model=False` so the UI can say
+docent added them.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from app.answer_text import Marker, Segment, citation_point, markers, segments
 from app.support import SUPPORT_THRESHOLD, Claim, Span, best_span, claims
 from ingest.embed import Embedder
 from ingest.sparse import terms
 from ingest.types import Passage
 
-_MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*(?:\s*\[\d[\d,\s]*\])*")
 ATTRIBUTION_THRESHOLD = 0.6  # share of a sentence's words found in the passage
 MIN_ATTRIBUTION_TERMS = 3
 
@@ -32,65 +33,73 @@ class Citation:
 
 
 def cited_numbers(text: str) -> list[int]:
-    """Every number inside [n] or [n, m] markers, in order of first appearance."""
+    """Every number the text's citation markers name, in order of first appearance."""
     seen: dict[int, None] = {}
-    for match in _MARKER.finditer(text):
-        for part in match.group(1).split(","):
-            seen.setdefault(int(part), None)
+    for marker in markers(text):
+        for number in marker.numbers:
+            seen.setdefault(number, None)
     return list(seen)
 
 
-def strip_invalid_markers(text: str, passage_count: int) -> str:
-    def keep_valid(match: re.Match[str]) -> str:
-        numbers = [int(p) for p in match.group(1).split(",")]
-        return "".join(f"[{n}]" for n in numbers if 1 <= n <= passage_count)
+def without_markers(text: str) -> str:
+    """The text with its citation markers (and the spaces before them) taken out."""
+    return _edited(text, {m: "" for m in markers(text)})
 
-    return _MARKER.sub(keep_valid, text)
+
+def strip_invalid_markers(text: str, passage_count: int) -> str:
+    """Markers keep only the numbers of passages shown ([2, 9] -> [2]; [9] goes, with the
+    space before it); [1, 2] is written [1][2]. Nothing else changes."""
+    edits: dict[Marker, str] = {}
+    for marker in markers(text):
+        valid = [n for n in marker.numbers if 1 <= n <= passage_count]
+        lead = text[marker.start - marker.lead : marker.start]
+        written = lead + "".join(f"[{n}]" for n in valid) if valid else ""
+        if written != text[marker.start - marker.lead : marker.end]:
+            edits[marker] = written
+    return _edited(text, edits)
 
 
 def attribute_uncited(text: str, passages: Sequence[Passage]) -> tuple[str, set[int]]:
-    """Append [n] to uncited sentences that one passage clearly supports."""
+    """Add [n] at the end of each uncited sentence that one passage clearly supports."""
     added: set[int] = set()
     vocabularies = [set(terms(p.text)) for p in passages]
-
-    def attribute(match: re.Match[str]) -> str:
-        sentence = match.group(0)
-        if _MARKER.search(sentence):
-            return sentence
-        number = best_support(sentence, vocabularies)
+    found = markers(text)
+    insertions: list[tuple[int, str]] = []
+    for segment in segments(text):
+        if segment.code or _markers_in(found, segment):
+            continue
+        number = best_support(text[segment.start : segment.end], vocabularies)
         if number is None:
-            return sentence
+            continue
         added.add(number)
-        body = sentence.rstrip()
-        trailing = sentence[len(body) :]
-        end = len(body.rstrip(".!?"))
-        return f"{body[:end]} [{number}]{body[end:]}{trailing}"
-
-    return _SENTENCE.sub(attribute, text), added
+        insertions.append((citation_point(text, segment), f" [{number}]"))
+    for at, marker in reversed(insertions):
+        text = text[:at] + marker + text[at:]
+    return text, added
 
 
 def repoint_unsupported(text: str, passages: Sequence[Passage]) -> str:
     """A sentence whose cited passages do not support it, but another shown passage does,
-    gets its marker pointed at that passage (small models often cite the wrong number)."""
-
-    def repoint(match: re.Match[str]) -> str:
-        sentence = match.group(0)
-        numbers = [int(p) for m in _MARKER.finditer(sentence) for p in m.group(1).split(",")]
-        if not numbers:
-            return sentence
-        plain = _MARKER.sub("", sentence)
+    gets its markers replaced by one marker of that passage (small models often cite the
+    wrong number)."""
+    found = markers(text)
+    edits: dict[Marker, str] = {}
+    for segment in segments(text):
+        own = _markers_in(found, segment)
+        numbers = [n for m in own for n in m.numbers if 1 <= n <= len(passages)]
+        if segment.code or not numbers:
+            continue
+        plain = without_markers(text[segment.start : segment.end])
         support = [best_span(plain, p.text)[1] for p in passages]
         if max(support[n - 1] for n in numbers) >= SUPPORT_THRESHOLD:
-            return sentence
+            continue
         best = max(range(len(passages)), key=lambda i: support[i])
         if support[best] < SUPPORT_THRESHOLD:
-            return sentence  # supported nowhere: left as cited, and flagged by the check
-        first = _MARKER.search(sentence)
-        assert first is not None
-        rest = _MARKER.sub("", sentence[first.end() :])
-        return f"{sentence[: first.start()]}[{best + 1}]{rest}"
-
-    return _SENTENCE.sub(repoint, text)
+            continue  # supported nowhere: left as cited, and flagged by the check
+        first = own[0]
+        edits[first] = text[first.start - first.lead : first.start] + f"[{best + 1}]"
+        edits.update({m: "" for m in own[1:]})
+    return _edited(text, edits)
 
 
 def best_support(sentence: str, vocabularies: Sequence[set[str]]) -> int | None:
@@ -101,6 +110,17 @@ def best_support(sentence: str, vocabularies: Sequence[set[str]]) -> int | None:
     if not shares or max(shares) < ATTRIBUTION_THRESHOLD:
         return None
     return shares.index(max(shares)) + 1
+
+
+def _markers_in(found: Sequence[Marker], segment: Segment) -> list[Marker]:
+    return [m for m in found if segment.start <= m.start < segment.end]
+
+
+def _edited(text: str, edits: dict[Marker, str]) -> str:
+    """`text` with each marker (and its leading spaces) replaced by its edit."""
+    for marker in sorted(edits, key=lambda m: m.start, reverse=True):
+        text = text[: marker.start - marker.lead] + edits[marker] + text[marker.end :]
+    return text
 
 
 def resolve(

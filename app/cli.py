@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -236,9 +236,18 @@ def ask(
 
 def _print_sources(answer: Answer, streamed: str) -> None:
     print()
-    if answer.text != streamed.strip():  # nothing streamed, or docent added citations
+    if answer.declined and streamed.strip():  # written, then withheld: say so plainly
+        console.rule("Withheld")
+        console.print(
+            f"docent withheld the text above: {answer.declined_because}.", highlight=False
+        )
+        console.print(answer.text, highlight=False)
+        _print_closest(answer)
+    elif answer.text != streamed.strip():  # nothing streamed, or docent added citations
         console.rule("Answer with citations")
         console.print(answer.text, highlight=False)
+        if answer.refused:
+            _print_closest(answer)
     if answer.citations:
         console.rule("Sources")
     for citation in answer.citations:
@@ -254,6 +263,13 @@ def _print_sources(answer: Answer, streamed: str) -> None:
         f"total {t.total_ms / 1000:.1f} s",
         highlight=False,
     )
+
+
+def _print_closest(answer: Answer) -> None:
+    console.print("You may find something in:", highlight=False)
+    for p in answer.passages:
+        where = f", {p.location}" if p.location else ""
+        console.print(f"  - {p.title}{where} — {p.source}", highlight=False)
 
 
 @cli.command()
@@ -345,6 +361,79 @@ def eval_retrieval_command(
         print(report.to_json())
     else:
         console.print(report_table(report))
+
+
+@eval_cli.command("answers")
+def eval_answers_command(
+    dataset: Annotated[Path, typer.Option(help="An answer set (.jsonl; see docs in README)")],
+    out: Annotated[
+        Path, typer.Option(help="Where every answer, its passages and verdicts are written")
+    ] = Path("eval-answers.jsonl"),
+    split: Annotated[
+        str | None, typer.Option(help="Only the questions of this split (dev, test)")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N questions")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
+    """Answer every question of an answer set with the real pipeline, and judge the answers.
+
+    Reports, overall, per source and per split: answered, declined, complete (every key fact
+    stated), key-fact recall, right document cited, citation validity, out-of-scope questions
+    answered, answers altered outside citation markers, prompt leaks, time to first token.
+    The documents must be ingested first (`make eval-answers` does both).
+    """
+    from app.evaluation.answers import evaluate_answers, read_answer_set
+    from app.evaluation.beir import DatasetError
+    from app.services import ModelNotReady, build_services
+
+    settings = _settings()
+    try:
+        items = read_answer_set(dataset)
+    except DatasetError as exc:
+        err.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(2) from exc
+    items = [i for i in items if split is None or i.split == split][:limit]
+    try:
+        services = build_services(settings)
+    except ModelNotReady as exc:
+        err.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(1) from exc
+    try:
+        with _answer_progress(len(items), quiet=as_json) as step:
+            rows = [
+                s.row()
+                for s in evaluate_answers(
+                    items, services.answerer, services.answerer.prompts, out, step
+                )
+            ]
+    finally:
+        services.close()
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"Answers on {dataset} ({len(items)} questions; review: {out})")
+    for column in rows[0]:
+        table.add_column(column.replace("_", " "))
+    for row in rows:
+        table.add_row(*("–" if v is None else str(v) for v in row.values()))
+    console.print(table)
+
+
+@contextmanager
+def _answer_progress(total: int, quiet: bool) -> Iterator[Callable[[Any, Any], None]]:
+    from rich.progress import Progress
+
+    if quiet:
+        yield lambda item, verdict: None
+        return
+    with Progress(console=err) as bar:
+        task = bar.add_task("answering", total=total)
+
+        def step(item: Any, verdict: Any) -> None:
+            outcome = "answered" if verdict.answered else verdict.declined or "not found"
+            bar.update(task, advance=1, description=f"{item.id}: {outcome}")
+
+        yield step
 
 
 @cli.command()

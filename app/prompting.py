@@ -102,7 +102,8 @@ class Prompts:
 
     def user(self, question: str, passages: Sequence[Passage]) -> str:
         self.refresh()
-        return self._templates["answer.j2"].render(question=question, passages=passages).strip()
+        template = self._templates["answer.j2"]
+        return template.render(question=question, passages=passages, not_found=NOT_FOUND).strip()
 
     def condense(self, question: str, conversation: Sequence[Any]) -> str:
         """The prompt that turns a follow-up into a standalone question."""
@@ -148,4 +149,6 @@ def _render(name: str, template: jinja2.Template) -> str:
     if name == "condense.j2":
         turn = {"question": "Sample question?", "answer": "Sample answer [1]."}
         return template.render(question="And then?", conversation=[turn])
-    return template.render(question="Sample question?", passages=[_SAMPLE_PASSAGE])
+    return template.render(
+        question="Sample question?", passages=[_SAMPLE_PASSAGE], not_found=NOT_FOUND
+    )

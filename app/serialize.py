@@ -6,6 +6,7 @@ from typing import Any
 
 from app.answer import Answer
 from app.citations import Citation
+from app.grounding import Grounding
 from app.support import Claim
 from ingest.types import Passage
 
@@ -46,6 +47,19 @@ def claim_dict(claim: Claim) -> dict[str, Any]:
     }
 
 
+def grounding_dict(grounding: Grounding | None) -> dict[str, Any] | None:
+    if grounding is None:
+        return None
+    cited = grounding.cited
+    return {
+        "subject_terms": list(grounding.subject.terms),
+        "subject_coverage": round(grounding.subject.coverage, 3),
+        "cited_coverage": None if cited is None else round(cited.coverage, 3),
+        "missing_terms": list((cited or grounding.subject).missing),
+        "supported_share": None if grounding.supported is None else round(grounding.supported, 3),
+    }
+
+
 def answer_dict(answer: Answer) -> dict[str, Any]:
     t = answer.timings
     return {
@@ -54,6 +68,10 @@ def answer_dict(answer: Answer) -> dict[str, Any]:
         "answer": answer.text,
         "found": answer.found,
         "refused": answer.refused,
+        "declined": answer.declined or None,
+        "declined_because": answer.declined_because or None,
+        "withheld_answer": answer.model_text if answer.declined and answer.model_text else None,
+        "grounding": grounding_dict(answer.grounding),
         "evidence": None if answer.evidence is None else round(answer.evidence, 3),
         "citations": [citation_dict(c) for c in answer.citations],
         "claims": [claim_dict(c) for c in answer.claims],

@@ -11,6 +11,7 @@ from app.accounts import Accounts, open_accounts
 from app.answer import Answerer, AnswerOptions
 from app.conversations import Conversations
 from app.generate import Generator, LlamaCppGenerator
+from app.grounding import GroundingOptions
 from app.prompting import Prompts
 from app.rerank import Reranker
 from app.retrieve import RetrievalOptions
@@ -141,6 +142,12 @@ def answer_options(settings: Settings) -> AnswerOptions:
         settings.temperature,
         settings.min_evidence,
         queue_timeout=settings.queue_timeout,
+        grounding=GroundingOptions(
+            min_subject_coverage=settings.min_subject_coverage,
+            min_cited_coverage=settings.min_cited_coverage,
+            min_supported=settings.min_supported,
+            require_citation=settings.require_citation,
+        ),
     )
 
 

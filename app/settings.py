@@ -119,6 +119,32 @@ class Settings(BaseSettings):
         description='Refuse ("not found in the knowledge base") when no retrieved passage is '
         "this similar to the question; calibrated for all-MiniLM-L6-v2, 0 turns refusals off.",
     )
+    min_subject_coverage: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="Decline before generating when the retrieved passages name less than "
+        "this share of the question's distinctive terms (its subject); 0 turns it off.",
+    )
+    min_cited_coverage: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="Decline a written answer whose cited passages name less than this share "
+        "of the question's distinctive terms; 0 turns it off.",
+    )
+    min_supported: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="Decline a written answer when less than this share of its cited "
+        "sentences is supported by the passage they cite; 0 turns it off.",
+    )
+    require_citation: bool = Field(
+        True,
+        description="Decline a written answer that cites none of the passages (docent first "
+        "attributes uncited sentences that one passage clearly supports).",
+    )
     fusion: Literal["rrf", "dbsf"] = Field(
         "dbsf",
         description="How a hybrid query fuses its dense and keyword halves inside Qdrant: "

@@ -16,13 +16,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from itertools import pairwise
 
+from app.answer_text import markers, segments
 from ingest.embed import Embedder
 from ingest.sparse import terms
 from ingest.types import Passage
 
 SUPPORT_THRESHOLD = 0.5  # share of the sentence's content words found in the span
 SIMILARITY_THRESHOLD = 0.64  # cosine between the sentence and its span (embedder's vectors)
-_MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)", re.MULTILINE)  # lines of lists count too
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+")
 _SMALL_NUMBERS = (
@@ -67,19 +67,20 @@ def claims(text: str, passages: Sequence[Passage], embedder: Embedder | None = N
 
 
 def cited_sentences(text: str) -> Iterator[tuple[str, tuple[int, ...]]]:
-    """(sentence without markers, cited numbers) for sentences that carry markers."""
-    for match in _SENTENCE.finditer(_markers_before_stops(text)):
-        sentence = match.group(0)
-        numbers = tuple(
-            int(part) for m in _MARKER.finditer(sentence) for part in m.group(1).split(",")
-        )
-        if numbers:
-            yield _MARKER.sub("", sentence).strip(), numbers
-
-
-def _markers_before_stops(text: str) -> str:
-    """'… 45 EUR. [2]' reads as '… 45 EUR [2].' so a marker stays with its sentence."""
-    return re.sub(r"([.!?])((?:\s*\[\d[\d,\s]*\])+)", r"\2\1", text)
+    """(sentence without markers, cited numbers) for sentences that carry markers; a marker
+    after a sentence's stop ("… 45 EUR. [2]") belongs to that sentence, and code blocks are
+    not sentences (see app.answer_text)."""
+    found = markers(text)
+    for segment in segments(text):
+        own = [m for m in found if segment.start <= m.start < segment.end]
+        if segment.code or not own:
+            continue
+        sentence = text[segment.start : segment.end]
+        for marker in reversed(own):  # offsets into text: cut from the end
+            start = max(0, marker.start - marker.lead - segment.start)
+            end = marker.end - segment.start
+            sentence = sentence[:start] + sentence[end:]
+        yield sentence.strip(), tuple(n for m in own for n in m.numbers)
 
 
 def _check(sentence: str, numbers: tuple[int, ...], passages: Sequence[Passage]) -> Claim:

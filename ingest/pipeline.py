@@ -46,7 +46,7 @@ __all__ = [
 
 EMBED_BATCH_TEXTS = 64  # texts gathered across documents before one embedding call
 log = logging.getLogger(__name__)
-PARSER_VERSION = "2"
+PARSER_VERSION = "3"  # 3: plain-text FAQ entries and questions are headings
 CHUNKER_VERSION = "2"
 
 Status = Literal["new", "updated", "unchanged", "moved", "removed", "failed", "skipped"]

@@ -98,6 +98,12 @@ class Passage:
             if self.page_end is not None and self.page_end != self.page_start:
                 return f"pp. {self.page_start}–{self.page_end}"
             return f"p. {self.page_start}"
+        return self.section
+
+    @property
+    def section(self) -> str:
+        """The heading path below the title ("Installing > On Debian"); on a page of questions
+        and answers, the question this passage answers."""
         trail = [h for h in (self.headings[1:] or self.headings) if h != self.title]
         return " > ".join(trail)  # the title is shown beside it already
 

@@ -224,6 +224,10 @@ class Completion:
         if not shown.strip():  # a refusal, or nothing but hidden reasoning: say so
             shown = answer.text
             yield self._sse({"content": shown})
+        elif answer.declined:  # streamed, then found ungrounded: the client is told, in text
+            shown = f"\n\n[docent withheld this answer: {answer.declined_because}.] {answer.text}"
+            yield self._sse({"content": shown})
+            shown = answer.text
         if sources := sources_block(shown, answer):
             yield self._sse({"content": sources})
         citations = [citation_dict(c) for c in answer.citations]

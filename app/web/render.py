@@ -14,11 +14,12 @@ import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
+from app.answer_text import markers
 from app.support import Span
 from ingest.types import Passage
 
-_MARKER = re.compile(r"\[(\d+)\]")
-_TAG = re.compile(r"(<[^>]*>)")
+_OPEN, _CLOSE = "\ue000", "\ue001"  # private-use characters hold a marker's place in Markdown
+_PLACEHELD = re.compile(f"{_OPEN}(\\d+){_CLOSE}")
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 _ALLOWED_TAGS = {
     "p", "br", "strong", "em", "code", "pre", "blockquote", "ul", "ol", "li", "h1", "h2", "h3",
@@ -28,12 +29,15 @@ _ALLOWED_ATTRIBUTES = {"a": {"href", "title", "class"}, "ol": {"start"}}
 
 
 def answer_html(text: str, anchor: str) -> Markup:
-    """The answer as sanitised Markdown, each [n] linked to source n of this answer."""
-    rendered = _markdown.render(text)
-    parts = _TAG.split(rendered)  # markers are linked in text, never inside a tag
-    linked = "".join(
-        part if part.startswith("<") else _MARKER.sub(_cite_link(anchor), part) for part in parts
-    )
+    """The answer as sanitised Markdown, each citation marker linked to source n of this
+    answer; brackets that are data (in code, `sys.argv[1]`) stay text (see app.answer_text)."""
+    placeheld = text.replace(_OPEN, "").replace(_CLOSE, "")
+    for marker in reversed(markers(placeheld)):
+        numbers = "".join(f"{_OPEN}{n}{_CLOSE}" for n in marker.numbers)
+        placeheld = placeheld[: marker.start] + numbers + placeheld[marker.end :]
+    rendered = _markdown.render(placeheld)
+    link = _cite_link(anchor)
+    linked = _PLACEHELD.sub(link, rendered)
     clean = nh3.clean(
         linked,
         tags=_ALLOWED_TAGS,
@@ -80,8 +84,7 @@ class LiveSources:
     def newly_cited(self, piece: str) -> list[tuple[int, Passage]]:
         self._text += piece
         found = []
-        for match in _MARKER.finditer(self._text):
-            number = int(match.group(1))
+        for number in (n for marker in markers(self._text) for n in marker.numbers):
             if number not in self._seen and 1 <= number <= len(self.passages):
                 self._seen.add(number)
                 found.append((number, self.passages[number - 1]))

@@ -16,7 +16,13 @@ def test_markers_map_to_the_passages_in_order_of_first_mention() -> None:
 
 
 def test_markers_naming_no_passage_are_removed() -> None:
-    assert strip_invalid_markers("Yes [3]. No [0]. Maybe [1, 7].", 2) == "Yes . No . Maybe [1]."
+    assert strip_invalid_markers("Yes [3]. No [4]. Maybe [1, 7].", 2) == "Yes. No. Maybe [1]."
+
+
+def test_a_zero_in_brackets_is_data_not_a_citation() -> None:
+    assert strip_invalid_markers("The first item is at index [0].", 2) == (
+        "The first item is at index [0]."
+    )
     text, citations, _ = resolve("Something [9].", [REMOTE])
     assert "[9]" not in text
     assert all(c.number == 1 for c in citations)

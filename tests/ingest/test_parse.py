@@ -276,3 +276,25 @@ def test_header_and_footer_parts_of_a_word_file_are_dropped(tmp_path: Path) -> N
     texts = [e.text for e in parse_file(path).elements]
 
     assert texts == ["Dear colleagues, the office moves in May."]
+
+
+def test_a_plain_text_faq_entry_is_headed_by_its_question(tmp_path: Path) -> None:
+    path = tmp_path / "FAQ.txt"
+    path.write_text(
+        "FAQ\n\n"
+        "  3.7 Can I use curl to delete a file through FTP?\n\n"
+        "  Yes. You specify custom FTP commands with -Q/--quote.\n\n"
+        "        curl -O ftp://download.com/coolfile -Q '-DELE coolfile'\n\n"
+        "  3.8 How do I tell curl to follow HTTP redirects?\n\n"
+        "  curl does not follow so-called redirects by default.\n\n"
+        "        curl -L http://redirector.com\n\n"
+        "Why is the sky blue?\n\n"
+        "Because of Rayleigh scattering of sunlight in the air.\n"
+    )
+
+    titles = [e.text for e in parse_file(path).elements if e.is_heading]
+
+    assert "3.7 Can I use curl to delete a file through FTP?" in titles
+    assert "3.8 How do I tell curl to follow HTTP redirects?" in titles
+    assert "Why is the sky blue?" in titles
+    assert not [t for t in titles if "://" in t]  # commands are text, not headings

@@ -1,0 +1,158 @@
+"""Is the answer grounded in the passages? Checked before generation (is any passage about what
+the question asks?) and after (does the answer cite passages that say what it says?).
+
+The question's subject is its distinctive terms: its content words without the generic words of
+questions ("how", "use", "configure"), stemmed like the keyword index. A passage set that names
+too few of them is about something else: a question on a product the documents never mention
+gets no answer, even when the passages share its generic words. After generation, an answer is
+grounded when it cites at least one passage, enough of its cited sentences are supported by the
+passages they cite (app.support), and the passages it cites name the subject.
+
+The thresholds were chosen on the answer set in eval/debian-docs (README "Refusals"):
+`tests/bench/calibrate_refusal.py` reports false refusals and false answers for each.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+
+from app.support import Claim
+from ingest.sparse import terms
+from ingest.types import Passage
+
+# words that say what kind of question it is, not what it is about (stemmed before use)
+_GENERIC = """
+how what which who whom whose when where why can could would should shall will may might must
+do does did done doing use used using get got make made need want way ways possible work works
+find show tell know mean means happen happens default set setting settings option options
+thing things someone something anyone anything help example examples difference differ different
+possibl instead also still else ever every again like want wants wanted correct right best good
+there here it its able try tried run running version"""
+
+
+_ACRONYM = re.compile(r"\b([A-Z]{2,6})s?\b")
+_WORD = re.compile(r"[a-z0-9]+")
+_JOINERS = {"of", "and", "for", "the", "&"}
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The question's distinctive terms and how many of them the passages name."""
+
+    terms: tuple[str, ...]
+    found: tuple[str, ...]  # named by the passages
+
+    @property
+    def coverage(self) -> float:
+        """Share of the subject's terms found (1.0 for a question with none)."""
+        return len(self.found) / len(self.terms) if self.terms else 1.0
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        return tuple(t for t in self.terms if t not in self.found)
+
+
+@dataclass(frozen=True)
+class GroundingOptions:
+    """Thresholds (0 turns a check off); built from the settings."""
+
+    min_subject_coverage: float = 0.0  # before generation, over the passages retrieved
+    min_cited_coverage: float = 0.0  # after, over the passages the answer cites
+    min_supported: float = 0.0  # share of the answer's cited sentences that are supported
+    require_citation: bool = False
+
+
+@dataclass(frozen=True)
+class Grounding:
+    """What the checks measured, and the reason to decline ("" when grounded)."""
+
+    subject: Subject  # over the passages retrieved
+    cited: Subject | None = None  # over the passages cited (None before generation)
+    supported: float | None = None  # share of cited sentences supported
+    reason: str = ""
+
+    @property
+    def grounded(self) -> bool:
+        return not self.reason
+
+
+REASONS = {
+    "weak_evidence": "no passage is close enough to the question",
+    "off_subject": "no passage found is about what the question asks",
+    "uncited": "the answer cites none of the passages",
+    "unsupported": "the passages cited do not say what the answer says",
+    "cited_off_subject": "the passages cited are not about what the question asks",
+}
+
+
+def subject(question: str, passages: Sequence[Passage]) -> Subject:
+    wanted = subject_terms(question)
+    texts = [" ".join((p.title, *p.headings, p.text)) for p in passages]
+    named: set[str] = set()
+    for text in texts:
+        named.update(terms(text))
+    missing = [t for t in wanted if t not in named]
+    spelled = {a for a in _acronyms(question) if a in missing and _spelled_out(a, texts)}
+    return Subject(wanted, tuple(t for t in wanted if t in named or t in spelled))
+
+
+def _acronyms(question: str) -> set[str]:
+    """Words written in capitals ("CFO", "SSL"), lower-cased as `terms` gives them."""
+    return {w.lower() for w in _ACRONYM.findall(question)}
+
+
+def _spelled_out(acronym: str, texts: Sequence[str]) -> bool:
+    """Whether some text writes the acronym out ("CFO": "Chief Financial Officer")."""
+    for text in texts:
+        words = [w for w in _WORD.findall(text.lower()) if w not in _JOINERS]
+        initials = "".join(w[0] for w in words)
+        if acronym in initials:
+            return True
+    return False
+
+
+def subject_terms(question: str) -> tuple[str, ...]:
+    """The question's distinctive terms, stemmed, each once, in order."""
+    generic = _generic()
+    seen: dict[str, None] = {}
+    for term in terms(question):
+        if term not in generic and len(term) > 1:
+            seen.setdefault(term, None)
+    return tuple(seen)
+
+
+def before_generation(
+    question: str, passages: Sequence[Passage], options: GroundingOptions
+) -> Grounding:
+    found = subject(question, passages)
+    reason = "off_subject" if found.coverage < options.min_subject_coverage else ""
+    return Grounding(found, reason=reason)
+
+
+def after_generation(
+    question: str,
+    earlier: Grounding,
+    passages: Sequence[Passage],
+    cited: Sequence[int],
+    claims: Sequence[Claim],
+    options: GroundingOptions,
+) -> Grounding:
+    """The check of a written answer citing passages `cited` (numbers from 1)."""
+    cited_subject = subject(question, [passages[n - 1] for n in cited if 1 <= n <= len(passages)])
+    supported = sum(c.supported for c in claims) / len(claims) if claims else None
+    reason = ""
+    if options.require_citation and not cited:
+        reason = "uncited"
+    elif supported is not None and supported < options.min_supported:
+        reason = "unsupported"
+    elif cited and cited_subject.coverage < options.min_cited_coverage:
+        reason = "cited_off_subject"
+    return Grounding(earlier.subject, cited_subject, supported, reason)
+
+
+@cache
+def _generic() -> frozenset[str]:
+    return frozenset(terms(_GENERIC)) | frozenset(_GENERIC.split())
