@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field, replace
 
+from app.acronyms import expanded
 from app.citations import Citation, resolve
 from app.evidence import evidence_strength
 from app.expand import chunks_of
@@ -244,6 +245,19 @@ class Answerer:
     def _search(
         self, query: str, access: Access, started: float, filters: SearchFilters | None = None
     ) -> _Evidence:
+        vector, found = self._retrieve(query, access, filters)
+        longer = expanded(query, found)  # "CFO" defined as "Chief Financial Officer" somewhere
+        if longer is not None:
+            query = longer
+            vector, found = self._retrieve(query, access, filters)
+        strength = evidence_strength(vector, chunks_of(found), self.embedder)  # as calibrated
+        passages, dropped = self.fit(query, found)
+        grounding = before_generation(query, passages, self.options.grounding)
+        return _Evidence(query, passages, dropped, strength, _ms_since(started), grounding)
+
+    def _retrieve(
+        self, query: str, access: Access, filters: SearchFilters | None
+    ) -> tuple[list[float], list[Passage]]:
         vector = self.embedder.embed([query])[0]
         found = retrieve(
             query,
@@ -256,10 +270,7 @@ class Answerer:
             filters=filters,
             options=self.retrieval,
         )
-        strength = evidence_strength(vector, chunks_of(found), self.embedder)  # as calibrated
-        passages, dropped = self.fit(query, found)
-        grounding = before_generation(query, passages, self.options.grounding)
-        return _Evidence(query, passages, dropped, strength, _ms_since(started), grounding)
+        return vector, found
 
     def _decline_early(self, evidence: _Evidence) -> str | None:
         """Why not to generate at all: "" for no passages, a reason, or None (generate)."""

@@ -412,10 +412,12 @@ def eval_answers_command(
         print(json.dumps(rows, indent=2))
         return
     table = Table(title=f"Answers on {dataset} ({len(items)} questions; review: {out})")
-    for column in rows[0]:
-        table.add_column(column.replace("_", " "))
+    table.add_column("")  # one row per figure, one column per set (all, each source, split)
     for row in rows:
-        table.add_row(*("–" if v is None else str(v) for v in row.values()))
+        table.add_column(str(row["set"]).removeprefix("source ").removeprefix("split "))
+    for figure in list(rows[0])[1:]:
+        values = ("–" if row[figure] is None else str(row[figure]) for row in rows)
+        table.add_row(figure.replace("_", " "), *values)
     console.print(table)
 
 

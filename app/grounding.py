@@ -26,10 +26,12 @@ from ingest.types import Passage
 # words that say what kind of question it is, not what it is about (stemmed before use)
 _GENERIC = """
 how what which who whom whose when where why can could would should shall will may might must
+many much long often
 do does did done doing use used using get got make made need want way ways possible work works
 find show tell know mean means happen happens default set setting settings option options
 thing things someone something anyone anything help example examples difference differ different
 possibl instead also still else ever every again like want wants wanted correct right best good
+doesn't don't isn't can't won't aren't didn't actual actually
 there here it its able try tried run running version"""
 
 

@@ -23,6 +23,10 @@ from ingest.types import Passage
 
 SUPPORT_THRESHOLD = 0.5  # share of the sentence's content words found in the span
 SIMILARITY_THRESHOLD = 0.64  # cosine between the sentence and its span (embedder's vectors)
+WORDS_SUFFICE = 0.8  # a sentence this much of whose words (and all numbers) one stretch holds
+# is supported without the meaning check: MiniLM scores close paraphrases ("work from home" for
+# "work remotely", 0.63) below the threshold (calibrate_support: 49/50 supported kept, against
+# 48/50 with the meaning check on every sentence; wrong claims passing 27/43 against 25/43)
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)", re.MULTILINE)  # lines of lists count too
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+")
 _SMALL_NUMBERS = (
@@ -111,7 +115,8 @@ def _by_meaning(
 def _judged(claim: Claim, similarity: float | None) -> Claim:
     if similarity is None:
         return claim
-    supported = claim.supported and similarity >= SIMILARITY_THRESHOLD
+    by_meaning = similarity >= SIMILARITY_THRESHOLD or claim.support >= WORDS_SUFFICE
+    supported = claim.supported and by_meaning
     return replace(claim, similarity=similarity, supported=supported)
 
 

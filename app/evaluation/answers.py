@@ -270,15 +270,21 @@ def _split_markers(text: str) -> tuple[str, dict[int, str]]:
 
 
 def _citation_position(text: str, at: int) -> bool:
-    """A marker may stand at `at` of the marker-free text: not inside backticks, and after a
-    plain word or punctuation, not after an identifier, a path or an opening bracket."""
+    """A marker may stand at `at` of the marker-free text: not inside backticks or quotes,
+    after a plain word or punctuation (not an identifier, a path or an opening bracket), and
+    before a space, the end, another marker or closing punctuation."""
     before = text[:at]
     if before.count("```") % 2 or before.replace("```", "").count("`") % 2:
         return False
+    line = before.rsplit("\n", 1)[-1]
+    if line.count('"') % 2 or (line.count("“") > line.count("”")):
+        return False  # inside a quotation: "ftp [2]." quotes a name, a marker breaks it
     word = before.rstrip().split()[-1] if before.strip() else ""
-    if before and not before[-1].isspace() and re.search(r"[./_(\[{=\\]\w*$", word):
+    if before and not before[-1].isspace() and re.search(r"[./_(\[{=\\]\w+$", word):
         return False
-    return not word.endswith(("(", "[", "{", "=", ","))
+    if word.endswith(("(", "[", "{", "=", ",")):
+        return False
+    return re.match(r"$|\s|[.,;:!?)\"'*]+(?:$|\s)", text[at:]) is not None
 
 
 def prompt_ngrams(prompts: Prompts) -> set[tuple[str, ...]]:
@@ -330,7 +336,14 @@ def _review(item: AnswerItem, answer: Answer, streamed: str, verdict: Verdict) -
         ],
         "cited": [c.number for c in answer.citations],
         "passages": [
-            {"source": p.source, "section": p.section, "page": p.page_start, "text": p.text}
+            {
+                "source": p.source,
+                "title": p.title,
+                "headings": list(p.headings),
+                "section": p.section,
+                "page": p.page_start,
+                "text": p.text,
+            }
             for p in answer.passages
         ],
     }

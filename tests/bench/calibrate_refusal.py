@@ -24,6 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.citations import resolve
+from app.grounding import Grounding, GroundingOptions, after_generation, subject
+from app.serialize import grounding_dict
+from ingest.embed import Embedder
+from ingest.types import Passage
+
+_OFF = GroundingOptions()
+
 
 @dataclass(frozen=True)
 class Row:
@@ -55,14 +63,39 @@ class Thresholds:
         return not (row.cited and (row.cited_subject or 0.0) < self.cited_subject)
 
 
-def read(path: Path, split: str | None) -> list[Row]:
+def read(path: Path, split: str | None, recompute: Embedder | None = None) -> list[Row]:
     rows = []
     for line in path.read_text(encoding="utf-8").splitlines():
         record = json.loads(line)
         if split and record["item"]["split"] != split:
             continue
-        rows.append(_row(record))
+        rows.append(_row(_recomputed(record, recompute) if recompute else record))
     return rows
+
+
+def _recomputed(record: dict[str, Any], embedder: Embedder) -> dict[str, Any]:
+    """The record's citations, claims and grounding signals computed again by today's code
+    from the model's recorded text and passages (the model is not run again)."""
+    passages = [_passage(i, p) for i, p in enumerate(record["passages"])]
+    question = record["item"]["question"]
+    found = subject(question, passages)
+    grounding = Grounding(found)
+    text = record["model_text"]
+    cited: list[int] = []
+    if record["verdict"]["answered"] and text:
+        _, citations, checked = resolve(text, passages, embedder)
+        cited = [c.number for c in citations]
+        grounding = after_generation(question, grounding, passages, cited, checked, _OFF)
+    return record | {"grounding": grounding_dict(grounding), "cited": cited}
+
+
+def _passage(index: int, data: dict[str, Any]) -> Passage:
+    headings = tuple(data.get("headings") or (data.get("section") or "").split(" > "))
+    title = data.get("title", "")
+    return Passage(
+        f"p{index}", data["source"], index, data["text"], title, data["source"], headings,
+        data.get("page"), data.get("page"), 0, len(data["text"]), 0.0,
+    )  # fmt: skip
 
 
 def _row(record: dict[str, Any]) -> Row:
@@ -110,8 +143,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("review", type=Path, help="eval answers review file (declines off)")
     parser.add_argument("--split", help="only this split (dev, test)")
     parser.add_argument("--top", type=int, default=15, help="combinations to list")
+    parser.add_argument(
+        "--recompute", action="store_true", help="check the recorded answers with today's code"
+    )
     args = parser.parse_args(argv)
-    rows = read(args.review, args.split)
+    embedder = None
+    if args.recompute:
+        from app.services import load_embedder
+        from app.settings import Settings
+
+        embedder = load_embedder(Settings())
+    rows = read(args.review, args.split, embedder)
     print(f"{len(rows)} questions; one signal at a time (the others off):")
     for name, values in GRID.items():
         for value in values:

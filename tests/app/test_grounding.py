@@ -1,0 +1,142 @@
+"""Grounded or declined: the subject check before generation, the answer checks after it, and
+acronyms spelled out from the documents' own definitions."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from app.acronyms import expanded
+from app.answer import Answerer, AnswerOptions, Done, Token
+from app.grounding import GroundingOptions, subject, subject_terms
+from app.prompting import NOT_FOUND
+from app.serialize import answer_dict
+from app.services import Services
+from ingest.pipeline import ingest_paths
+from tests.app.sample import passage
+from tests.fakes import FakeGenerator
+
+STRICT = GroundingOptions(
+    min_subject_coverage=0.5, min_cited_coverage=0.5, min_supported=0.5, require_citation=True
+)
+
+
+def _ingest(services: Services, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "remote.md").write_text(
+        "# Remote work\n\nEmployees may work remotely up to three days per week.\n"
+    )
+    (docs / "roles.md").write_text(
+        "# Approvals\n\nPurchases over 5,000 EUR are approved by the Chief Financial Officer "
+        "(CFO).\n\n# Leadership\n\nMaria Chen is our Chief Financial Officer.\n"
+    )
+    ingest_paths(
+        [docs],
+        embedder=services.embedder,
+        store=services.store,
+        catalog=services.catalog,
+        options=services.ingest_options,
+    )
+
+
+def _strict(services: Services, grounding: GroundingOptions = STRICT) -> Answerer:
+    return replace(services.answerer, options=AnswerOptions(top_k=3, grounding=grounding))
+
+
+def test_subject_terms_leave_out_the_words_of_asking() -> None:
+    assert subject_terms("How many days a week can I work from home?") == ("day", "week", "home")
+    assert subject_terms("Does the Acme Widget support Firefox?") == (
+        "acm",
+        "widget",
+        "support",
+        "firefox",
+    )
+
+
+def test_an_acronym_counts_as_named_where_it_is_spelled_out() -> None:
+    found = subject("Who is the CFO?", [passage("Maria Chen, Chief Financial Officer.")])
+    assert found.coverage == 1.0
+    assert subject("Who is the CFO?", [passage("Maria Chen runs finance.")]).coverage == 0.0
+
+
+def test_a_question_about_something_no_passage_names_is_declined_without_the_model(
+    services: Services, generator: FakeGenerator, tmp_path: Path
+) -> None:
+    _ingest(services, tmp_path)
+    answerer = _strict(services)
+
+    answer = answerer.answer("Does the Acme Widget support Firefox and Safari?")
+
+    assert generator.calls == []  # no ten seconds spent generating
+    assert answer.text == NOT_FOUND and answer.refused and not answer.found
+    assert answer.declined == "off_subject"
+    assert answer.passages  # the closest documents are listed
+    data = answer_dict(answer)
+    assert data["declined"] == "off_subject" and data["declined_because"]
+    assert "widget" in data["grounding"]["missing_terms"]
+
+
+def test_an_uncited_answer_is_withheld_after_streaming(
+    services: Services, generator: FakeGenerator, tmp_path: Path
+) -> None:
+    _ingest(services, tmp_path)
+    generator.enqueue("Yes, everyone gets a company car.")  # nothing in the passages says so
+    events = list(_strict(services).stream("How many days per week can I work remotely?"))
+
+    streamed = "".join(e.text for e in events if isinstance(e, Token))
+    assert streamed == "Yes, everyone gets a company car."  # what the reader saw arrive
+    answer = events[-1].answer if isinstance(events[-1], Done) else None
+    assert answer is not None
+    assert answer.text == NOT_FOUND and answer.declined == "uncited"
+    assert answer.model_text == streamed and answer.citations == []
+    assert answer_dict(answer)["withheld_answer"] == streamed
+
+
+def test_a_grounded_answer_is_shown_as_written(
+    services: Services, generator: FakeGenerator, tmp_path: Path
+) -> None:
+    _ingest(services, tmp_path)
+    generator.enqueue("You may work remotely up to three days per week [1].")
+
+    answer = _strict(services).answer("How many days per week can I work remotely?")
+
+    assert answer.found and not answer.declined
+    assert answer.text == "You may work remotely up to three days per week [1]."
+    assert answer.grounding is not None and answer.grounding.supported == 1.0
+
+
+def test_an_answer_citing_passages_that_do_not_say_it_is_withheld(
+    services: Services, generator: FakeGenerator, tmp_path: Path
+) -> None:
+    _ingest(services, tmp_path)
+    generator.enqueue("Remote work needs a signed laptop agreement and a VPN token [1].")
+
+    answer = _strict(services).answer("How many days per week can I work remotely?")
+
+    assert answer.declined == "unsupported" and answer.text == NOT_FOUND
+
+
+def test_with_the_checks_off_the_same_answer_is_shown(
+    services: Services, generator: FakeGenerator, tmp_path: Path
+) -> None:
+    _ingest(services, tmp_path)
+    generator.enqueue("Yes, everyone gets a company car.")
+
+    answer = _strict(services, GroundingOptions()).answer("How many days can I work remotely?")
+
+    assert answer.found and answer.text == "Yes, everyone gets a company car."
+
+
+def test_an_acronym_is_searched_again_spelled_out(
+    services: Services, generator: FakeGenerator, tmp_path: Path
+) -> None:
+    _ingest(services, tmp_path)
+    generator.enqueue("Maria Chen is the CFO [1].")
+
+    answer = services.answerer.answer("Who is the CFO?")
+
+    assert answer.search_query == "Who is the CFO? (Chief Financial Officer)"
+    _, user = generator.calls[0]
+    assert "Who is the CFO? (Chief Financial Officer)" in user.content
+    assert expanded("Who is the CFO?", [passage("No definition here.")]) is None
