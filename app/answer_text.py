@@ -32,7 +32,7 @@ _TRAILING_MARKERS = re.compile(r"(?:\[\d{1,3}(?:,\d{1,3})*\])+$")
 # `/etc/x.conf`, `.bashrc`), calls and subscripts (`f(x)`, `sys.argv[1]`), `a_b`, `a::b`,
 # options (`--force`), assignments, variables, versions and decimals (`3.5`, `1,000`)
 _CODE_SHAPE = re.compile(
-    r"\w\.\w|^\.\w|[/\\]|::|\w\(|\w\[|\w_|_\w|=|^~|\$\w|^--?\w|<\w|\w>|\d[.,]\d|@\w"
+    r"\w\.\w|^\.\w|[/\\]|::|\w\(|\w\[|\w_|_\w|=|^~|\$\w|^--?\w|<\w|\w>|\d[.,]\d|@\w|[a-z],[a-z]"
 )
 _INITIALS = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
 _LEADING_MARKERS = re.compile(r"(?:[ \t]*\[\d{1,3}(?:\s*,\s*\d{1,3})*\])+[.!?]*")
@@ -242,6 +242,19 @@ def _guard(text: str) -> bytearray:
     for start, end in protected(text):
         guard[start:end] = b"\1" * (end - start)
     return guard
+
+
+def takes_a_marker(text: str, segment: Segment) -> bool:
+    """Whether docent may add a marker at this segment's end: not after a line that ends in
+    code with no full stop (`order hosts,bind`, `plugin "ssh %h /usr/sbin/imapd"`), where a
+    reader copying the line would copy the marker too."""
+    if segment.code:
+        return False
+    body = text[segment.start : segment.end].rstrip()
+    if body.endswith((".", "!", "?")):
+        return True
+    last = body.rstrip("\"'”’)*_").rsplit(None, 1)[-1:] or [""]
+    return not (_CODE_SHAPE.search(last[0].strip(_LEADING)) or body.endswith("`"))
 
 
 def citation_point(text: str, segment: Segment) -> int:

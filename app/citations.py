@@ -13,7 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.answer_text import Marker, Segment, citation_point, markers, segments
+from app.answer_text import (
+    Marker,
+    Segment,
+    citation_point,
+    markers,
+    segments,
+    takes_a_marker,
+)
 from app.support import SUPPORT_THRESHOLD, Claim, Span, best_span, claims
 from ingest.embed import Embedder
 from ingest.sparse import terms
@@ -66,7 +73,7 @@ def attribute_uncited(text: str, passages: Sequence[Passage]) -> tuple[str, set[
     found = markers(text)
     insertions: list[tuple[int, str]] = []
     for segment in segments(text):
-        if segment.code or _markers_in(found, segment):
+        if not takes_a_marker(text, segment) or _markers_in(found, segment):
             continue
         number = best_support(text[segment.start : segment.end], vocabularies)
         if number is None:

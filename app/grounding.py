@@ -31,7 +31,7 @@ do does did done doing use used using get got make made need want way ways possi
 find show tell know mean means happen happens default set setting settings option options
 thing things someone something anyone anything help example examples difference differ different
 possibl instead also still else ever every again like want wants wanted correct right best good
-doesn't don't isn't can't won't aren't didn't actual actually
+doesn't don't isn't can't won't aren't didn't actual actually meant purpose
 there here it its able try tried run running version"""
 
 

@@ -113,21 +113,21 @@ class Settings(BaseSettings):
     collection: str = Field("docent", description="Qdrant collection that holds the chunks.")
     top_k: int = Field(5, ge=1, le=50, description="Passages retrieved and shown to the model.")
     min_evidence: float = Field(
-        0.40,
+        0.25,
         ge=0.0,
         le=1.0,
         description='Refuse ("not found in the knowledge base") when no retrieved passage is '
         "this similar to the question; calibrated for all-MiniLM-L6-v2, 0 turns refusals off.",
     )
     min_subject_coverage: float = Field(
-        0.0,
+        0.6,
         ge=0.0,
         le=1.0,
         description="Decline before generating when the retrieved passages name less than "
         "this share of the question's distinctive terms (its subject); 0 turns it off.",
     )
     min_cited_coverage: float = Field(
-        0.0,
+        0.4,
         ge=0.0,
         le=1.0,
         description="Decline a written answer whose cited passages name less than this share "

@@ -252,7 +252,10 @@ def altered(model_text: str, shown: str) -> bool:
     if raw_rest != shown_rest:
         return True
     changed = set(raw_marks.items()) ^ set(shown_marks.items())
-    return any(not _citation_position(raw_rest, position) for position, _ in changed)
+    return any(
+        not _citation_position(raw_rest, position, mark.startswith(" "))
+        for position, mark in changed
+    )
 
 
 def _split_markers(text: str) -> tuple[str, dict[int, str]]:
@@ -263,13 +266,14 @@ def _split_markers(text: str) -> tuple[str, dict[int, str]]:
     for match in _MARKERISH.finditer(text):
         rest.append(text[position : match.start()])
         at = sum(len(p) for p in rest)
-        marks[at] = marks.get(at, "") + re.sub(r"\s+", "", match.group(0))
+        spaced = " " if match.group(0)[:1] in " \t" else ""
+        marks[at] = marks.get(at, "") + spaced + re.sub(r"\s+", "", match.group(0))
         position = match.end()
     rest.append(text[position:])
     return "".join(rest), marks
 
 
-def _citation_position(text: str, at: int) -> bool:
+def _citation_position(text: str, at: int, spaced: bool = False) -> bool:
     """A marker may stand at `at` of the marker-free text: not inside backticks or quotes,
     after a plain word or punctuation (not an identifier, a path or an opening bracket), and
     before a space, the end, another marker or closing punctuation."""
@@ -280,8 +284,8 @@ def _citation_position(text: str, at: int) -> bool:
     if line.count('"') % 2 or (line.count("“") > line.count("”")):
         return False  # inside a quotation: "ftp [2]." quotes a name, a marker breaks it
     word = before.rstrip().split()[-1] if before.strip() else ""
-    if before and not before[-1].isspace() and re.search(r"[./_(\[{=\\]\w+$", word):
-        return False
+    if not spaced and before and not before[-1].isspace() and re.search(r"[./_(\[{=\\]\w+$", word):
+        return False  # "sys.argv[1]": a bracket against an identifier indexes it
     if word.endswith(("(", "[", "{", "=", ",")):
         return False
     return re.match(r"$|\s|[.,;:!?)\"'*]+(?:$|\s)", text[at:]) is not None

@@ -62,6 +62,13 @@ def test_code_blocks_and_inline_code_are_left_alone() -> None:
     assert "print(sys.argv[1])" in final
 
 
+def test_no_marker_is_added_after_a_line_of_code_without_a_full_stop() -> None:
+    config = passage("Set the lookup order in host.conf: order hosts,bind and plugin imapd.")
+    answer = 'Put this in host.conf:\n- order hosts,bind\n- plugin "ssh %h /usr/sbin/imapd"'
+    text, _ = attribute_uncited(answer, [config])
+    assert "hosts,bind\n" in text and text.endswith('/usr/sbin/imapd"')
+
+
 def test_a_marker_written_against_a_word_is_read() -> None:
     assert [m.numbers for m in markers("It is in the manual[2]. And here [1][3].")] == [
         (2,),
