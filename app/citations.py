@@ -79,7 +79,9 @@ def attribute_uncited(text: str, passages: Sequence[Passage]) -> tuple[str, set[
         if number is None:
             continue
         added.add(number)
-        insertions.append((citation_point(text, segment), f" [{number}]"))
+        at = citation_point(text, segment)
+        space = "" if at and text[at - 1].isspace() else " "  # "trailing ?" -> "trailing [1]?"
+        insertions.append((at, f"{space}[{number}]"))
     for at, marker in reversed(insertions):
         text = text[:at] + marker + text[at:]
     return text, added

@@ -37,7 +37,7 @@ from app.serialize import grounding_dict
 from ingest.access import Access
 
 LEAK_WORDS = 6  # a run of this many words of the prompt's own text in an answer is a leak
-_MARKERISH = re.compile(r"[ \t]*\[\d{1,3}(?:\s*,\s*\d{1,3})*\]")
+_MARKERISH = re.compile(r"[ \t]?\[\d{1,3}(?:\s*,\s*\d{1,3})*\]")
 _WORDS = re.compile(r"[\w:.'’-]+")
 
 
@@ -182,6 +182,7 @@ def evaluate_answers(
             verdicts.append(verdict)
             record = _review(item, answer, streamed, verdict)
             review.write(json.dumps(record, ensure_ascii=False) + "\n")
+            review.flush()  # a run stopped half-way keeps what it judged
             if progress:
                 progress(item, verdict)
     return summaries(verdicts)
@@ -371,3 +372,6 @@ class _Nowhere:
 
     def write(self, text: str) -> int:
         return len(text)
+
+    def flush(self) -> None:
+        return None
