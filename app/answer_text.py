@@ -201,7 +201,19 @@ def _sentences(masked: str, start: int, end: int) -> list[Segment]:
         else:
             offset = len(rest) - len(rest.lstrip())
             found.append(Segment(position + offset, end - (len(rest) - len(rest.rstrip()))))
-    return _markers_joined(masked, found)
+    return _markers_joined(masked, _false_stops_joined(masked, found))
+
+
+def _false_stops_joined(text: str, found: list[Segment]) -> list[Segment]:
+    """A "sentence" followed at once by a comma or semicolon did not end ("the trailing ?,
+    ignore …" names a character): it is joined to the next."""
+    joined: list[Segment] = []
+    for segment in found:
+        if joined and text[joined[-1].end : joined[-1].end + 1] in (",", ";"):
+            joined[-1] = Segment(joined[-1].start, segment.end)
+        else:
+            joined.append(segment)
+    return joined
 
 
 def _markers_joined(text: str, found: list[Segment]) -> list[Segment]:

@@ -82,7 +82,7 @@ class Grounding:
 
 
 REASONS = {
-    "weak_evidence": "no passage is close enough to the question",
+    "weak_evidence": "the closest passages were not close enough to answer from",
     "off_subject": "no passage found is about what the question asks",
     "uncited": "the answer cites none of the passages",
     "unsupported": "the passages cited do not say what the answer says",

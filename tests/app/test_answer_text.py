@@ -69,6 +69,11 @@ def test_no_marker_is_added_after_a_line_of_code_without_a_full_stop() -> None:
     assert "hosts,bind\n" in text and text.endswith('/usr/sbin/imapd"')
 
 
+def test_a_question_mark_named_in_a_sentence_does_not_end_it() -> None:
+    answer = "Using the trailing ?, ignore the audio channel mapping if the input is mono."
+    assert [answer[s.start : s.end] for s in segments(answer)] == [answer]
+
+
 def test_a_marker_written_against_a_word_is_read() -> None:
     assert [m.numbers for m in markers("It is in the manual[2]. And here [1][3].")] == [
         (2,),

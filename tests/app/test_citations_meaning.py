@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pytest
 
 from app.citations import resolve
-from app.support import SIMILARITY_THRESHOLD, claims
+from app.support import SIMILARITY_THRESHOLD, WORDS_SUFFICE, claims
 from tests.app.sample import passage
 from tests.fakes import FakeEmbedder
 
@@ -54,7 +54,7 @@ def test_without_an_embedder_only_words_and_numbers_are_checked() -> None:
 
 def test_a_claim_sharing_the_words_but_not_the_meaning_is_flagged() -> None:
     embedder = TopicEmbedder()
-    sentence = "You can work from home for up to 15 working days per calendar year [1]."
+    sentence = "You can work from your home office for up to 15 days per calendar year [1]."
     _, citations, (claim,) = resolve(sentence, [ABROAD], embedder)
     assert claim.support >= 0.5  # the words alone would pass it
     assert claim.similarity is not None and claim.similarity < SIMILARITY_THRESHOLD
@@ -103,3 +103,15 @@ def test_claims_are_embedded_in_one_batch() -> None:
 
 def _cosine(a: list[float], b: list[float]) -> float:
     return sum(x * y for x, y in zip(a, b, strict=True))
+
+
+def test_a_sentence_whose_words_one_stretch_holds_needs_no_meaning_check() -> None:
+    """Close paraphrases ("work from home" for "work remotely") score under the meaning
+    threshold with MiniLM, so a sentence with >= 80% of its words (and all its numbers) in one
+    stretch is supported by its words. The price: the same sentence about a passage on
+    working abroad passes too (calibrate_support: 49/50 supported kept, 27/43 wrong passing,
+    against 48/50 and 25/43 with the meaning check on every sentence)."""
+    sentence = "You can work from home for up to 15 working days per calendar year [1]."
+    _, _, (claim,) = resolve(sentence, [ABROAD], TopicEmbedder())
+    assert claim.support >= WORDS_SUFFICE and claim.similarity is not None
+    assert claim.similarity < SIMILARITY_THRESHOLD and claim.supported

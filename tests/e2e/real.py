@@ -11,10 +11,14 @@ from ingest.pipeline import ingest_paths
 
 
 def real_services(
-    data_dir: Path, documents: Sequence[Path], model_path: Path | None = None
+    data_dir: Path,
+    documents: Sequence[Path],
+    model_path: Path | None = None,
+    grounding_checks: bool = True,
 ) -> Services:
     """Services with the tiny test model (or the GGUF at `model_path`), greedy, the
-    `documents` ingested."""
+    `documents` ingested. `grounding_checks=False` shows whatever the model wrote (the tiny
+    model seldom cites, so its answers are withheld: tests of the wire format turn it off)."""
     settings = Settings(
         data_dir=data_dir,
         model="smollm2-135m",
@@ -22,6 +26,10 @@ def real_services(
         temperature=0.0,
         n_ctx=2048,
     )
+    if not grounding_checks:
+        settings = settings.model_copy(
+            update={"min_cited_coverage": 0.0, "require_citation": False}
+        )
     services = build_services(settings)
     results = ingest_paths(
         documents,
