@@ -3,7 +3,8 @@
 "Who is the CFO?" finds the expenses policy, which says "the Chief Financial Officer (CFO)", but
 not the company overview, which names the Chief Financial Officer and never writes "CFO". When a
 retrieved passage defines an acronym of the question ("Long Form (LF)", the initials matching),
-the question is searched again with the long form added.
+the question is searched again with the long form added; and a passage that writes an acronym
+out, defined or not, names it (app.grounding).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from ingest.types import Passage
 
 _ACRONYM = re.compile(r"\b([A-Z][A-Z0-9]{1,5})s?\b")
 _JOINERS = {"of", "and", "for", "the", "to", "in", "on", "&"}
+_WORD = re.compile(r"[a-z0-9]+")
 
 
 def acronyms(question: str) -> list[str]:
@@ -31,6 +33,16 @@ def spelled_out(acronym: str, passages: Sequence[Passage]) -> str | None:
             if long_form:
                 return long_form
     return None
+
+
+def written_out(acronym: str, texts: Sequence[str]) -> bool:
+    """Whether some text writes the acronym out: words in a row whose initials (joiners
+    skipped) spell it ("cfo": "... Chief Financial Officer ...")."""
+    for text in texts:
+        words = [w for w in _WORD.findall(text.lower()) if w not in _JOINERS]
+        if acronym.lower() in "".join(w[0] for w in words):
+            return True
+    return False
 
 
 def expanded(question: str, passages: Sequence[Passage]) -> str | None:

@@ -339,13 +339,6 @@ class Answerer:
         final, citations, checked = (
             resolve(text, passages, self.embedder) if found else (text, [], [])
         )
-        grounding = evidence.grounding
-        if found and text:
-            numbers = [c.number for c in citations]
-            options = self.options.grounding
-            grounding = after_generation(
-                evidence.query, grounding, passages, numbers, checked, options
-            )
         answer = Answer(
             question=question,
             text=final or NOT_FOUND,
@@ -359,9 +352,17 @@ class Answerer:
             evidence=evidence.strength,
             search_query=evidence.query if evidence.query != question else None,
             model_text=text,
-            grounding=grounding,
+            grounding=evidence.grounding,
         )
-        if grounding.reason and found and text:  # written, but not from the passages: declined
+        if not (found and text):  # declined before generation, or the model said not found
+            return answer
+        numbers = [c.number for c in citations]
+        options = self.options.grounding
+        grounding = after_generation(
+            evidence.query, evidence.grounding, passages, numbers, checked, options
+        )
+        answer = replace(answer, grounding=grounding)
+        if grounding.reason:  # written, but not from the passages: withheld
             return replace(
                 answer, text=NOT_FOUND, citations=[], refused=True, declined=grounding.reason
             )

@@ -15,6 +15,7 @@ sentences of their own; a fenced code block is one segment that is never cited i
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -119,6 +120,23 @@ def markers(text: str) -> list[Marker]:
     return found
 
 
+def markers_in(found: Sequence[Marker], segment: Segment) -> list[Marker]:
+    """The markers of `found` that stand in `segment`."""
+    return [m for m in found if segment.start <= m.start < segment.end]
+
+
+def edited(text: str, edits: Mapping[Marker, str], start: int = 0, end: int | None = None) -> str:
+    """text[start:end] with each marker of `edits` (and its lead space) replaced by its edit
+    ("" takes it out); nothing else changes."""
+    end = len(text) if end is None else end
+    pieces, position = [], start
+    for marker in sorted(edits, key=lambda m: m.start):
+        cut = max(start, marker.start - marker.lead)
+        pieces += [text[position:cut], edits[marker]]
+        position = marker.end
+    return "".join(pieces) + text[position:end]
+
+
 def _lead(text: str, start: int) -> int:
     """1 when the space before a marker is the marker's own, 0 when there is none or it is a
     list bullet's ("- [2] …")."""
@@ -158,18 +176,18 @@ def _unopened(text: str, start: int, end: int) -> bool:
 
 def segments(text: str) -> list[Segment]:
     """Sentences, list items and lines of `text`, and its fenced code blocks, in order."""
+    masked = _masked(text)
     found: list[Segment] = []
     position = 0
     for match in _FENCE.finditer(text):
-        found.extend(_prose_segments(text, position, match.start()))
+        found.extend(_prose_segments(text, masked, position, match.start()))
         found.append(Segment(match.start(), match.end(), code=True))
         position = match.end()
-    found.extend(_prose_segments(text, position, len(text)))
+    found.extend(_prose_segments(text, masked, position, len(text)))
     return found
 
 
-def _prose_segments(text: str, start: int, end: int) -> list[Segment]:
-    masked = _masked(text)
+def _prose_segments(text: str, masked: str, start: int, end: int) -> list[Segment]:
     found = []
     line_start = start
     for line in text[start:end].splitlines(keepends=True):
@@ -249,11 +267,15 @@ def _masked(text: str) -> str:
     return "".join(chars)
 
 
-def _guard(text: str) -> bytearray:
+@lru_cache(maxsize=8)
+def _guard(text: str) -> bytes:
+    """1 for each character in a protected stretch (one more for the end); kept for the last
+    few texts, since a marker check, each sentence's citation point and each streamed token
+    ask again about the same answer."""
     guard = bytearray(len(text) + 1)
     for start, end in protected(text):
         guard[start:end] = b"\1" * (end - start)
-    return guard
+    return bytes(guard)
 
 
 def takes_a_marker(text: str, segment: Segment) -> bool:

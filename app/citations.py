@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 from app.answer_text import (
     Marker,
-    Segment,
     citation_point,
+    edited,
     markers,
+    markers_in,
     segments,
     takes_a_marker,
 )
@@ -50,7 +51,7 @@ def cited_numbers(text: str) -> list[int]:
 
 def without_markers(text: str) -> str:
     """The text with its citation markers (and the spaces before them) taken out."""
-    return _edited(text, {m: "" for m in markers(text)})
+    return edited(text, {m: "" for m in markers(text)})
 
 
 def strip_invalid_markers(text: str, passage_count: int) -> str:
@@ -63,7 +64,7 @@ def strip_invalid_markers(text: str, passage_count: int) -> str:
         written = lead + "".join(f"[{n}]" for n in valid) if valid else ""
         if written != text[marker.start - marker.lead : marker.end]:
             edits[marker] = written
-    return _edited(text, edits)
+    return edited(text, edits)
 
 
 def attribute_uncited(text: str, passages: Sequence[Passage]) -> tuple[str, set[int]]:
@@ -73,7 +74,7 @@ def attribute_uncited(text: str, passages: Sequence[Passage]) -> tuple[str, set[
     found = markers(text)
     insertions: list[tuple[int, str]] = []
     for segment in segments(text):
-        if not takes_a_marker(text, segment) or _markers_in(found, segment):
+        if not takes_a_marker(text, segment) or markers_in(found, segment):
             continue
         number = best_support(text[segment.start : segment.end], vocabularies)
         if number is None:
@@ -94,7 +95,7 @@ def repoint_unsupported(text: str, passages: Sequence[Passage]) -> str:
     found = markers(text)
     edits: dict[Marker, str] = {}
     for segment in segments(text):
-        own = _markers_in(found, segment)
+        own = markers_in(found, segment)
         numbers = [n for m in own for n in m.numbers if 1 <= n <= len(passages)]
         if segment.code or not numbers:
             continue
@@ -108,7 +109,7 @@ def repoint_unsupported(text: str, passages: Sequence[Passage]) -> str:
         first = own[0]
         edits[first] = text[first.start - first.lead : first.start] + f"[{best + 1}]"
         edits.update({m: "" for m in own[1:]})
-    return _edited(text, edits)
+    return edited(text, edits)
 
 
 def best_support(sentence: str, vocabularies: Sequence[set[str]]) -> int | None:
@@ -119,17 +120,6 @@ def best_support(sentence: str, vocabularies: Sequence[set[str]]) -> int | None:
     if not shares or max(shares) < ATTRIBUTION_THRESHOLD:
         return None
     return shares.index(max(shares)) + 1
-
-
-def _markers_in(found: Sequence[Marker], segment: Segment) -> list[Marker]:
-    return [m for m in found if segment.start <= m.start < segment.end]
-
-
-def _edited(text: str, edits: dict[Marker, str]) -> str:
-    """`text` with each marker (and its leading spaces) replaced by its edit."""
-    for marker in sorted(edits, key=lambda m: m.start, reverse=True):
-        text = text[: marker.start - marker.lead] + edits[marker] + text[marker.end :]
-    return text
 
 
 def resolve(

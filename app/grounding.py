@@ -14,11 +14,11 @@ The thresholds were chosen on the answer set in eval/debian-docs (README "Refusa
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
+from app.acronyms import acronyms, written_out
 from app.support import Claim
 from ingest.sparse import terms
 from ingest.types import Passage
@@ -33,11 +33,6 @@ thing things someone something anyone anything help example examples difference 
 possibl instead also still else ever every again like want wants wanted correct right best good
 doesn't don't isn't can't won't aren't didn't actual actually meant purpose
 there here it its able try tried run running version"""
-
-
-_ACRONYM = re.compile(r"\b([A-Z]{2,6})s?\b")
-_WORD = re.compile(r"[a-z0-9]+")
-_JOINERS = {"of", "and", "for", "the", "&"}
 
 
 @dataclass(frozen=True)
@@ -76,10 +71,6 @@ class Grounding:
     supported: float | None = None  # share of cited sentences supported
     reason: str = ""
 
-    @property
-    def grounded(self) -> bool:
-        return not self.reason
-
 
 REASONS = {
     "weak_evidence": "the closest passages were not close enough to answer from",
@@ -96,24 +87,10 @@ def subject(question: str, passages: Sequence[Passage]) -> Subject:
     named: set[str] = set()
     for text in texts:
         named.update(terms(text))
-    missing = [t for t in wanted if t not in named]
-    spelled = {a for a in _acronyms(question) if a in missing and _spelled_out(a, texts)}
+    missing = {t for t in wanted if t not in named}
+    written = {a.lower() for a in acronyms(question)} & missing  # "cfo", lower-cased as `terms`
+    spelled = {a for a in written if written_out(a, texts)}
     return Subject(wanted, tuple(t for t in wanted if t in named or t in spelled))
-
-
-def _acronyms(question: str) -> set[str]:
-    """Words written in capitals ("CFO", "SSL"), lower-cased as `terms` gives them."""
-    return {w.lower() for w in _ACRONYM.findall(question)}
-
-
-def _spelled_out(acronym: str, texts: Sequence[str]) -> bool:
-    """Whether some text writes the acronym out ("CFO": "Chief Financial Officer")."""
-    for text in texts:
-        words = [w for w in _WORD.findall(text.lower()) if w not in _JOINERS]
-        initials = "".join(w[0] for w in words)
-        if acronym in initials:
-            return True
-    return False
 
 
 def subject_terms(question: str) -> tuple[str, ...]:

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from itertools import pairwise
 
-from app.answer_text import markers, segments
+from app.answer_text import edited, markers, markers_in, segments
 from ingest.embed import Embedder
 from ingest.sparse import terms
 from ingest.types import Passage
@@ -76,14 +76,10 @@ def cited_sentences(text: str) -> Iterator[tuple[str, tuple[int, ...]]]:
     not sentences (see app.answer_text)."""
     found = markers(text)
     for segment in segments(text):
-        own = [m for m in found if segment.start <= m.start < segment.end]
+        own = markers_in(found, segment)
         if segment.code or not own:
             continue
-        sentence = text[segment.start : segment.end]
-        for marker in reversed(own):  # offsets into text: cut from the end
-            start = max(0, marker.start - marker.lead - segment.start)
-            end = marker.end - segment.start
-            sentence = sentence[:start] + sentence[end:]
+        sentence = edited(text, dict.fromkeys(own, ""), segment.start, segment.end)
         yield sentence.strip(), tuple(n for m in own for n in m.numbers)
 
 
