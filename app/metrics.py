@@ -20,8 +20,8 @@ from prometheus_client import (
     generate_latest,
 )
 
-from app.answer import Answer, Answerer, Done, Events, Failed
-from app.generate import Generator
+from app.answering.answer import Answer, Answerer, Done, Events, Failed
+from app.generation.generator import Generator
 from app.services import Services
 from ingest.pipeline import IngestResult
 

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from app.accounts import Accounts, open_accounts
-from app.answer import Answerer, AnswerOptions
-from app.conversations import Conversations
-from app.generate import Generator, LlamaCppGenerator
-from app.grounding import GroundingOptions
-from app.prompting import Prompts
-from app.rerank import Reranker
-from app.retrieve import RetrievalOptions
+from app.answering.answer import Answerer, AnswerOptions
+from app.answering.grounding import GroundingOptions
+from app.answering.rerank import Reranker
+from app.answering.retrieve import RetrievalOptions
+from app.conversations.store import Conversations
+from app.generation.generator import Generator, LlamaCppGenerator
+from app.generation.prompting import Prompts
 from app.settings import Settings
 from ingest.catalog import Catalog
 from ingest.embed import Embedder, open_embedder
@@ -119,7 +119,7 @@ def load_reranker(settings: Settings) -> Reranker | None:
     """The cross-encoder in DOCENT_RERANKER_PATH; None when none is configured."""
     if settings.reranker_path is None:
         return None
-    from app.rerank import CrossEncoderReranker
+    from app.answering.rerank import CrossEncoderReranker
 
     return CrossEncoderReranker(settings.reranker_path)
 
@@ -154,7 +154,7 @@ def answer_options(settings: Settings) -> AnswerOptions:
 def load_generator(settings: Settings) -> Generator:
     """A model server when DOCENT_LLM_URL is set; otherwise the GGUF in this process."""
     if settings.llm_url:
-        from app.generate_http import OpenAIGenerator
+        from app.generation.http_server import OpenAIGenerator
 
         key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
         return OpenAIGenerator(

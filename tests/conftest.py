@@ -14,8 +14,8 @@ from sqlalchemy.pool import NullPool
 
 from app.accounts import Accounts, Passwords, open_accounts
 from app.accounts.db import engine_url
-from app.answer import Answerer, AnswerOptions
-from app.prompting import Prompts
+from app.answering.answer import Answerer, AnswerOptions
+from app.generation.prompting import Prompts
 from app.services import Services
 from app.settings import Settings
 from ingest.catalog import Catalog

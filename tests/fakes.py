@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from app.generate import ChatMessage, FairQueue, Pieces
+from app.generation.generator import ChatMessage, FairQueue, Pieces
 
 _WORD = re.compile(r"\w+")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-DOCENT = (sys.executable, "-c", "from app.cli import main; main()")  # the `docent` command
+DOCENT = (sys.executable, "-c", "from app.cli.main import main; main()")  # the `docent` command
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -17,15 +17,15 @@ lowercase ``must_contain`` tokens, the source file name and (for the PDF) the
 page number; ``unanswerable.jsonl`` holds plausible questions whose answers
 are not in the corpus.
 
-The PDF and DOCX are generated from content defined in ``build_docs.py``
+The PDF and DOCX are generated from content defined in ``tools/build_demo_docs.py``
 (deterministically, so re-running gives identical files). After editing that
 content, regenerate them from the repository root with::
 
-    .venv/bin/python -m app.demo.build_docs
+    .venv/bin/python tools/build_demo_docs.py
 
 and commit the resulting binaries. This package only uses the standard
-library; ``build_docs`` (which needs fpdf2 and python-docx) is never imported
-at runtime.
+library; the builder (which needs fpdf2 and python-docx) is a development tool
+outside the installed package.
 """
 
 from __future__ import annotations

@@ -16,8 +16,9 @@ documents already ingested (`make eval-answers` ingests the set first), as an ad
 Each answer is judged on: answered or declined (and why), key-fact recall, citation validity
 (share of cited sentences the claims check supports), whether the right document is cited,
 whether docent changed the model's text outside citation markers (judged by a check written
-apart from app.citations, so a bug there cannot hide itself), whether it repeats prompt text,
-and time to first token. Every answer, its passages and verdicts go to a JSONL for review.
+apart from `app.answering.citations`, so a bug there cannot hide itself), whether it repeats
+prompt text, and time to first token.
+Every answer, its passages and verdicts go to a JSONL for review.
 """
 
 from __future__ import annotations
@@ -30,10 +31,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.answer import Answer, Answerer, Done, Failed, Token
+from app.answering.answer import Answer, Answerer, Done, Failed, Token
+from app.answering.api_view import grounding_dict
 from app.evaluation.beir import DatasetError
-from app.prompting import NOT_FOUND, Prompts
-from app.serialize import grounding_dict
+from app.generation.prompting import NOT_FOUND, Prompts
 from ingest.access import Access
 
 LEAK_WORDS = 6  # a run of this many words of the prompt's own text in an answer is a leak

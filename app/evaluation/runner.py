@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.answering.rerank import RERANK_CANDIDATES, Reranker, rerank_first
 from app.evaluation.beir import BeirDataset
 from app.evaluation.metrics import mrr_at_k, ndcg_at_k, rank_documents, recall_at_k
 from app.evaluation.report import EvalReport, QueryResult, summarize
-from app.rerank import RERANK_CANDIDATES, Reranker, rerank_first
 from ingest.access import Access
 from ingest.embed import Embedder
 from ingest.sparse import encode_query
@@ -129,7 +129,7 @@ def _score(
 
 @dataclass(frozen=True)
 class HybridSearch:
-    """How the hybrid modes search, as the app does (see app.retrieve.RetrievalOptions)."""
+    """How the hybrid modes search, as the app does (`app.answering.retrieve.RetrievalOptions`)."""
 
     fusion: Fusion = DEFAULT_FUSION  # for "hybrid" and "hybrid+rerank"
     prefetch: int | None = None  # candidates per half (None: the store's default)

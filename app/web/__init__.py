@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from app.accounts.operator_token import ensure_token
 from app.logs import configure_logging
 from app.metrics import Metrics, instrumented
-from app.operator_token import ensure_token
 from app.paths import STATIC_DIR
 from app.services import Services, build_services
 from app.settings import Settings

@@ -8,13 +8,13 @@ from typing import Any
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
-from app.filters import FilterError, search_filters
-from app.followup import Turn
-from app.generate import GenerationFailed, ModelBusy
-from app.serialize import answer_dict
+from app.answering.api_view import answer_dict
+from app.answering.followup import Turn
+from app.documents.filters import FilterError, search_filters
+from app.generation.generator import GenerationFailed, ModelBusy
 from app.web.auth import CsrfChecked, CurrentUser
-from app.web.chat import MAX_QUESTION_CHARS
 from app.web.deps import ServicesDep
+from app.web.pages import MAX_QUESTION_CHARS
 from ingest.types import SearchFilters
 
 router = APIRouter(prefix="/api/v1")

@@ -25,8 +25,8 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
 from app.accounts import Accounts, User
+from app.accounts.operator_token import token_matches
 from app.accounts.sessions import Session
-from app.operator_token import token_matches
 
 SESSION_COOKIE = "docent_session"
 FORM_CSRF_COOKIE = "docent_form_csrf"  # double-submit token for forms shown before sign-in

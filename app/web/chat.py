@@ -10,29 +10,27 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.answer import Answer, Done, Failed, Queued, Retrieved, Rewritten, Token
-from app.answer_json import answer_from_dict
-from app.conversations import Conversation, Message
-from app.followup import Turn
-from app.generate import GenerationFailed
+from app.answering.answer import Answer, Done, Failed, Queued, Retrieved, Rewritten, Token
+from app.answering.followup import Turn
+from app.conversations.store import Conversation, Message
+from app.generation.generator import GenerationFailed
 from app.web.auth import CsrfChecked, CurrentUser, Public
 from app.web.deps import ServicesDep, is_htmx, templates
+from app.web.pages import MAX_QUESTION_CHARS, NOT_FOUND_DETAIL, chat_page, render_fragment
 from app.web.pending import PendingQuestion
 from app.web.render import LiveSources, source_item_html, token_html
 from app.web.sse import sse_event
 from app.web.streaming import ClosingStreamingResponse
 
 router = APIRouter()
-MAX_QUESTION_CHARS = 2000
 Question = Annotated[str, Form(min_length=1, max_length=MAX_QUESTION_CHARS)]
 QueryQuestion = Annotated[str, Query(min_length=1, max_length=MAX_QUESTION_CHARS)]
 ConversationField = Annotated[str, Form(max_length=20)]
-NOT_FOUND_DETAIL = "no such conversation"
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -113,40 +111,6 @@ def ask_stream(
 @router.get("/healthz", dependencies=[Public])
 def healthz(services: ServicesDep) -> dict[str, object]:
     return {"status": "ok", "model": services.model_title, "chunks": services.store.count()}
-
-
-# --- pages and fragments ------------------------------------------------------------------------
-def chat_page(
-    request: Request,
-    services: ServicesDep,
-    user: CurrentUser,
-    conversation: Conversation | None,
-    status_code: int = 200,
-    **extra: Any,
-) -> HTMLResponse:
-    """The chat page: the user's conversations beside the open one (None: a new one)."""
-    messages = services.conversations.messages(user.id, conversation.id) if conversation else []
-    context = {
-        "model_title": services.model_title,
-        "chunk_count": services.store.count(),
-        "conversations": services.conversations.list_for(user.id),
-        "conversation": conversation,
-        "thread": [(answer_from_dict(m.answer), m) for m in messages],
-    }
-    return templates.TemplateResponse(
-        request, "index.html", context | extra, status_code=status_code
-    )
-
-
-def render_fragment(request: Request, name: str, **context: Any) -> str:
-    """A template rendered outside a TemplateResponse (inside a stream), with the same
-    signed-in context every page gets."""
-    signed_in = {
-        "request": request,
-        "current_user": getattr(request.state, "user", None),
-        "csrf_token": getattr(request.state, "csrf_token", ""),
-    }
-    return templates.get_template(name).render(signed_in | context)
 
 
 def _reply(

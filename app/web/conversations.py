@@ -12,11 +12,11 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.conversations import MAX_COMMENT_CHARS, ConversationError
-from app.conversations_db import MAX_TITLE_CHARS
+from app.conversations.store import MAX_COMMENT_CHARS, ConversationError
+from app.conversations.tables import MAX_TITLE_CHARS
 from app.web.auth import CsrfChecked, CurrentUser
-from app.web.chat import NOT_FOUND_DETAIL, chat_page
 from app.web.deps import ServicesDep, is_htmx, templates
+from app.web.pages import NOT_FOUND_DETAIL, chat_page
 
 router = APIRouter()
 Title = Annotated[str, Form(max_length=MAX_TITLE_CHARS * 2)]

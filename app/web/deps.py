@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.templating import Jinja2Templates
 
+from app.documents.library import DocumentNotFound, find_document
 from app.paths import TEMPLATES_DIR
 from app.services import Services
+from app.settings import Settings
+from ingest.catalog import DocumentRecord
 
 
 def signed_in_context(request: Request) -> dict[str, object]:
@@ -34,6 +37,18 @@ def is_htmx(request: Request) -> bool:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def record_or_404(services: ServicesDep, doc_id: str) -> DocumentRecord:
+    try:
+        return find_document(services.catalog, doc_id)
+    except DocumentNotFound as exc:
+        raise HTTPException(404, f"No document {doc_id!r}: it may have been deleted.") from exc
 
 
 def _register_filters() -> None:

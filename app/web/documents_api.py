@@ -11,12 +11,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
-from app import library
-from app.web.admin.documents import record_or_404
+from app.documents import library
 from app.web.admin.state import AdminDep
-from app.web.admin.uploads import UploadGuard, accept_uploads
 from app.web.auth import AdminUser, CsrfChecked, accounts_of
-from app.web.deps import ServicesDep
+from app.web.deps import ServicesDep, record_or_404
+from app.web.upload_form import UploadGuard, accept_uploads
 
 router = APIRouter(prefix="/api/v1", tags=["documents"])
 Text = Annotated[str, Query(max_length=200)]

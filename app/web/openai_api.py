@@ -23,15 +23,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from app.answer import Answer, Answerer, Done, Events, Failed, Token
-from app.citations import cited_numbers
-from app.followup import Turn
-from app.generate import GenerationFailed, ModelBusy
-from app.serialize import citation_dict
+from app.answering.answer import Answer, Answerer, Done, Events, Failed, Token
+from app.answering.api_view import citation_dict
+from app.answering.citations import cited_numbers
+from app.answering.followup import Turn
+from app.generation.generator import GenerationFailed, ModelBusy
 from app.web.auth import CsrfChecked, CurrentUser
-from app.web.chat import MAX_QUESTION_CHARS
 from app.web.deps import ServicesDep
 from app.web.errors import validation_error
+from app.web.pages import MAX_QUESTION_CHARS
 from ingest.planning import is_utf8
 
 MODEL_ID = "docent"

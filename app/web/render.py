@@ -14,8 +14,8 @@ import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
-from app.answer_text import markers
-from app.support import Span
+from app.answering.answer_text import markers
+from app.answering.support import Span
 from ingest.types import Passage
 
 _OPEN, _CLOSE = "\ue000", "\ue001"  # private-use characters hold a marker's place in Markdown
@@ -30,7 +30,8 @@ _ALLOWED_ATTRIBUTES = {"a": {"href", "title", "class"}, "ol": {"start"}}
 
 def answer_html(text: str, anchor: str) -> Markup:
     """The answer as sanitised Markdown, each citation marker linked to source n of this
-    answer; brackets that are data (in code, `sys.argv[1]`) stay text (see app.answer_text)."""
+    answer; brackets that are data (in code, `sys.argv[1]`) stay text (see
+    app.answering.answer_text)."""
     placeheld = text.replace(_OPEN, "").replace(_CLOSE, "")
     for marker in reversed(markers(placeheld)):
         numbers = "".join(f"{_OPEN}{n}{_CLOSE}" for n in marker.numbers)

@@ -11,9 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.datastructures import UploadFile
+
+from app.accounts import AccountError, User
+from app.documents.library import parse_groups
+from app.documents.uploads import UploadJob, UploadQueue
+from app.web.auth import AdminUser, accounts_of
+from app.web.deps import settings_of
 
 MAX_FILES = 50  # files in one request
 MAX_FIELD_BYTES = 64 << 10  # a non-file field (groups, the CSRF token)
@@ -232,3 +238,58 @@ async def _copy(upload: UploadFile, incoming: Path, max_file_bytes: int) -> Rece
         path.unlink(missing_ok=True)
         received.path, received.error = None, too_big(received.size, max_file_bytes)
     return received
+
+
+TRUE = {"on", "true", "1", "yes"}
+
+
+def upload_size_guard(request: Request, user: AdminUser) -> None:
+    """Refuse an upload too big for its Content-Length before reading it (admins only)."""
+    check_content_length(request, settings_of(request).max_file_mb << 20)
+
+
+UploadGuard = Depends(upload_size_guard)
+
+
+async def accept_uploads(request: Request, user: User, uploads: UploadQueue) -> list[UploadJob]:
+    """Stream the request's files to disk and queue them; refused files are listed as failed.
+
+    Form fields: `files` (one or more), `groups` (names, repeated or comma-separated), `replace`
+    (a file with the same name is replaced instead of getting a new name).
+    """
+    limit = settings_of(request).max_file_mb << 20
+    received = await receive_files(request, uploads.incoming, limit)
+    try:
+        groups = parse_groups(received.values("groups"))
+    except AccountError as exc:
+        _discard(received)
+        raise HTTPException(422, str(exc)) from exc
+    replace = any(value.lower() in TRUE for value in received.values("replace"))
+    accounts = accounts_of(request)
+    for group in groups:
+        accounts.create_group(group)  # so it can be given to users
+    jobs = []
+    for item in received.files:
+        if item.error is None and item.size == 0 and not item.client_name:
+            _discard(ReceivedForm(files=[item]))  # the file input was left empty
+            continue
+        if item.error is not None or item.path is None:
+            job = uploads.add_refused(item.client_name, item.error or "not received", user.username)
+        else:
+            job = uploads.add_file(
+                item.path, item.client_name, groups, user.username, replace_existing=replace
+            )
+        detail = f"job {job.id}; groups: {', '.join(groups) or '(everyone)'}"
+        if job.state == "failed":
+            detail += f"; refused: {job.reason}"
+        accounts.audit(user, "upload", job.filename, detail)
+        jobs.append(job)
+    if not jobs:
+        raise HTTPException(422, "Choose at least one file to upload.")
+    return jobs
+
+
+def _discard(received: ReceivedForm) -> None:
+    for item in received.files:
+        if item.path is not None:
+            item.path.unlink(missing_ok=True)

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from app.prompting import Prompts
+from app.documents.uploads import UploadQueue
+from app.generation.prompting import Prompts
 from app.services import Services
 from app.settings import Settings
-from app.uploads import UploadQueue
 from app.web import create_app
 from tests.app.signin import add_user, sign_in
 

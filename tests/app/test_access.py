@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.retrieve import retrieve
+from app.answering.retrieve import retrieve
 from app.services import Services
 from ingest.access import Access
 from ingest.pipeline import IngestOptions, ingest_paths

@@ -27,9 +27,9 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from app.accounts import Accounts, Passwords, open_accounts
-from app.answer import Answerer, AnswerOptions
-from app.generate import ChatMessage, Pieces
-from app.prompting import Prompts
+from app.answering.answer import Answerer, AnswerOptions
+from app.generation.generator import ChatMessage, Pieces
+from app.generation.prompting import Prompts
 from app.services import Services
 from app.settings import Settings
 from app.web import create_app

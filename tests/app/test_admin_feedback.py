@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from fastapi.testclient import TestClient
 
-from app.answer import Answer
+from app.answering.answer import Answer
 from app.services import Services
 from tests.app import admining
 from tests.app.admining import MARKDOWN, upload

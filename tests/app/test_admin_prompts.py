@@ -8,9 +8,9 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from app.generation.prompt_versions import PromptEditor
+from app.generation.prompting import Prompts
 from app.paths import PROMPTS_DIR
-from app.prompt_versions import PromptEditor
-from app.prompting import Prompts
 from app.services import Services
 from app.settings import Settings
 from tests.app import admining

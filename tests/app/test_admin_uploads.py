@@ -15,10 +15,10 @@ from fastapi import HTTPException
 from fastapi.testclient import TestClient
 from starlette.requests import Request
 
-from app import uploads as uploads_module
+from app.documents import uploads as uploads_module
+from app.documents.uploads import safe_name
 from app.services import Services
 from app.settings import Settings
-from app.uploads import safe_name
 from app.web.upload_form import check_content_length, request_limit
 from ingest import workers
 from ingest.pipeline import IngestResult

@@ -3,8 +3,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from app.answer import Answerer, AnswerOptions, Done, Retrieved, Token
-from app.prompting import NOT_FOUND, Prompts
+from app.answering.answer import Answerer, AnswerOptions, Done, Retrieved, Token
+from app.generation.prompting import NOT_FOUND, Prompts
 from app.services import Services
 from ingest.pipeline import ingest_paths
 from tests.fakes import FakeEmbedder, FakeGenerator

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from app.answer import Answerer, Done, Queued, Retrieved, Token
-from app.generate import FairQueue
+from app.answering.answer import Answerer, Done, Queued, Retrieved, Token
+from app.generation.generator import FairQueue
 from app.services import Services
 from tests.app.test_answer import _ingest
 from tests.app.test_answer_queue import QUESTION, Background, _holding

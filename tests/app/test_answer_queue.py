@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.answer import (
+from app.answering.answer import (
     Answerer,
     AnswerEvent,
     Done,
@@ -23,9 +23,9 @@ from app.answer import (
     Rewritten,
     Token,
 )
-from app.followup import Turn
-from app.generate import FairQueue, GenerationFailed, ModelBusy
-from app.generate_http import OpenAIGenerator
+from app.answering.followup import Turn
+from app.generation.generator import FairQueue, GenerationFailed, ModelBusy
+from app.generation.http_server import OpenAIGenerator
 from app.services import Services
 from tests.app.test_answer import _ingest
 from tests.fakes import FakeEmbedder, FakeGenerator

@@ -13,9 +13,14 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.answer_text import markers, protected, segments
-from app.citations import attribute_uncited, resolve, strip_invalid_markers, without_markers
-from app.support import cited_sentences
+from app.answering.answer_text import markers, protected, segments
+from app.answering.citations import (
+    attribute_uncited,
+    resolve,
+    strip_invalid_markers,
+    without_markers,
+)
+from app.answering.support import cited_sentences
 from tests.app.sample import passage
 
 GUIDE = passage(

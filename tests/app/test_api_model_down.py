@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from app.generate import ChatMessage, GenerationFailed, Pieces
+from app.generation.generator import ChatMessage, GenerationFailed, Pieces
 from app.services import Services
 from app.settings import Settings
 from app.web import create_app

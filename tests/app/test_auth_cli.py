@@ -9,8 +9,8 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from app.accounts import Accounts, open_accounts
-from app.cli import cli
-from app.serve import announce_first_admin
+from app.cli.main import cli
+from app.cli.serve import announce_first_admin
 from app.services import Services
 from app.settings import Settings
 

@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from app.conversations_db import feedback
-from app.generate import FairQueue
-from app.prompting import NOT_FOUND
+from app.conversations.tables import feedback
+from app.generation.generator import FairQueue
+from app.generation.prompting import NOT_FOUND
 from app.services import Services
 from app.settings import Settings
 from app.web import create_app

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from app.citations import cited_numbers, resolve, strip_invalid_markers
+from app.answering.citations import cited_numbers, resolve, strip_invalid_markers
 from tests.app.sample import PER_DIEM, REMOTE
 from tests.app.sample import passage as passage_with
 

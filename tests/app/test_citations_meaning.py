@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from app.citations import resolve
-from app.support import SIMILARITY_THRESHOLD, WORDS_SUFFICE, claims
+from app.answering.citations import resolve
+from app.answering.support import SIMILARITY_THRESHOLD, WORDS_SUFFICE, claims
 from tests.app.sample import passage
 from tests.fakes import FakeEmbedder
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from app.cli import cli
+from app.cli.main import cli
 from ingest.catalog import Catalog, OkRecord
 
 runner = CliRunner()

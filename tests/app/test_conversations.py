@@ -11,14 +11,14 @@ from sqlalchemy import func, select
 
 from app.accounts import Accounts, User
 from app.accounts.db import users
-from app.answer import Answer, Timings
-from app.answer_json import answer_from_dict
-from app.citations import Citation
-from app.conversations import ConversationError, Conversations, title_for
-from app.conversations_db import feedback, message_sources, messages
-from app.prompting import NOT_FOUND
-from app.serialize import answer_dict
-from app.support import Claim, Span
+from app.answering.answer import Answer, Timings
+from app.answering.api_view import answer_dict
+from app.answering.citations import Citation
+from app.answering.support import Claim, Span
+from app.conversations.store import ConversationError, Conversations, title_for
+from app.conversations.stored_answer import answer_from_dict
+from app.conversations.tables import feedback, message_sources, messages
+from app.generation.prompting import NOT_FOUND
 from ingest.types import Passage
 from tests.app.sample import PER_DIEM, REMOTE
 from tests.app.signin import add_user

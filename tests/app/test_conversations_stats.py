@@ -7,8 +7,8 @@ from datetime import date, datetime
 import pytest
 
 from app.accounts import Accounts, User
-from app.conversation_stats import percentile
-from app.conversations import Conversations
+from app.conversations.stats import percentile
+from app.conversations.store import Conversations
 from tests.app.sample import PER_DIEM, REMOTE
 from tests.app.signin import add_user
 from tests.app.test_conversations import Clock, make_answer, not_found

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer.main
 
-from app.cli import cli
+from app.cli.main import cli
 from app.paths import PROJECT_ROOT
 from app.settings import Settings
 
@@ -42,7 +42,7 @@ def test_importing_the_packages_loads_no_heavy_library() -> None:
     import sys
 
     code = (
-        "import sys, app, ingest, app.web, app.cli, app.answer, app.services;"
+        "import sys, app, ingest, app.web, app.cli.main, app.answering.answer, app.services;"
         "heavy = {'torch', 'sentence_transformers', 'llama_cpp', 'unstructured', 'qdrant_client'};"
         "print(sorted(heavy & set(sys.modules)))"
     )

@@ -16,7 +16,7 @@ from app.evaluation.answers import (
     read_answer_set,
 )
 from app.evaluation.beir import DatasetError
-from app.prompting import Prompts
+from app.generation.prompting import Prompts
 from app.services import Services
 from ingest.pipeline import ingest_paths
 from tests.fakes import FakeGenerator

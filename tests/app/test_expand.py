@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from app.expand import chunks_of, diversify, first_chunks, merge_neighbours
-from app.retrieve import RetrievalOptions, retrieve
+from app.answering.expand import chunks_of, diversify, first_chunks, merge_neighbours
+from app.answering.retrieve import RetrievalOptions, retrieve
+from app.answering.support import best_span
 from app.services import Services
-from app.support import best_span
 from ingest.pipeline import IngestOptions, ingest_paths
 from ingest.types import Passage
 

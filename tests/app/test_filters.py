@@ -12,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from app.cli import cli
-from app.filters import FilterError, resolve_documents, search_filters
-from app.retrieve import retrieve
+from app.answering.retrieve import retrieve
+from app.cli.main import cli
+from app.documents.filters import FilterError, resolve_documents, search_filters
 from app.services import Services
 from app.settings import Settings
 from app.web import create_app

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from app.answer import Rewritten
-from app.followup import Turn, condense, needs_context
-from app.prompting import Prompts
+from app.answering.answer import Rewritten
+from app.answering.followup import Turn, condense, needs_context
+from app.generation.prompting import Prompts
 from app.services import Services
 from tests.app.sample import ingest_text
 from tests.fakes import FakeEmbedder, FakeGenerator

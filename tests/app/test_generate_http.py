@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from app.generate import ChatMessage
-from app.generate_http import GeneratorUnavailable, OpenAIGenerator
+from app.generation.generator import ChatMessage
+from app.generation.http_server import GeneratorUnavailable, OpenAIGenerator
 from app.models.packaged import smollm2_path
 
 MESSAGES = [ChatMessage("system", "Be brief."), ChatMessage("user", "Say hello.")]

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from app.acronyms import expanded
-from app.answer import Answerer, AnswerOptions, Done, Token
-from app.grounding import GroundingOptions, subject, subject_terms
-from app.prompting import NOT_FOUND
-from app.serialize import answer_dict
+from app.answering.acronyms import expanded
+from app.answering.answer import Answerer, AnswerOptions, Done, Token
+from app.answering.api_view import answer_dict
+from app.answering.grounding import GroundingOptions, subject, subject_terms
+from app.generation.prompting import NOT_FOUND
 from app.services import Services
 from ingest.pipeline import ingest_paths
 from tests.app.sample import passage

@@ -15,10 +15,10 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from app.accounts import Accounts
-from app.answer import Answerer, AnswerOptions
-from app.cli import cli
-from app.operator_token import read_token
-from app.prompting import Prompts
+from app.accounts.operator_token import read_token
+from app.answering.answer import Answerer, AnswerOptions
+from app.cli.main import cli
+from app.generation.prompting import Prompts
 from app.services import Services, open_store
 from app.settings import Settings
 from app.web import create_app

@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from app.ingest_cli import print_summary, shown
+from app.cli.ingest import print_summary, shown
 from ingest.pipeline import IngestResult
 
 

@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-import app.serve
+import app.cli.serve
 from app.logs import configure_logging
 from app.services import Services
 from app.settings import Settings
@@ -137,11 +137,11 @@ def test_docent_serve_configures_logging_and_leaves_request_lines_to_the_app(
     tmp_path: Path,
 ) -> None:
     runs: list[dict[str, Any]] = []
-    monkeypatch.setattr(app.serve, "build_services", lambda _settings: services)
-    monkeypatch.setattr(app.serve.uvicorn, "run", lambda app, **options: runs.append(options))
+    monkeypatch.setattr(app.cli.serve, "build_services", lambda _settings: services)
+    monkeypatch.setattr(app.cli.serve.uvicorn, "run", lambda app, **options: runs.append(options))
     monkeypatch.setattr("sys.stderr", log_output)
     quiet = settings.model_copy(update={"log_format": "json", "ingest_demo": False})
-    app.serve.run_server(quiet, "127.0.0.1", 8123, app.serve.Console(file=io.StringIO()))
+    app.cli.serve.run_server(quiet, "127.0.0.1", 8123, app.cli.serve.Console(file=io.StringIO()))
     assert runs == [{"host": "127.0.0.1", "port": 8123, "log_config": None, "access_log": False}]
     logging.getLogger("uvicorn.error").info("Uvicorn running")
     assert _lines(log_output)[-1]["message"] == "Uvicorn running"

@@ -10,10 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.answer import Done, Token
-from app.generate import FairQueue
+from app.accounts.operator_token import read_token
+from app.answering.answer import Done, Token
+from app.generation.generator import FairQueue
 from app.metrics import Metrics, metered
-from app.operator_token import read_token
 from app.services import Services
 from app.settings import Settings
 from app.web import create_app

@@ -5,8 +5,8 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from app.followup import Turn
-from app.prompting import NOT_FOUND, Prompts
+from app.answering.followup import Turn
+from app.generation.prompting import NOT_FOUND, Prompts
 from tests.app.sample import PER_DIEM, REMOTE, passage
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from app.support import Span
+from app.answering.support import Span
 from app.web.render import answer_html, highlighted, token_html
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from app.answering.rerank import CrossEncoderReranker, rerank, rerank_first
+from app.answering.retrieve import OVERFETCH, RetrievalOptions, retrieve
 from app.evaluation.beir import BeirDataset
 from app.evaluation.runner import RERANK_MODE, HybridSearch, evaluate
-from app.rerank import CrossEncoderReranker, rerank, rerank_first
-from app.retrieve import OVERFETCH, RetrievalOptions, retrieve
 from app.services import Services, load_reranker, retrieval_options
 from app.settings import Settings
 from ingest.pipeline import IngestOptions, ingest_paths

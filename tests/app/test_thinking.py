@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from app.thinking import ThinkingFilter, without_thinking
+from app.generation.thinking import ThinkingFilter, without_thinking
 from tests.app.sample import ingest_remote_work
 from tests.fakes import FakeGenerator
 

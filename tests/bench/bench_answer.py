@@ -22,12 +22,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from app.answer import Answer
+from app.answering.answer import Answer
+from app.answering.followup import Turn
+from app.answering.support import SUPPORT_THRESHOLD
 from app.demo import demo_documents, demo_questions
-from app.followup import Turn
 from app.services import Services, build_services, ingest_options
 from app.settings import Settings
-from app.support import SUPPORT_THRESHOLD
 from ingest.pipeline import ingest_paths
 
 UNANSWERABLE = Path(__file__).resolve().parents[2] / "app" / "demo" / "unanswerable.jsonl"

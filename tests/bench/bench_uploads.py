@@ -24,11 +24,11 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI
 
 from app.accounts import Passwords, open_accounts
-from app.answer import Answerer, AnswerOptions
-from app.prompting import Prompts
+from app.answering.answer import Answerer, AnswerOptions
+from app.documents.uploads import UploadQueue
+from app.generation.prompting import Prompts
 from app.services import Services
 from app.settings import Settings
-from app.uploads import UploadQueue
 from app.web import create_app
 from ingest.catalog import Catalog
 from ingest.pipeline import IngestOptions

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.citations import resolve
-from app.grounding import Grounding, GroundingOptions, after_generation, subject
-from app.serialize import grounding_dict
+from app.answering.api_view import grounding_dict
+from app.answering.citations import resolve
+from app.answering.grounding import Grounding, GroundingOptions, after_generation, subject
 from ingest.embed import Embedder
 from ingest.types import Passage
 

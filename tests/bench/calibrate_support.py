@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.answering.support import SIMILARITY_THRESHOLD, SUPPORT_THRESHOLD, claims
 from app.services import load_embedder
 from app.settings import Settings
-from app.support import SIMILARITY_THRESHOLD, SUPPORT_THRESHOLD, claims
 from tests.app.sample import passage
 
 PAIRS = Path(__file__).parent / "data" / "support_pairs.jsonl"

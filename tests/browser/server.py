@@ -15,7 +15,7 @@ import httpx
 
 from app.demo import demo_documents
 
-DOCENT = (sys.executable, "-c", "from app.cli import main; main()")  # the `docent` command
+DOCENT = (sys.executable, "-c", "from app.cli.main import main; main()")  # the `docent` command
 # Short text documents: quick to parse, and SmolLM2 restates their sentences.
 DEMO_FILES = ("employee-handbook.md", "office-faq.txt", "it-security-policy.md")
 STARTUP_SECONDS = 240.0

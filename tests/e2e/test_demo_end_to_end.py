@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from app.cli import cli
+from app.cli.main import cli
 from app.demo import demo_documents
 from app.settings import Settings
 from app.web import create_app

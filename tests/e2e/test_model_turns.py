@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.answer import Done, Queued, Retrieved, Token
+from app.answering.answer import Done, Queued, Retrieved, Token
+from app.answering.followup import Turn, condense
 from app.demo import demo_documents
-from app.followup import Turn, condense
-from app.generate import Aside, LlamaCppGenerator
+from app.generation.generator import Aside, LlamaCppGenerator
 from app.services import Services
 from tests.app.test_answer_queue import Background
 from tests.e2e.real import real_services

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import httpx
 
+from app.answering.retrieve import retrieve
 from app.demo import demo_documents
-from app.retrieve import retrieve
 from app.services import open_store
 from app.settings import Settings
 from ingest.access import Access

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from app.uploads import NO_NOTE, QUEUED, UploadQueue
+from app.documents.uploads import NO_NOTE, QUEUED, UploadQueue
 from ingest.catalog import Catalog
 from ingest.pipeline import IngestOptions
 from ingest.store import QdrantStore

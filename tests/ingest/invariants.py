@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from app.retrieve import retrieve
+from app.answering.retrieve import retrieve
 from ingest.catalog import Catalog
 from ingest.pipeline import IngestOptions, IngestResult, ingest_paths
 from ingest.sparse import encode_query

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from app.retrieve import retrieve
+from app.answering.retrieve import retrieve
 from ingest.catalog import Catalog
 from ingest.pipeline import IngestOptions, ingest_paths
 from ingest.store import QdrantStore

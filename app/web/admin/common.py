@@ -8,7 +8,6 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from app.settings import Settings
 from app.web.deps import templates
 
 SECTIONS = (
@@ -36,11 +35,6 @@ NOTICES = {
     "cleared": "Finished uploads cleared from the list.",
 }
 PAGE_SIZE = 50
-
-
-def settings_of(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
 
 
 def page(

@@ -8,27 +8,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app import library
 from app.accounts import AccountError
-from app.docs_cli import DocumentNotFound, find_document
-from app.library import DocumentFilter
+from app.documents import library
+from app.documents.library import DocumentFilter
 from app.web.admin.common import fragment, page, page_slice, redirect
 from app.web.admin.state import AdminDep
 from app.web.auth import AdminUser, CsrfChecked, accounts_of
-from app.web.deps import ServicesDep, is_htmx
+from app.web.deps import ServicesDep, is_htmx, record_or_404
 from ingest.catalog import DocumentRecord
 
 router = APIRouter()
 CHUNKS_PER_PAGE = 100
 Text = Annotated[str, Query(max_length=200)]
 PageNumber = Annotated[int, Query(ge=1, le=100_000)]
-
-
-def record_or_404(services: ServicesDep, doc_id: str) -> DocumentRecord:
-    try:
-        return find_document(services.catalog, doc_id)
-    except DocumentNotFound as exc:
-        raise HTTPException(404, f"No document {doc_id!r}: it may have been deleted.") from exc
 
 
 def _name(record: DocumentRecord) -> str:

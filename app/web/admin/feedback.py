@@ -12,8 +12,8 @@ from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
 from app.accounts.db import utcnow
-from app.conversation_stats import FeedbackItem
-from app.support import Span
+from app.answering.support import Span
+from app.conversations.stats import FeedbackItem
 from app.web.admin.common import PAGE_SIZE, page
 from app.web.auth import AdminUser
 from app.web.deps import ServicesDep

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.prompt_versions import MAX_TEMPLATE_CHARS, PromptEditor
-from app.retrieve import retrieve
+from app.answering.retrieve import retrieve
+from app.generation.prompt_versions import MAX_TEMPLATE_CHARS, PromptEditor
 from app.services import Services
 from app.web.admin.common import fragment, page, redirect
 from app.web.admin.state import AdminDep

@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 
-from app.prompt_versions import PromptEditor
+from app.documents.uploads import UploadQueue
+from app.generation.prompt_versions import PromptEditor
 from app.services import Services, ingest_options
 from app.settings import Settings
-from app.uploads import UploadQueue
 from ingest.pipeline import IngestOptions
 
 

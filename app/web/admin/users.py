@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from app.accounts import AccountError, Accounts, User
 from app.accounts.credentials import generate_password
-from app.library import parse_groups
+from app.documents.library import parse_groups
 from app.web.admin.common import page, redirect
 from app.web.auth import AdminUser, CsrfChecked, accounts_of
 

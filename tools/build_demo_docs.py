@@ -13,9 +13,9 @@ byte-identical files.
 
 Run from the repository root::
 
-    .venv/bin/python -m app.demo.build_docs
+    .venv/bin/python tools/build_demo_docs.py
 
-This module is a developer tool; nothing imports it at runtime.
+A developer tool, outside the installed package; nothing imports it.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # fpdf is only imported lazily at build time
     from fpdf import FPDF
 
-DOCS_DIR = Path(__file__).resolve().parent / "docs"
+DOCS_DIR = Path(__file__).resolve().parent.parent / "app" / "demo" / "docs"
 PDF_NAME = "benefits-guide.pdf"
 DOCX_NAME = "onboarding-and-equipment.docx"
 

@@ -7,8 +7,8 @@ import uvicorn
 from rich.console import Console
 
 from app.accounts.bootstrap import create_first_admin
+from app.cli.ingest import ingest_with_progress, print_summary
 from app.demo import demo_documents
-from app.ingest_cli import ingest_with_progress, print_summary
 from app.logs import configure_logging
 from app.services import ModelNotReady, Services, build_services, ingest_options
 from app.settings import Settings

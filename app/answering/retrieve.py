@@ -1,6 +1,6 @@
 """Find the passages for a question: one hybrid (dense + keyword) query in the vector store,
 optionally a reranker, then neighbouring chunks merged and one document kept from crowding out
-the others (see app.expand).
+the others (see app.answering.expand).
 
 Only a document's current version is shown: the catalog says which one (see ingest.catalog),
 so a document being re-ingested, or left half-written by a crash, never shows two versions.
@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from app.expand import diversify, first_chunks, merge_neighbours
-from app.rerank import RERANK_CANDIDATES, Reranker, rerank_first
+from app.answering.expand import diversify, first_chunks, merge_neighbours
+from app.answering.rerank import RERANK_CANDIDATES, Reranker, rerank_first
 from ingest.access import PUBLIC, Access
 from ingest.embed import Embedder
 from ingest.sparse import encode_query

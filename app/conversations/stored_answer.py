@@ -1,4 +1,4 @@
-"""An `Answer` back from the JSON of `app.serialize.answer_dict` (stored answers, re-rendered).
+"""An `Answer` back from its stored JSON (`app.answering.api_view.answer_dict`), to show it again.
 
 The JSON leaves out what the page does not show (a claim's span, a passage's point id and
 version); those come back empty.
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.answer import Answer, Timings
-from app.citations import Citation
-from app.support import Claim, Span
+from app.answering.answer import Answer, Timings
+from app.answering.citations import Citation
+from app.answering.support import Claim, Span
 from ingest.types import Passage
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from app.llama_state import restore_prompt, save_prompt
+from app.generation.llama_state import restore_prompt, save_prompt
 
 Pieces = abc.Generator[str, None, None]  # a streamed completion; closing it stops decoding
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from app.generate import ChatMessage, FairQueue, GenerationFailed, Pieces
+from app.generation.generator import ChatMessage, FairQueue, GenerationFailed, Pieces
 
 _TOKENIZE_ROUTES = (  # llama.cpp's llama-server, then llama-cpp-python's server
     ("/tokenize", lambda text, model: {"content": text}),

@@ -13,11 +13,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from app.cli.users import users_cli
 from app.settings import Settings
-from app.users_cli import users_cli
 
 if TYPE_CHECKING:
-    from app.answer import Answer
+    from app.answering.answer import Answer
     from ingest.catalog import Catalog, DocumentRecord
     from ingest.pipeline import IngestOptions
     from ingest.store import VectorStore
@@ -122,7 +122,7 @@ def ingest(
     ] = None,
 ) -> None:
     """Parse, chunk, embed and store documents; unchanged files are skipped."""
-    from app.ingest_cli import run_ingest
+    from app.cli.ingest import run_ingest
     from app.services import ingest_options, load_embedder, open_store
     from ingest.catalog import Catalog
     from ingest.store import StoreLocked
@@ -145,8 +145,8 @@ def ingest(
 
 
 def _ingest_through_server(settings: Settings, paths: list[Path], options: IngestOptions) -> int:
-    from app.ingest_cli import existing_paths
-    from app.remote_ingest import ServerUnavailable, ingest_via_server, server_url
+    from app.cli.ingest import existing_paths
+    from app.cli.remote_ingest import ServerUnavailable, ingest_via_server, server_url
 
     console.print(f"The web app has the store open: ingesting through it ({server_url(settings)}).")
     present = existing_paths(paths, console)
@@ -190,9 +190,9 @@ def ask(
     By default only documents without groups are searched, as for an anonymous user. The
     filters narrow the search further; they never open a document the asker may not read.
     """
-    from app.answer import Done, Token
-    from app.filters import FilterError, resolve_documents, search_filters
-    from app.serialize import answer_dict
+    from app.answering.answer import Done, Token
+    from app.answering.api_view import answer_dict
+    from app.documents.filters import FilterError, resolve_documents, search_filters
     from app.services import ModelNotReady, build_services
     from ingest.access import Access
     from ingest.catalog import Catalog
@@ -279,8 +279,8 @@ def chat(
     ] = None,
 ) -> None:
     """Ask questions one after another; follow-ups use the conversation. Ctrl+D ends."""
-    from app.answer import Done, Rewritten, Token
-    from app.followup import Turn
+    from app.answering.answer import Done, Rewritten, Token
+    from app.answering.followup import Turn
     from app.services import ModelNotReady, build_services
     from ingest.access import Access
 
@@ -444,7 +444,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Default: DOCENT_PORT")] = None,
 ) -> None:
     """Start the web app (ingesting the demo documents first if the store is empty)."""
-    from app.serve import run_server
+    from app.cli.serve import run_server
 
     settings = _settings()
     run_server(settings, host or settings.host, port or settings.port, console)
@@ -453,7 +453,7 @@ def serve(
 @docs_cli.command("list")
 def docs_list() -> None:
     """Every document in the catalog with its status."""
-    from app.docs_cli import list_table
+    from app.cli.docs import list_table
     from ingest.catalog import Catalog
 
     catalog = Catalog(_settings().catalog_path)
@@ -468,7 +468,8 @@ def docs_show(
     ref: Annotated[str, typer.Argument(help="Document id, id prefix or file path")],
 ) -> None:
     """One document's catalog record and its chunks."""
-    from app.docs_cli import find_document, show
+    from app.cli.docs import show
+    from app.documents.library import find_document
 
     with _documents() as (catalog, store):
         show(_find(find_document, catalog, ref), store, console)
@@ -477,7 +478,7 @@ def docs_show(
 @docs_cli.command("rm")
 def docs_rm(refs: Annotated[list[str], typer.Argument(help="Document ids or file paths")]) -> None:
     """Remove documents from the knowledge base (their files are not touched)."""
-    from app.docs_cli import find_document
+    from app.documents.library import find_document
     from ingest.pipeline import remove_document
 
     with _documents() as (catalog, store):
@@ -493,8 +494,8 @@ def docs_reindex(
     all_documents: Annotated[bool, typer.Option("--all", help="Every document")] = False,
 ) -> None:
     """Parse and embed documents again from their files, even if nothing changed."""
-    from app.docs_cli import find_document
-    from app.ingest_cli import run_ingest
+    from app.cli.ingest import run_ingest
+    from app.documents.library import find_document
     from app.services import ingest_options, load_embedder
 
     settings = _settings()

@@ -6,8 +6,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.generate import ChatMessage, Generator
-from app.prompting import Prompts
+from app.generation.generator import ChatMessage, Generator
+from app.generation.prompting import Prompts
 from ingest.sparse import terms
 
 MAX_TURNS = 3

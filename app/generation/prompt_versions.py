@@ -1,6 +1,6 @@
 """Editing the prompt templates from the admin console: checked saves, a preview, and a history.
 
-A save writes the override file `DATA_DIR/prompts/NAME` (which `app.prompting.Prompts` picks up
+A save writes the override file `DATA_DIR/prompts/NAME` (which `prompting.Prompts` picks up
 on the next question) only when the template renders; every save is also kept in the
 `prompt_versions` table, so an older version can be viewed and restored. The built-in file in
 `prompts/` stays the fallback ("reset" removes the override).
@@ -18,9 +18,9 @@ from pathlib import Path
 from sqlalchemy import Column, DateTime, Engine, Integer, String, Table, Text, insert, select
 
 from app.accounts.db import metadata, utcnow
-from app.followup import Turn
+from app.answering.followup import Turn
+from app.generation.prompting import TEMPLATES, Prompts
 from app.paths import PROMPTS_DIR
-from app.prompting import TEMPLATES, Prompts
 from ingest.types import Passage
 
 MAX_TEMPLATE_CHARS = 20_000
@@ -66,7 +66,7 @@ class Preview:
 
 
 class PromptEditor:
-    """Saves, history and previews for the templates in `app.prompting.TEMPLATES`."""
+    """Saves, history and previews for the templates in `app.generation.prompting.TEMPLATES`."""
 
     def __init__(
         self, engine: Engine, overrides: Path, live: Prompts, builtin: Path = PROMPTS_DIR

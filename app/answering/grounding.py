@@ -6,7 +6,7 @@ questions ("how", "use", "configure"), stemmed like the keyword index. A passage
 too few of them is about something else: a question on a product the documents never mention
 gets no answer, even when the passages share its generic words. After generation, an answer is
 grounded when it cites at least one passage, enough of its cited sentences are supported by the
-passages they cite (app.support), and the passages it cites name the subject.
+passages they cite (app.answering.support), and the passages it cites name the subject.
 
 The thresholds were chosen on the answer set in eval/debian-docs (README "Refusals"):
 `tests/bench/calibrate_refusal.py` reports false refusals and false answers for each.
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from app.acronyms import acronyms, written_out
-from app.support import Claim
+from app.answering.acronyms import acronyms, written_out
+from app.answering.support import Claim
 from ingest.sparse import terms
 from ingest.types import Passage
 

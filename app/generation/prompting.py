@@ -17,7 +17,7 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from app.generate import ChatMessage
+from app.generation.generator import ChatMessage
 from app.paths import PROMPTS_DIR
 from ingest.types import Passage
 

@@ -2,7 +2,7 @@
 
 Only markers change: the model's words, code, URLs and numbers are never touched, and a bracket
 that is data (`sys.argv[1]`, `tuple([1, 2, 3])`, anything in code) is not a marker (see
-app.answer_text). Markers that name no passage are removed. A sentence the model left uncited
+`answer_text`). Markers that name no passage are removed. A sentence the model left uncited
 is attributed to the passage that contains most of its words, when one clearly does (small
 models often forget to cite); such citations are marked `by_model=False` so the UI can say
 docent added them.
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.answer_text import (
+from app.answering.answer_text import (
     Marker,
     citation_point,
     edited,
@@ -22,7 +22,7 @@ from app.answer_text import (
     segments,
     takes_a_marker,
 )
-from app.support import SUPPORT_THRESHOLD, Claim, Span, best_span, claims
+from app.answering.support import SUPPORT_THRESHOLD, Claim, Span, best_span, claims
 from ingest.embed import Embedder
 from ingest.sparse import terms
 from ingest.types import Passage

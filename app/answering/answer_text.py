@@ -4,7 +4,7 @@ which bracketed numbers are citation markers, and where its sentences end.
 docent may add or remove citation markers and nothing else, and only where a marker belongs:
 after a word or a sentence, never inside inline code, code blocks, URLs, paths, e-mail addresses,
 dotted names, numbers or bracketed data (`tuple([1, 2, 3])`, `sys.argv[1]`). Everything here
-reports offsets into the text; `app.citations` makes the edits.
+reports offsets into the text; `app.answering.citations` makes the edits.
 
 Sentences come from pysbd (a rule-based segmenter that knows abbreviations, decimals and
 initials), run on a copy of the text in which protected stretches are masked, so a period inside

@@ -4,7 +4,7 @@
 not the company overview, which names the Chief Financial Officer and never writes "CFO". When a
 retrieved passage defines an acronym of the question ("Long Form (LF)", the initials matching),
 the question is searched again with the long form added; and a passage that writes an acronym
-out, defined or not, names it (app.grounding).
+out, defined or not, names it (app.answering.grounding).
 """
 
 from __future__ import annotations

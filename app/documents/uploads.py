@@ -2,7 +2,7 @@
 background thread, each with a live state (queued, parsing, embedding, done, failed). Files
 waiting together go through one pipeline run (one parser pool), finishing one after another.
 
-Names come from `app.upload_names` (a client's file name is never trusted as a path). The queue
+Names come from `upload_names` (a client's file name is never trusted as a path). The queue
 lives in this process, with a note per queued job on disk (DATA_DIR/uploads/.queued: file,
 groups, tags); jobs not finished when the app stopped (even killed) are queued again at start
 with their groups, and a saved file without a note is listed as failed rather than ingested for
@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from app.upload_names import place, safe_name, unsupported_reason
+from app.documents.upload_names import place, safe_name, unsupported_reason
 from ingest.catalog import Catalog
 from ingest.embed import Embedder
 from ingest.pipeline import IngestOptions, IngestResult, ingest_paths

@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 from rich.console import Console
 
-from app.ingest_cli import IngestProgress, print_summary
-from app.operator_token import read_token
+from app.accounts.operator_token import read_token
+from app.cli.ingest import IngestProgress, print_summary
 from app.settings import Settings
 from ingest.pipeline import IngestOptions, IngestResult
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Engine, case, func, select
 
 from app.accounts.db import users
-from app.conversations_db import feedback, message_sources, messages
+from app.conversations.tables import feedback, message_sources, messages
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,21 @@ STATUSES = ("ok", "failed", "skipped", "pending")
 EVERYONE = "(everyone)"  # the group filter's name for documents without groups
 
 
+class DocumentNotFound(LookupError):
+    pass
+
+
+def find_document(catalog: Catalog, ref: str) -> DocumentRecord:
+    """A document by id, id prefix (8+ characters) or file path."""
+    record = catalog.get(ref) or catalog.get_by_source(str(Path(ref).resolve()))
+    if record:
+        return record
+    matches = [r for r in catalog.all() if len(ref) >= 8 and r.doc_id.startswith(ref)]
+    if len(matches) == 1:
+        return matches[0]
+    raise DocumentNotFound(f"no document matches {ref!r} (use an id from `docent docs list`)")
+
+
 @dataclass(frozen=True)
 class DocumentFilter:
     q: str = ""  # words in the title or file name

@@ -1,12 +1,12 @@
 """Conversations: each user's chats, the answers they got, and their feedback on them.
 
-Tables (`app.conversations_db`) on the app database, any SQL engine. An answer is stored as the
+Tables (`app.conversations.tables`) on the app database, any SQL engine. An answer is stored as the
 JSON of `answer_dict`, with what analytics need in columns of its own: refused and found flags,
 timings, model, and the documents it cited (`message_sources`). Regenerating an answer
 adds a new message and marks the old one `superseded`: the conversation shows the new one,
 analytics and feedback keep both. Deleting a conversation deletes its messages and feedback.
 `Conversations` is the one way the app reads and writes them; its analytics methods come from
-`app.conversation_stats`.
+`app.conversations.stats`.
 """
 
 from __future__ import annotations
@@ -28,18 +28,18 @@ from sqlalchemy import (
     update,
 )
 
-from app import conversation_stats as stats
 from app.accounts.db import metadata, utcnow
-from app.answer import Answer
-from app.conversations_db import (
+from app.answering.answer import Answer
+from app.answering.api_view import answer_dict
+from app.answering.followup import Turn
+from app.conversations import stats as stats
+from app.conversations.tables import (
     MAX_TITLE_CHARS,
     conversations,
     feedback,
     message_sources,
     messages,
 )
-from app.followup import Turn
-from app.serialize import answer_dict
 
 MAX_COMMENT_CHARS = 2000
 RATINGS = ("up", "down")

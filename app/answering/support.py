@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from itertools import pairwise
 
-from app.answer_text import edited, markers, markers_in, segments
+from app.answering.answer_text import edited, markers, markers_in, segments
 from ingest.embed import Embedder
 from ingest.sparse import terms
 from ingest.types import Passage
@@ -73,7 +73,7 @@ def claims(text: str, passages: Sequence[Passage], embedder: Embedder | None = N
 def cited_sentences(text: str) -> Iterator[tuple[str, tuple[int, ...]]]:
     """(sentence without markers, cited numbers) for sentences that carry markers; a marker
     after a sentence's stop ("… 45 EUR. [2]") belongs to that sentence, and code blocks are
-    not sentences (see app.answer_text)."""
+    not sentences (see app.answering.answer_text)."""
     found = markers(text)
     for segment in segments(text):
         own = markers_in(found, segment)

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
+from app.documents.library import find_document
 from ingest.parse import SUPPORTED_SUFFIXES
 from ingest.types import SearchFilters
 
@@ -93,8 +94,6 @@ def _check_order(since: datetime | None, before: datetime | None, label: str) ->
 
 def resolve_documents(catalog: Catalog, refs: Iterable[str]) -> tuple[str, ...]:
     """Document ids for what an operator typed: ids, id prefixes or file paths."""
-    from app.docs_cli import find_document
-
     try:
         return tuple(dict.fromkeys(find_document(catalog, ref).doc_id for ref in refs))
     except LookupError as exc:

@@ -14,23 +14,23 @@ from collections.abc import Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field, replace
 
-from app.acronyms import expanded
-from app.citations import Citation, resolve
-from app.evidence import evidence_strength
-from app.expand import chunks_of
-from app.followup import Turn, condense, needs_context
-from app.generate import FairQueue, GenerationFailed, Generator, ModelBusy, Ticket
-from app.grounding import (
+from app.answering.acronyms import expanded
+from app.answering.citations import Citation, resolve
+from app.answering.evidence import evidence_strength
+from app.answering.expand import chunks_of
+from app.answering.followup import Turn, condense, needs_context
+from app.answering.grounding import (
     REASONS,
     Grounding,
     GroundingOptions,
     after_generation,
     before_generation,
 )
-from app.prompting import NOT_FOUND, Prompts
-from app.retrieve import LiveVersions, RetrievalOptions, retrieve
-from app.support import Claim
-from app.thinking import ThinkingFilter, without_thinking
+from app.answering.retrieve import LiveVersions, RetrievalOptions, retrieve
+from app.answering.support import Claim
+from app.generation.generator import FairQueue, GenerationFailed, Generator, ModelBusy, Ticket
+from app.generation.prompting import NOT_FOUND, Prompts
+from app.generation.thinking import ThinkingFilter, without_thinking
 from ingest.access import PUBLIC, Access
 from ingest.embed import Embedder
 from ingest.store import VectorStore
@@ -42,8 +42,10 @@ class AnswerOptions:
     top_k: int = 5
     max_answer_tokens: int = 384
     temperature: float = 0.1
-    min_evidence: float = 0.0  # refuse below this evidence strength (see app.evidence)
-    grounding: GroundingOptions = field(default_factory=GroundingOptions)  # see app.grounding
+    min_evidence: float = 0.0  # refuse below this evidence strength (see app.answering.evidence)
+    grounding: GroundingOptions = field(
+        default_factory=GroundingOptions
+    )  # see app.answering.grounding
     queue_timeout: float | None = None  # seconds to wait for the model; None: no limit
 
 
@@ -78,10 +80,12 @@ class Answer:
     dropped: list[Passage] = field(default_factory=list)  # retrieved, but over the budget
     claims: list[Claim] = field(default_factory=list)  # cited sentences, checked
     reasoning: str = ""  # a reasoning model's <think> text, kept out of `text`
-    evidence: float | None = None  # best question-passage similarity (see app.evidence)
+    evidence: float | None = None  # best question-passage similarity (see app.answering.evidence)
     refused: bool = False  # declined by docent (see `declined`): closest passages listed
     search_query: str | None = None  # the standalone rewrite of a follow-up, when one was made
-    declined: str = ""  # why docent declined (a key of app.grounding.REASONS); "" if it did not
+    declined: str = (
+        ""  # why docent declined (a key of app.answering.grounding.REASONS); "" if it did not
+    )
     model_text: str = ""  # what the model wrote, before docent's citation markers
     grounding: Grounding | None = None  # what the grounding checks measured
 
@@ -190,7 +194,9 @@ class Answerer:
     prompts: Prompts
     options: AnswerOptions
     live_versions: LiveVersions | None = None  # the catalog's current version per document
-    retrieval: RetrievalOptions | None = None  # fusion, reranker, neighbours (app.retrieve)
+    retrieval: RetrievalOptions | None = (
+        None  # fusion, reranker, neighbours (app.answering.retrieve)
+    )
     # follow-up rewrites run here when given (llama.cpp: the same context, its cached prompt
     # put back afterwards), so the follow-up's answer reuses the previous answer's prompt
     rewriter: Generator | None = None

@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from rich.console import Console
 from rich.table import Table
 
 from ingest.catalog import Catalog, DocumentRecord
 from ingest.store import VectorStore
-
-
-class DocumentNotFound(LookupError):
-    pass
-
-
-def find_document(catalog: Catalog, ref: str) -> DocumentRecord:
-    """A document by id, id prefix (8+ characters) or file path."""
-    record = catalog.get(ref) or catalog.get_by_source(str(Path(ref).resolve()))
-    if record:
-        return record
-    matches = [r for r in catalog.all() if len(ref) >= 8 and r.doc_id.startswith(ref)]
-    if len(matches) == 1:
-        return matches[0]
-    raise DocumentNotFound(f"no document matches {ref!r} (use an id from `docent docs list`)")
 
 
 def list_table(catalog: Catalog) -> Table:

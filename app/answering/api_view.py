@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.answer import Answer
-from app.citations import Citation
-from app.grounding import Grounding
-from app.support import Claim
+from app.answering.answer import Answer
+from app.answering.citations import Citation
+from app.answering.grounding import Grounding
+from app.answering.support import Claim
 from ingest.types import Passage
 
 
