@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import tempfile
+import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -36,6 +39,24 @@ def safe_parse(path: Path, max_bytes: int) -> Outcome:
         return ParseError(f"cannot read the file: {exc.strerror or exc}")
     except Exception as exc:  # a parser bug on a hostile file must not stop the batch
         return ParseError(f"{type(exc).__name__}: {exc}")
+
+
+def exit_with_parent(parent_pid: int, every: float = 0.5) -> None:
+    """Run in each worker at start: a thread that ends the worker once the process that
+    started it is gone (SIGKILLed, OOM-killed), so no parser outlives the server or CLI.
+
+    A dead parent's children are adopted by another process, so `getppid()` changes. (Linux's
+    parent-death signal is not used: it fires when the *thread* that started the worker ends,
+    and pools here are driven from short-lived worker threads.)"""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(every)
+        os._exit(1)
+
+    if os.getppid() != parent_pid:  # died before this worker started
+        os._exit(1)
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def warm_up() -> bool:
@@ -71,11 +92,19 @@ class _ParsePool:
         self._context = multiprocessing.get_context("spawn")  # torch threads do not fork well
 
     def _pool(self) -> ProcessPoolExecutor:
-        pool = ProcessPoolExecutor(self._workers, mp_context=self._context)
+        pool = self._executor(self._workers)
         if self._timeout is not None:  # imports must not count against the first file
             for ready in [pool.submit(warm_up) for _ in range(self._workers)]:
                 ready.result()
         return pool
+
+    def _executor(self, workers: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            workers,
+            mp_context=self._context,
+            initializer=exit_with_parent,
+            initargs=(os.getpid(),),
+        )
 
     def run(self, items: Iterator[tuple[T, Path]]) -> Iterator[tuple[T, Outcome]]:
         pool = self._pool()
@@ -112,7 +141,7 @@ class _ParsePool:
         return pool, again
 
     def _alone(self, path: Path) -> Outcome:
-        solo = ProcessPoolExecutor(1, mp_context=self._context)
+        solo = self._executor(1)
         try:
             return solo.submit(safe_parse, path, self._max_bytes).result(timeout=self._timeout)
         except BrokenProcessPool:

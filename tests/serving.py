@@ -3,16 +3,18 @@ its own data dir, a free loopback port, started, waited for, stopped or killed."
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import psutil
 
 DOCENT = (sys.executable, "-c", "from app.cli.main import main; main()")  # the `docent` command
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,6 +60,7 @@ class Server:
     port: int
     log: Path
     process: subprocess.Popen[bytes]
+    family: list[psutil.Process] = field(default_factory=list)
 
     def log_tail(self, lines: int = 60) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
@@ -83,10 +86,20 @@ class Server:
         return self.process.wait(timeout=timeout)
 
     def kill(self) -> None:
-        """SIGKILL: no shutdown code runs, as in a power cut or the OOM killer."""
+        """SIGKILL: no shutdown code runs, as in a power cut or the OOM killer. The server's
+        processes at that moment (parsers, their resource tracker) are noted for `survivors`."""
         if self.process.poll() is None:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                self.family.extend(psutil.Process(self.process.pid).children(recursive=True))
             self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=30)
+
+    def survivors(self, timeout: float = 15.0) -> list[str]:
+        """Processes the killed server had started that are still running after `timeout`."""
+        deadline = time.monotonic() + timeout
+        while (alive := [p for p in self.family if _running(p)]) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return [f"{p.pid} {' '.join(_cmdline(p))[:120]}" for p in alive]
 
     def stop(self) -> None:
         """SIGTERM (uvicorn shuts down cleanly), then SIGKILL if it hangs."""
@@ -96,6 +109,21 @@ class Server:
                 self.process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+def _running(process: psutil.Process) -> bool:
+    """Running and not a zombie waiting for its new parent to reap it."""
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _cmdline(process: psutil.Process) -> list[str]:
+    try:
+        return process.cmdline()
+    except psutil.Error:
+        return []
 
 
 def launch(

@@ -59,4 +59,6 @@ def test_only_the_cli_imports_the_cli() -> None:
 
 
 def test_the_demo_builder_is_not_in_the_package() -> None:
-    assert not any("build_docs" in name or "fpdf" in str(_imports(p)) for name, p in SOURCES.items())
+    assert not any(
+        "build_docs" in name or "fpdf" in str(_imports(p)) for name, p in SOURCES.items()
+    )

@@ -115,6 +115,7 @@ def test_killed_during_uploads_the_queue_resumes_with_groups_and_nothing_is_half
         server.kill()
         release.set()
     sender.join(30)
+    assert server.family and server.survivors() == []  # no parser outlives the server
 
     server = _serve(site)
     try:
@@ -156,6 +157,7 @@ def test_killed_during_a_batch_ingestion_through_the_server_the_rerun_converges(
     finally:
         server.kill()
         catalog.close()
+    assert server.family and server.survivors() == []  # no parser outlives the server
     output, _ = cli.communicate(timeout=120)  # the CLI does not hang on a dead server
     assert cli.returncode != 0, output
     assert_consistent(site.data, words).close()
