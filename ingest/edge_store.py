@@ -42,6 +42,7 @@ from ingest.store import (
     _payload,
     check_fusion,
     prefetch_depth,
+    similarity,
 )
 from ingest.types import Passage, SearchFilters, SparseVector, StoredChunk
 
@@ -183,7 +184,10 @@ class EdgeStore:
         with self._lock:
             shard = self._open_shard()
             found = shard.query(request) if shard is not None else []
-        return [_passage(str(p.id), p.payload or {}, p.score) for p in found]
+        return [
+            _passage(str(p.id), p.payload or {}, p.score, similarity(dense, p.vector))
+            for p in found
+        ]
 
     def count(self) -> int:
         from qdrant_edge import CountRequest
@@ -406,9 +410,13 @@ def _query(
     dense_query = Query.Nearest(dense, using=DENSE)
     sparse_query = Query.Nearest(EdgeSparse(sparse.indices, sparse.values), using=SPARSE)
     if mode == "dense":
-        return QueryRequest(limit, query=dense_query, filter=allowed, with_payload=True)
+        return QueryRequest(
+            limit, query=dense_query, filter=allowed, with_payload=True, with_vector=[DENSE]
+        )
     if mode == "sparse":
-        return QueryRequest(limit, query=sparse_query, filter=allowed, with_payload=True)
+        return QueryRequest(
+            limit, query=sparse_query, filter=allowed, with_payload=True, with_vector=[DENSE]
+        )
     prefetches = [
         Prefetch(hybrid.depth, query=dense_query, filter=allowed),
         Prefetch(hybrid.depth, query=sparse_query, filter=allowed),
@@ -416,5 +424,10 @@ def _query(
     dbsf = check_fusion(hybrid.fusion) == "dbsf"
     fusion: Any = Fusion.Dbsf() if dbsf else Fusion.Rrf(k=RRF_K)  # stubs: not a Fusion
     return QueryRequest(
-        limit, query=fusion, prefetches=prefetches, filter=allowed, with_payload=True
+        limit,
+        query=fusion,
+        prefetches=prefetches,
+        filter=allowed,
+        with_payload=True,
+        with_vector=[DENSE],
     )

@@ -217,6 +217,7 @@ class QdrantStore:
                 limit=limit,
                 query_filter=allowed,
                 with_payload=True,
+                with_vectors=[DENSE],
             )
         elif mode == "sparse":
             response = self._client.query_points(
@@ -226,6 +227,7 @@ class QdrantStore:
                 limit=limit,
                 query_filter=allowed,
                 with_payload=True,
+                with_vectors=[DENSE],
             )
         else:
             depth = prefetch_depth(limit, prefetch)
@@ -239,8 +241,12 @@ class QdrantStore:
                 limit=limit,
                 query_filter=allowed,
                 with_payload=True,
+                with_vectors=[DENSE],
             )
-        return [_passage(str(p.id), p.payload or {}, p.score) for p in response.points]
+        return [
+            _passage(str(p.id), p.payload or {}, p.score, similarity(dense, p.vector))
+            for p in response.points
+        ]
 
     def count(self) -> int:
         if not self._client.collection_exists(self.collection):
@@ -399,7 +405,18 @@ def _timestamp(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
-def _passage(point_id: str, payload: dict[str, Any], score: float) -> Passage:
+def similarity(query: Sequence[float], vector: object) -> float | None:
+    """Cosine similarity of the dense query and a point's stored dense vector (both unit
+    length), or None when the point came back without it."""
+    dense = vector.get(DENSE) if isinstance(vector, dict) else None
+    if not isinstance(dense, list) or len(dense) != len(query):
+        return None
+    return float(sum(a * b for a, b in zip(query, dense, strict=True)))
+
+
+def _passage(
+    point_id: str, payload: dict[str, Any], score: float, similarity: float | None = None
+) -> Passage:
     return Passage(
         point_id=point_id,
         doc_id=payload["doc_id"],
@@ -415,4 +432,5 @@ def _passage(point_id: str, payload: dict[str, Any], score: float) -> Passage:
         score=float(score),
         version=payload.get("version", ""),
         groups=tuple(payload.get("groups", ())),
+        similarity=similarity,
     )

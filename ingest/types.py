@@ -90,6 +90,9 @@ class Passage:
     groups: tuple[str, ...] = ()  # who may read it (empty: everyone)
     # a passage joined from neighbouring chunks: each chunk's (start, end); empty: one chunk
     chunk_spans: tuple[tuple[int, int], ...] = ()
+    # cosine similarity of the question and the chunk's stored vector (a joined passage: its
+    # closest chunk's), when the search returned the vector; the answer's evidence signal
+    similarity: float | None = field(default=None, compare=False)
 
     @property
     def location(self) -> str:

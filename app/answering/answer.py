@@ -17,7 +17,6 @@ from dataclasses import dataclass, field, replace
 from app.answering.acronyms import expanded
 from app.answering.citations import Citation, resolve
 from app.answering.evidence import evidence_strength
-from app.answering.expand import chunks_of
 from app.answering.followup import Turn, condense, needs_context
 from app.answering.grounding import (
     REASONS,
@@ -256,7 +255,7 @@ class Answerer:
         if longer is not None:
             query = longer
             vector, found = self._retrieve(query, access, filters)
-        strength = evidence_strength(vector, chunks_of(found), self.embedder)  # as calibrated
+        strength = evidence_strength(vector, found, self.embedder)  # as calibrated
         passages, dropped = self.fit(query, found)
         grounding = before_generation(query, passages, self.options.grounding)
         return _Evidence(query, passages, dropped, strength, _ms_since(started), grounding)
@@ -330,10 +329,18 @@ class Answerer:
     ) -> tuple[list[Passage], list[Passage]]:
         """The best passages whose prompt leaves room for the answer in the context window."""
         budget = self.generator.context_length - self.options.max_answer_tokens - 16
-        kept = list(passages)
-        while kept and self._prompt_tokens(question, kept) > budget:
-            kept.pop()
-        return kept, list(passages[len(kept) :])
+        fits, too_many = 0, len(passages) + 1  # prompts grow with each passage: bisect
+        if self._prompt_tokens(question, passages) <= budget:
+            fits = len(passages)
+        else:
+            too_many = len(passages)
+        while too_many - fits > 1:
+            middle = (fits + too_many) // 2
+            if self._prompt_tokens(question, passages[:middle]) <= budget:
+                fits = middle
+            else:
+                too_many = middle
+        return list(passages[:fits]), list(passages[fits:])
 
     def _prompt_tokens(self, question: str, passages: Sequence[Passage]) -> int:
         messages = self.prompts.messages(question, passages)

@@ -1,9 +1,10 @@
 """How strongly the retrieved passages bear on the question: the refusal signal.
 
 Fused (RRF) scores are ranks, not evidence, so the signal is the best cosine similarity
-between the question and a retrieved passage, with the same embedder that searched. The
-default threshold was chosen on the demo corpus's answerable and unanswerable questions (see
-README "Refusals").
+between the question and a retrieved chunk's stored vector (what the search compared: the chunk
+after its title, headings and context lines), which the store returns with each hit. Chunks
+that came back without one are embedded here. The default threshold was chosen on the
+answer set's dev split (see README "Answer quality").
 """
 
 from __future__ import annotations
@@ -20,5 +21,8 @@ def evidence_strength(
     """Best cosine similarity (vectors are unit length) between the question and a passage."""
     if not passages:
         return 0.0
-    vectors = embedder.embed([p.text for p in passages])
-    return max(sum(a * b for a, b in zip(question_vector, v, strict=True)) for v in vectors)
+    known = [p.similarity for p in passages if p.similarity is not None]
+    missing = [p.text for p in passages if p.similarity is None]
+    vectors = embedder.embed(missing) if missing else []
+    measured = [sum(a * b for a, b in zip(question_vector, v, strict=True)) for v in vectors]
+    return max(known + measured)

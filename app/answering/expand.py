@@ -146,8 +146,14 @@ def _joined(run: list[Passage], best: Passage) -> Passage:
         page_start=min(pages) if pages else None,
         page_end=max(pages) if pages else None,
         score=max(p.score for p in run),
+        similarity=_closest(run),
         chunk_spans=tuple(span for p in run for span in (p.chunk_spans or ((p.start, p.end),))),
     )
+
+
+def _closest(run: list[Passage]) -> float | None:
+    known = [p.similarity for p in run if p.similarity is not None]
+    return max(known) if len(known) == len(run) else None
 
 
 def _append(text: str, end: int, part: Passage) -> tuple[str, int]:

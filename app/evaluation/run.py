@@ -16,6 +16,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from app.answering.retrieve import LiveVersions
 from app.evaluation.beir import BeirDataset, DatasetError, load_beir
 from app.evaluation.gold import load_gold
 from app.evaluation.index import IndexOptions, collection_name, index_corpus
@@ -24,7 +25,6 @@ from app.evaluation.report import EvalReport
 from app.evaluation.runner import (
     MODES,
     HybridSearch,
-    LiveVersions,
     QueryProgress,
     Reranker,
     evaluate,

@@ -12,11 +12,12 @@ configured fusion) and "hybrid+rerank" (the configured fusion, its first candida
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from app.answering.rerank import RERANK_CANDIDATES, Reranker, rerank_first
+from app.answering.retrieve import LiveVersions
 from app.evaluation.beir import BeirDataset
 from app.evaluation.metrics import mrr_at_k, ndcg_at_k, rank_documents, recall_at_k
 from app.evaluation.report import EvalReport, QueryResult, summarize
@@ -38,7 +39,6 @@ SEARCH_MODES: dict[str, tuple[SearchMode, Fusion | None]] = {
     RERANK_MODE: ("hybrid", CONFIGURED),
 }
 
-LiveVersions = Callable[[Iterable[str]], dict[str, str]]
 QueryProgress = Callable[[int, int], None]  # (queries run, queries to run), over all modes
 EVERYTHING = Access.admin()  # an operator's evaluation sees every document
 

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from app.answering.answer import Answerer, AnswerOptions, Done, Retrieved, Token
+from app.generation.generator import ChatMessage
 from app.generation.prompting import NOT_FOUND, Prompts
 from app.services import Services
 from ingest.pipeline import ingest_paths
+from ingest.types import Passage
+from tests.app.sample import passage
 from tests.fakes import FakeEmbedder, FakeGenerator
 
 
@@ -87,6 +91,35 @@ def test_passages_that_do_not_fit_the_context_are_dropped_and_reported(
     assert used <= small.context_length - options.max_answer_tokens
 
 
+class CountedPrompts(Prompts):
+    """The real prompt files; each rendering recorded with its number of passages."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rendered: list[int] = []
+
+    def messages(self, question: str, passages: Sequence[Passage]) -> list[ChatMessage]:
+        self.rendered.append(len(passages))
+        return super().messages(question, passages)
+
+
+def test_fitting_the_context_renders_the_prompt_a_few_times_not_once_per_passage(
+    services: Services,
+) -> None:
+    prompts = CountedPrompts()
+    found = [
+        passage(f"Paragraph {i} about remote work, " + "word " * 60, index=i) for i in range(16)
+    ]
+    two = sum(len(m.content.split()) for m in prompts.messages("remote work?", found[:2]))
+    options = AnswerOptions(max_answer_tokens=50)
+    small = FakeGenerator(context_length=two + 16 + options.max_answer_tokens)
+    answerer = Answerer(services.embedder, services.store, small, prompts, options)
+    prompts.rendered.clear()
+    kept, dropped = answerer.fit("remote work?", found)
+    assert (kept, dropped) == (found[:2], found[2:])
+    assert len(prompts.rendered) <= 6, prompts.rendered  # bisected: 1 + log2(16) + 1
+
+
 def test_embedder_sees_the_question(services: Services, embedder: FakeEmbedder) -> None:
     services.answerer.answer("Where is the office?")
     assert embedder.embedded_texts[-1] == "Where is the office?"
@@ -105,6 +138,18 @@ def test_weak_evidence_is_refused_without_asking_the_model(
     assert answer.passages  # the closest passages are listed for the user
     assert answer.evidence is not None and answer.evidence < 0.9
     assert generator.calls == []
+
+
+def test_the_evidence_comes_from_the_stored_vectors(
+    services: Services, embedder: FakeEmbedder, tmp_path: Path
+) -> None:
+    """Retrieved passages are not embedded again to measure the evidence: the store's
+    vectors were compared with the question in the search itself."""
+    _ingest(services, tmp_path)
+    embedder.batches.clear()
+    answer = services.answerer.answer("Which airline do we have a corporate deal with?")
+    assert answer.passages and answer.evidence is not None
+    assert embedder.embedded_texts == ["Which airline do we have a corporate deal with?"]
 
 
 def test_strong_evidence_is_answered(

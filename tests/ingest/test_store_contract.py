@@ -156,6 +156,21 @@ def test_each_mode_finds_the_matching_document_first(
     assert found[0].score > 0
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_hits_carry_their_similarity_to_the_question(
+    library: VectorStore, mode: SearchMode
+) -> None:
+    """Every hit, in every mode, comes with the cosine of the question and its stored vector:
+    what a dense search scores it by (the answer's evidence needs no second embedding)."""
+    found = search(library, "volcano lava", mode)
+    question = EMBEDDER.embed(["volcano lava"])[0]
+    every = library.search(question, encode_query("volcano lava"), 50, mode="dense")
+    dense = {p.point_id: p.score for p in every}
+    assert found and all(p.similarity is not None for p in found)
+    for passage in found:
+        assert passage.similarity == pytest.approx(dense[passage.point_id], abs=1e-4)
+
+
 def test_hybrid_finds_what_either_half_finds(library: VectorStore) -> None:
     question = "cider harvest orchard"
     hybrid = {p.point_id for p in search(library, question, "hybrid")}
