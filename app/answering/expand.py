@@ -6,8 +6,8 @@
 - At most `max_per_document` passages of one document come before passages of other documents;
   the rest follow them, so a document that fills the list alone still fills it.
 - A joined passage counts as the chunks it joins (`first_chunks`), so merging shows less
-  repeated text, never more text, than the unmerged chunks would; and `chunks_of` splits it
-  back into its chunks for what was calibrated on single chunks (the evidence gate).
+  repeated text, never more text, than the unmerged chunks would; its similarity to the
+  question (the evidence gate) is its closest chunk's.
 
 A merged passage stays a true span of the document's text: `start`/`end` cover both parts, and
 `text` is the first part followed by what the next adds beyond the overlap, so its length is
@@ -78,21 +78,6 @@ def first_chunks(passages: Sequence[Passage], limit: int) -> list[Passage]:
 
 def chunk_count(passage: Passage) -> int:
     return len(passage.chunk_spans) or 1
-
-
-def chunks_of(passages: Sequence[Passage]) -> list[Passage]:
-    """Joined passages split back into their chunks (texts cut from the joined text)."""
-    return [chunk for passage in passages for chunk in _split(passage)]
-
-
-def _split(passage: Passage) -> list[Passage]:
-    if not passage.chunk_spans:
-        return [passage]
-    offset = passage.start
-    return [
-        replace(passage, text=passage.text[s - offset : e - offset], start=s, end=e, chunk_spans=())
-        for s, e in passage.chunk_spans
-    ]
 
 
 def _key(passage: Passage) -> _Key:

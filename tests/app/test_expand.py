@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.answering.expand import chunks_of, diversify, first_chunks, merge_neighbours
+from app.answering.expand import diversify, first_chunks, merge_neighbours
 from app.answering.retrieve import RetrievalOptions, retrieve
 from app.answering.support import best_span
 from app.services import Services
@@ -117,16 +117,14 @@ def test_single_passages_are_returned_as_they_were() -> None:
     assert merge_neighbours([]) == []
 
 
-def test_a_joined_passage_splits_back_into_its_chunks() -> None:
+def test_a_joined_passage_knows_its_chunks_and_its_closest_one() -> None:
     found = [chunk(1, 0.9), chunk(0, 0.8), chunk(2, 0.7), chunk(4, 0.6, doc="d2")]
+    found = [replace(c, similarity=s) for c, s in zip(found, (0.5, 0.7, 0.6, 0.4), strict=True)]
     merged = merge_neighbours(found)
     assert merged[0].chunk_spans == ((0, 64), (39, 90), (92, 136))
     assert merged[1].chunk_spans == ()
-    parts = chunks_of(merged)
-    assert [(p.start, p.end, p.text) for p in parts] == [
-        (s, e, TEXT[s:e]) for s, e in ((0, 64), (39, 90), (92, 136), (137, 164))
-    ]
-    assert [p.score for p in parts] == [0.9, 0.9, 0.9, 0.6]
+    assert merged[0].text == TEXT[0:136] and merged[0].score == 0.9
+    assert [p.similarity for p in merged] == [0.7, 0.4]  # the evidence of its closest chunk
 
 
 def test_the_limit_counts_chunks_so_joining_never_adds_text() -> None:
@@ -201,7 +199,8 @@ def test_retrieval_merges_neighbours_into_true_spans(kb: Services) -> None:
     chunks = kb.store.document_chunks(record.doc_id, record.version)
     assert any(p.end - p.start > max(c.end - c.start for c in chunks) for p in merged)
     assert sum(len(p.chunk_spans) or 1 for p in merged) <= 4  # the limit counts chunks
-    assert {(c.start, c.end) for c in chunks_of(merged)} <= {(c.start, c.end) for c in chunks}
+    spans = {span for p in merged for span in (p.chunk_spans or ((p.start, p.end),))}
+    assert spans <= {(c.start, c.end) for c in chunks}
     for p in merged:
         assert len(p.text) == p.end - p.start
         inside = [c for c in chunks if p.start <= c.start and c.end <= p.end]
