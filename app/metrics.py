@@ -2,13 +2,13 @@
 
 Each app gets its own registry (not prometheus_client's global one), so apps built side by side
 — in tests, or two in one process — count separately. Answers are measured where they are made:
-`metered` wraps the app's Answerer so every surface (page, JSON API, OpenAI API) is counted.
+`Metrics` observes the Answerer's event stream, so every surface (page, JSON API, OpenAI API)
+is counted.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, is_dataclass, replace
-from typing import Any
+from dataclasses import replace
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -20,7 +20,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from app.answering.answer import Answer, Answerer, Done, Events, Failed
+from app.answering.answer import Answer, AnswerEvent, Done, Failed
 from app.generation.generator import Generator
 from app.services import Services
 from ingest.pipeline import IngestResult
@@ -157,6 +157,19 @@ class Metrics:
         if t.tokens_per_second is not None:
             self.tokens_per_second.observe(t.tokens_per_second)
 
+    # the answer stream, as an AnswerObserver: every surface's answers are counted
+    def began(self) -> None:
+        self.in_progress.inc()
+
+    def saw(self, event: AnswerEvent) -> None:
+        if isinstance(event, Done):
+            self.observe_answer(event.answer)
+        elif isinstance(event, Failed):
+            self.observe_failure(event)
+
+    def ended(self) -> None:
+        self.in_progress.dec()
+
     def observe_failure(self, failure: Failed) -> None:
         self.answers.labels("busy" if failure.busy else "failed").inc()
 
@@ -172,37 +185,8 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-@dataclass(frozen=True)
-class MeteredAnswerer(Answerer):
-    """The app's Answerer, counting every answer it streams into `metrics`."""
-
-    metrics: Metrics | None = None
-
-    def stream(self, *args: Any, **kwargs: Any) -> Events:
-        if self.metrics is None:
-            yield from super().stream(*args, **kwargs)
-            return
-        self.metrics.in_progress.inc()
-        try:
-            for event in super().stream(*args, **kwargs):
-                if isinstance(event, Done):
-                    self.metrics.observe_answer(event.answer)
-                elif isinstance(event, Failed):
-                    self.metrics.observe_failure(event)
-                yield event
-        finally:
-            self.metrics.in_progress.dec()
-
-
-def metered(answerer: Answerer, metrics: Metrics) -> Answerer:
-    """`answerer` reporting to `metrics` (same parts, same options)."""
-    if not is_dataclass(answerer):  # pragma: no cover - Answerer is a dataclass
-        return answerer
-    parts = {f.name: getattr(answerer, f.name) for f in fields(answerer) if f.init}
-    return MeteredAnswerer(**(parts | {"metrics": metrics}))
-
-
 def instrumented(services: Services, metrics: Metrics) -> Services:
     """A copy of `services` whose answerer reports to `metrics`; the queue is watched too."""
     metrics.watch_queue(services.generator)
-    return replace(services, answerer=metered(services.answerer, metrics))
+    answerer = services.answerer
+    return replace(services, answerer=replace(answerer, observers=(*answerer.observers, metrics)))

@@ -13,6 +13,7 @@ from collections import abc
 from collections.abc import Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from app.answering.acronyms import expanded
 from app.answering.citations import Citation, resolve
@@ -159,6 +160,31 @@ class _Evidence:
     grounding: Grounding
 
 
+class AnswerObserver(Protocol):
+    """Told of each answer stream: when it begins, every event, and when it ends (finished,
+    failed, or closed by a consumer that went away)."""
+
+    def began(self) -> None: ...
+
+    def saw(self, event: AnswerEvent) -> None: ...
+
+    def ended(self) -> None: ...
+
+
+def _observed(events: Events, observers: Sequence[AnswerObserver]) -> Events:
+    for observer in observers:
+        observer.began()
+    try:
+        with closing(events):
+            for event in events:
+                for observer in observers:
+                    observer.saw(event)
+                yield event
+    finally:
+        for observer in observers:
+            observer.ended()
+
+
 class _Turn:
     """This request's place in the generator's queue: joined at the first need of the model,
     kept until the stream ends (so a follow-up's rewrite and its answer are one turn)."""
@@ -199,6 +225,8 @@ class Answerer:
     # follow-up rewrites run here when given (llama.cpp: the same context, its cached prompt
     # put back afterwards), so the follow-up's answer reuses the previous answer's prompt
     rewriter: Generator | None = None
+    # told of every event of every answer, whichever surface asked (metrics)
+    observers: tuple[AnswerObserver, ...] = ()
 
     def answer(
         self,
@@ -206,8 +234,11 @@ class Answerer:
         access: Access = PUBLIC,
         conversation: Sequence[Turn] = (),
         filters: SearchFilters | None = None,
+        *,
+        max_tokens: int | None = None,
     ) -> Answer:
-        with closing(self.stream(question, access, conversation, filters)) as events:
+        events = self.stream(question, access, conversation, filters, max_tokens=max_tokens)
+        with closing(events):
             for event in events:
                 if isinstance(event, Done):
                     return event.answer
@@ -221,9 +252,27 @@ class Answerer:
         access: Access = PUBLIC,
         conversation: Sequence[Turn] = (),
         filters: SearchFilters | None = None,
+        *,
+        max_tokens: int | None = None,
     ) -> Events:
         """Events: [Queued..., Rewritten], Retrieved, [Queued...], Token..., Done; or, once
-        the model was needed and could not be had, Failed (the last event)."""
+        the model was needed and could not be had, Failed (the last event). `max_tokens`
+        caps this answer's length below the configured one."""
+        limit = self.options.max_answer_tokens
+        limit = limit if max_tokens is None else min(limit, max_tokens)
+        events = self._events(question, access, conversation, filters, limit)
+        if not self.observers:
+            return events
+        return _observed(events, self.observers)
+
+    def _events(
+        self,
+        question: str,
+        access: Access,
+        conversation: Sequence[Turn],
+        filters: SearchFilters | None,
+        max_tokens: int,
+    ) -> Events:
         started = time.perf_counter()
         turn = _Turn(self.generator.queue, self.options.queue_timeout)
         try:
@@ -233,7 +282,7 @@ class Answerer:
                 rewriter = self.rewriter or self.generator
                 query = condense(question, conversation, rewriter, self.prompts)
                 yield Rewritten(query)
-            evidence = self._search(query, access, started, filters)
+            evidence = self._search(query, access, started, filters, max_tokens)
             yield Retrieved(evidence.passages)
             decline = self._decline_early(evidence)
             if decline is not None:
@@ -241,14 +290,19 @@ class Answerer:
                 yield Done(self._refusal(question, evidence, started, decline))
                 return
             yield from turn.take()
-            yield from self._generate(question, evidence, started, turn)
+            yield from self._generate(question, evidence, started, turn, max_tokens)
         except GenerationFailed as exc:
             yield Failed(str(exc), busy=isinstance(exc, ModelBusy))
         finally:
             turn.leave()  # also when the consumer closed the stream: the next request goes
 
     def _search(
-        self, query: str, access: Access, started: float, filters: SearchFilters | None = None
+        self,
+        query: str,
+        access: Access,
+        started: float,
+        filters: SearchFilters | None,
+        max_tokens: int,
     ) -> _Evidence:
         vector, found = self._retrieve(query, access, filters)
         longer = expanded(query, found)  # "CFO" defined as "Chief Financial Officer" somewhere
@@ -256,7 +310,7 @@ class Answerer:
             query = longer
             vector, found = self._retrieve(query, access, filters)
         strength = evidence_strength(vector, found, self.embedder)  # as calibrated
-        passages, dropped = self.fit(query, found)
+        passages, dropped = self.fit(query, found, max_tokens)
         grounding = before_generation(query, passages, self.options.grounding)
         return _Evidence(query, passages, dropped, strength, _ms_since(started), grounding)
 
@@ -290,7 +344,9 @@ class Answerer:
         answer = self._finish(question, NOT_FOUND, evidence, timings)
         return replace(answer, refused=bool(evidence.passages), declined=reason)
 
-    def _generate(self, question: str, evidence: _Evidence, started: float, turn: _Turn) -> Events:
+    def _generate(
+        self, question: str, evidence: _Evidence, started: float, turn: _Turn, max_tokens: int
+    ) -> Events:
         messages = self.prompts.messages(evidence.query, evidence.passages)
         prompt_tokens = sum(self.generator.count_tokens(m.content) for m in messages)
         pieces: list[str] = []
@@ -299,7 +355,7 @@ class Answerer:
         thinking = ThinkingFilter()
         raw = self.generator.stream(
             messages,
-            max_tokens=self.options.max_answer_tokens,
+            max_tokens=max_tokens,
             temperature=self.options.temperature,
         )
         with closing(raw):  # closed early too, so decoding stops when the consumer goes
@@ -325,10 +381,12 @@ class Answerer:
         yield Done(replace(answer, reasoning="".join(thinking.reasoning).strip()))
 
     def fit(
-        self, question: str, passages: Sequence[Passage]
+        self, question: str, passages: Sequence[Passage], max_tokens: int | None = None
     ) -> tuple[list[Passage], list[Passage]]:
-        """The best passages whose prompt leaves room for the answer in the context window."""
-        budget = self.generator.context_length - self.options.max_answer_tokens - 16
+        """The best passages whose prompt leaves room for the answer (`max_tokens`, the
+        configured length by default) in the context window."""
+        room = self.options.max_answer_tokens if max_tokens is None else max_tokens
+        budget = self.generator.context_length - room - 16
         fits, too_many = 0, len(passages) + 1  # prompts grow with each passage: bisect
         if self._prompt_tokens(question, passages) <= budget:
             fits = len(passages)

@@ -14,7 +14,7 @@ import logging
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any, Literal
 
@@ -23,7 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from app.answering.answer import Answer, Answerer, Done, Events, Failed, Token
+from app.answering.answer import Answer, Done, Events, Failed, Token
 from app.answering.api_view import citation_dict
 from app.answering.citations import cited_numbers
 from app.answering.followup import Turn
@@ -156,14 +156,16 @@ def chat_completions(
     sends server-sent `data:` chunks ending with `data: [DONE]`."""
     _check_model(body.model)
     question, conversation = body.question_and_conversation()
-    answerer = _capped(services.answerer, body.token_cap)
-    completion = Completion.start(body, answerer.options.max_answer_tokens)
+    answerer, cap = services.answerer, body.token_cap
+    limit = answerer.options.max_answer_tokens
+    completion = Completion.start(body, limit if cap is None else min(cap, limit))
     if body.stream:
-        chunks = completion.chunks(answerer.stream(question, user.access, conversation))
+        events = answerer.stream(question, user.access, conversation, max_tokens=cap)
+        chunks = completion.chunks(events)
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         return StreamingResponse(chunks, media_type="text/event-stream", headers=headers)
     try:
-        answer = answerer.answer(question, user.access, conversation)
+        answer = answerer.answer(question, user.access, conversation, max_tokens=cap)
     except GenerationFailed as exc:
         raise _unavailable(str(exc), busy=isinstance(exc, ModelBusy)) from exc
     return completion.whole(answer)
@@ -300,13 +302,6 @@ def _check_model(model: str) -> None:
     if model != MODEL_ID:
         message = f"The model {model!r} does not exist; this server answers as {MODEL_ID!r}."
         raise OpenAIError(404, message, param="model", code="model_not_found")
-
-
-def _capped(answerer: Answerer, cap: int | None) -> Answerer:
-    options = answerer.options
-    if cap is None or cap >= options.max_answer_tokens:
-        return answerer
-    return replace(answerer, options=replace(options, max_answer_tokens=cap))
 
 
 def _unavailable(message: str, busy: bool) -> OpenAIError:

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from app.accounts.operator_token import read_token
 from app.answering.answer import Done, Token
 from app.generation.generator import FairQueue
-from app.metrics import Metrics, metered
+from app.metrics import Metrics, instrumented
 from app.services import Services
 from app.settings import Settings
 from app.web import create_app
@@ -113,7 +113,7 @@ def test_answers_in_progress_rise_while_one_streams_and_fall_when_it_is_dropped(
 ) -> None:
     ingest_remote_work(services, tmp_path)
     metrics = Metrics()
-    answerer = metered(services.answerer, metrics)
+    answerer = instrumented(services, metrics).answerer
     generator.enqueue(REPLY, REPLY)
 
     def now(name: str, **labels: str) -> float | None:
