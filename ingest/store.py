@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from ingest.access import PUBLIC, Access
-from ingest.types import Passage, SearchFilters, SparseVector, StoredChunk
+from ingest.types import Passage, SearchFilters, SparseVector, StoredChunk, passage_from_record
 
 DENSE = "dense"
 SPARSE = "sparse"
@@ -417,20 +417,5 @@ def similarity(query: Sequence[float], vector: object) -> float | None:
 def _passage(
     point_id: str, payload: dict[str, Any], score: float, similarity: float | None = None
 ) -> Passage:
-    return Passage(
-        point_id=point_id,
-        doc_id=payload["doc_id"],
-        chunk_index=payload["chunk_index"],
-        text=payload["text"],
-        title=payload["title"],
-        source=payload["source"],
-        headings=tuple(payload.get("headings", ())),
-        page_start=payload.get("page_start"),
-        page_end=payload.get("page_end"),
-        start=payload["start"],
-        end=payload["end"],
-        score=float(score),
-        version=payload.get("version", ""),
-        groups=tuple(payload.get("groups", ())),
-        similarity=similarity,
-    )
+    found = {"point_id": point_id, "score": score, "similarity": similarity}
+    return passage_from_record(payload | found)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,52 @@ class Passage:
         and answers, the question this passage answers."""
         trail = [h for h in (self.headings[1:] or self.headings) if h != self.title]
         return " > ".join(trail)  # the title is shown beside it already
+
+
+def passage_record(passage: Passage) -> dict[str, Any]:
+    """A passage as JSON-ready data, under its field names: the one mapping between passages
+    and stored data (the vector store's payload uses the same names; stored answers this)."""
+    return {
+        "point_id": passage.point_id,
+        "doc_id": passage.doc_id,
+        "version": passage.version,
+        "chunk_index": passage.chunk_index,
+        "text": passage.text,
+        "title": passage.title,
+        "source": passage.source,
+        "headings": list(passage.headings),
+        "page_start": passage.page_start,
+        "page_end": passage.page_end,
+        "start": passage.start,
+        "end": passage.end,
+        "score": passage.score,
+        "groups": list(passage.groups),
+        "chunk_spans": [list(span) for span in passage.chunk_spans],
+        "similarity": passage.similarity,
+    }
+
+
+def passage_from_record(data: dict[str, Any]) -> Passage:
+    """The passage back from `passage_record`, or from a stored chunk's payload with its
+    point id, score and similarity added (fields a payload lacks take their defaults)."""
+    return Passage(
+        point_id=str(data["point_id"]),
+        doc_id=data["doc_id"],
+        chunk_index=data["chunk_index"],
+        text=data["text"],
+        title=data["title"],
+        source=data["source"],
+        headings=tuple(data.get("headings", ())),
+        page_start=data.get("page_start"),
+        page_end=data.get("page_end"),
+        start=data["start"],
+        end=data["end"],
+        score=float(data.get("score", 0.0)),
+        version=data.get("version", ""),
+        groups=tuple(data.get("groups", ())),
+        chunk_spans=tuple((s, e) for s, e in data.get("chunk_spans", ())),
+        similarity=data.get("similarity"),
+    )
 
 
 @dataclass(frozen=True)

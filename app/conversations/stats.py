@@ -18,6 +18,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Engine, case, func, select
 
 from app.accounts.db import users
+from app.answering.answer import Answer
+from app.answering.api_view import citation_dict
+from app.conversations.stored_answer import answer_from_stored
 from app.conversations.tables import feedback, message_sources, messages
 
 
@@ -35,7 +38,7 @@ class FeedbackItem:
     question: str
     search_query: str | None
     answer_text: str
-    answer: dict[str, Any]  # answer_dict of the answer rated
+    answer: Answer  # the answer rated, as it was given
     model: str
     found: bool
     refused: bool
@@ -43,8 +46,8 @@ class FeedbackItem:
 
     @property
     def sources(self) -> list[dict[str, Any]]:
-        """The answer's citations (title, location, passage, span…), as in answer_dict."""
-        return list(self.answer.get("citations", []))
+        """The answer's citations (title, location, passage, span…), as the API shows them."""
+        return [citation_dict(c) for c in self.answer.citations]
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,7 @@ def feedback_queue(
             question=row["question"],
             search_query=row["search_query"],
             answer_text=row["answer_text"],
-            answer=json.loads(row["answer_json"]),
+            answer=answer_from_stored(json.loads(row["answer_json"])),
             model=row["model"],
             found=bool(row["found"]),
             refused=bool(row["refused"]),

@@ -1,7 +1,8 @@
 """Conversations: each user's chats, the answers they got, and their feedback on them.
 
-Tables (`app.conversations.tables`) on the app database, any SQL engine. An answer is stored as the
-JSON of `answer_dict`, with what analytics need in columns of its own: refused and found flags,
+Tables (`app.conversations.tables`) on the app database, any SQL engine. An answer is stored in
+docent's own versioned format (`app.conversations.stored_answer`), with what analytics need in
+columns of its own: refused and found flags,
 timings, model, and the documents it cited (`message_sources`). Regenerating an answer
 adds a new message and marks the old one `superseded`: the conversation shows the new one,
 analytics and feedback keep both. Deleting a conversation deletes its messages and feedback.
@@ -30,9 +31,9 @@ from sqlalchemy import (
 
 from app.accounts.db import metadata, utcnow
 from app.answering.answer import Answer
-from app.answering.api_view import answer_dict
 from app.answering.followup import Turn
 from app.conversations import stats as stats
+from app.conversations.stored_answer import answer_from_stored, stored
 from app.conversations.tables import (
     MAX_TITLE_CHARS,
     conversations,
@@ -75,7 +76,7 @@ class Message:
     question: str
     search_query: str | None
     answer_text: str
-    answer: dict[str, Any]  # answer_dict of the Answer
+    answer: Answer  # as it was given (app.conversations.stored_answer)
     found: bool
     refused: bool
     model: str
@@ -315,7 +316,7 @@ def _message_row(
         "question": answer.question,
         "search_query": answer.search_query,
         "answer_text": answer.text,
-        "answer_json": json.dumps(answer_dict(answer), ensure_ascii=False),
+        "answer_json": json.dumps(stored(answer), ensure_ascii=False),
         "found": answer.found,
         "refused": answer.refused,
         "model": answer.model[:200],
@@ -350,7 +351,7 @@ def _message(row: RowMapping) -> Message:
         question=row["question"],
         search_query=row["search_query"],
         answer_text=row["answer_text"],
-        answer=json.loads(row["answer_json"]),
+        answer=answer_from_stored(json.loads(row["answer_json"])),
         found=bool(row["found"]),
         refused=bool(row["refused"]),
         model=row["model"],

@@ -1,7 +1,9 @@
-"""An `Answer` back from its stored JSON (`app.answering.api_view.answer_dict`), to show it again.
+"""How an answer is kept in the app database, and read back to be shown again.
 
-The JSON leaves out what the page does not show (a claim's span, a passage's point id and
-version); those come back empty.
+The stored format is docent's own, versioned (`FORMAT`) and separate from the public API's
+JSON (`app.answering.api_view`), so either can change without the other. Passages are stored
+with the one passage mapping (`ingest.types.passage_record`). Rows written before the format
+had a version hold the API's JSON; they are still read (`_from_api_json`).
 """
 
 from __future__ import annotations
@@ -10,21 +12,169 @@ from typing import Any
 
 from app.answering.answer import Answer, Timings
 from app.answering.citations import Citation
+from app.answering.grounding import Grounding, Subject
 from app.answering.support import Claim, Span
-from ingest.types import Passage
+from ingest.types import Passage, passage_from_record, passage_record
+
+FORMAT = 2
 
 
-def answer_from_dict(data: dict[str, Any]) -> Answer:
+def stored(answer: Answer) -> dict[str, Any]:
+    """The answer as JSON-ready data in the stored format."""
+    return {
+        "format": FORMAT,
+        "question": answer.question,
+        "text": answer.text,
+        "model_text": answer.model_text,
+        "search_query": answer.search_query,
+        "passages": [passage_record(p) for p in answer.passages],
+        "dropped": [passage_record(p) for p in answer.dropped],
+        "citations": [_citation(c) for c in answer.citations],
+        "claims": [_claim(c) for c in answer.claims],
+        "model": answer.model,
+        "prompt_version": answer.prompt_version,
+        "timings": _timings(answer.timings),
+        "reasoning": answer.reasoning,
+        "evidence": answer.evidence,
+        "refused": answer.refused,
+        "declined": answer.declined,
+        "grounding": None if answer.grounding is None else _grounding(answer.grounding),
+    }
+
+
+def answer_from_stored(data: dict[str, Any]) -> Answer:
+    """The answer back from `stored` (or from an older row's API JSON)."""
+    if "format" not in data:
+        return _from_api_json(data)
+    if data["format"] != FORMAT:
+        raise ValueError(f"stored answer format {data['format']!r} is newer than this docent")
+    return Answer(
+        question=data["question"],
+        text=data["text"],
+        citations=[_citation_from(c) for c in data["citations"]],
+        passages=[passage_from_record(p) for p in data["passages"]],
+        model=data["model"],
+        prompt_version=data["prompt_version"],
+        timings=Timings(**data["timings"]),
+        dropped=[passage_from_record(p) for p in data["dropped"]],
+        claims=[_claim_from(c) for c in data["claims"]],
+        reasoning=data["reasoning"],
+        evidence=data["evidence"],
+        refused=data["refused"],
+        search_query=data["search_query"],
+        declined=data["declined"],
+        model_text=data["model_text"],
+        grounding=None if data["grounding"] is None else _grounding_from(data["grounding"]),
+    )
+
+
+def _span(span: Span | None) -> list[int] | None:
+    return None if span is None else [span.start, span.end]
+
+
+def _span_from(data: list[int] | None) -> Span | None:
+    return None if data is None else Span(data[0], data[1])
+
+
+def _citation(citation: Citation) -> dict[str, Any]:
+    return {
+        "number": citation.number,
+        "passage": passage_record(citation.passage),
+        "by_model": citation.by_model,
+        "span": _span(citation.span),
+        "supported": citation.supported,
+    }
+
+
+def _citation_from(data: dict[str, Any]) -> Citation:
+    return Citation(
+        number=data["number"],
+        passage=passage_from_record(data["passage"]),
+        by_model=data["by_model"],
+        span=_span_from(data["span"]),
+        supported=data["supported"],
+    )
+
+
+def _claim(claim: Claim) -> dict[str, Any]:
+    return {
+        "sentence": claim.sentence,
+        "numbers": list(claim.numbers),
+        "support": claim.support,
+        "supported": claim.supported,
+        "span": _span(claim.span),
+        "best": claim.best,
+        "similarity": claim.similarity,
+    }
+
+
+def _claim_from(data: dict[str, Any]) -> Claim:
+    return Claim(
+        sentence=data["sentence"],
+        numbers=tuple(data["numbers"]),
+        support=data["support"],
+        supported=data["supported"],
+        span=_span_from(data["span"]),
+        best=data["best"],
+        similarity=data["similarity"],
+    )
+
+
+def _timings(timings: Timings) -> dict[str, Any]:
+    return {
+        "retrieval_ms": timings.retrieval_ms,
+        "first_token_ms": timings.first_token_ms,
+        "generation_ms": timings.generation_ms,
+        "decode_ms": timings.decode_ms,
+        "total_ms": timings.total_ms,
+        "prompt_tokens": timings.prompt_tokens,
+        "completion_tokens": timings.completion_tokens,
+        "queued_ms": timings.queued_ms,
+    }
+
+
+def _subject(subject: Subject) -> dict[str, Any]:
+    return {"terms": list(subject.terms), "found": list(subject.found)}
+
+
+def _subject_from(data: dict[str, Any]) -> Subject:
+    return Subject(tuple(data["terms"]), tuple(data["found"]))
+
+
+def _grounding(grounding: Grounding) -> dict[str, Any]:
+    cited = grounding.cited
+    return {
+        "subject": _subject(grounding.subject),
+        "cited": None if cited is None else _subject(cited),
+        "supported": grounding.supported,
+        "reason": grounding.reason,
+    }
+
+
+def _grounding_from(data: dict[str, Any]) -> Grounding:
+    cited = data["cited"]
+    return Grounding(
+        subject=_subject_from(data["subject"]),
+        cited=None if cited is None else _subject_from(cited),
+        supported=data["supported"],
+        reason=data["reason"],
+    )
+
+
+# --- rows written before the stored format (the public API's JSON) ---------------------------
+def _from_api_json(data: dict[str, Any]) -> Answer:
+    """An answer from the API's JSON, as stored before `FORMAT`: what the page shows comes
+    back; what that JSON left out (a claim's span, a passage's point id and version) is empty."""
     return Answer(
         question=data["question"],
         text=data["answer"],
-        citations=[citation_from_dict(c) for c in data.get("citations", [])],
-        passages=[passage_from_dict(p) for p in data.get("passages", [])],
+        citations=[_api_citation(c) for c in data.get("citations", [])],
+        passages=[_api_passage(p) for p in data.get("passages", [])],
         model=data.get("model", ""),
         prompt_version=data.get("prompt_version", ""),
-        timings=timings_from_dict(data.get("timings", {})),
-        dropped=[passage_from_dict(p) for p in data.get("dropped_passages", [])],
-        claims=[claim_from_dict(c) for c in data.get("claims", [])],
+        timings=_api_timings(data.get("timings", {})),
+        dropped=[_api_passage(p) for p in data.get("dropped_passages", [])],
+        claims=[_api_claim(c) for c in data.get("claims", [])],
         evidence=data.get("evidence"),
         refused=bool(data.get("refused", False)),
         declined=data.get("declined") or "",
@@ -33,35 +183,24 @@ def answer_from_dict(data: dict[str, Any]) -> Answer:
     )
 
 
-def passage_from_dict(data: dict[str, Any]) -> Passage:
-    return Passage(
-        point_id=f"{data['document_id']}-{data['chunk_index']}",
-        doc_id=data["document_id"],
-        chunk_index=data["chunk_index"],
-        text=data["text"],
-        title=data["title"],
-        source=data["source"],
-        headings=tuple(data.get("headings", ())),
-        page_start=data.get("page_start"),
-        page_end=data.get("page_end"),
-        start=data.get("start", 0),
-        end=data.get("end", 0),
-        score=data.get("score", 0.0),
-    )
+def _api_passage(data: dict[str, Any]) -> Passage:
+    point = f"{data['document_id']}-{data['chunk_index']}"
+    renamed = {"point_id": point, "doc_id": data["document_id"]}
+    return passage_from_record({k: v for k, v in data.items() if k != "document_id"} | renamed)
 
 
-def citation_from_dict(data: dict[str, Any]) -> Citation:
+def _api_citation(data: dict[str, Any]) -> Citation:
     span = data.get("span")
     return Citation(
         number=data["number"],
-        passage=passage_from_dict(data),
+        passage=_api_passage(data),
         by_model=data.get("by_model", True),
         span=None if span is None else Span(span["start"], span["end"]),
         supported=data.get("supported", True),
     )
 
 
-def claim_from_dict(data: dict[str, Any]) -> Claim:
+def _api_claim(data: dict[str, Any]) -> Claim:
     return Claim(
         sentence=data["sentence"],
         numbers=tuple(data.get("cites", ())),
@@ -72,7 +211,7 @@ def claim_from_dict(data: dict[str, Any]) -> Claim:
     )
 
 
-def timings_from_dict(data: dict[str, Any]) -> Timings:
+def _api_timings(data: dict[str, Any]) -> Timings:
     return Timings(
         retrieval_ms=data.get("retrieval_ms", 0.0),
         first_token_ms=data.get("first_token_ms"),

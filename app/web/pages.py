@@ -9,7 +9,6 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from app.conversations.store import Conversation
-from app.conversations.stored_answer import answer_from_dict
 from app.web.auth import CurrentUser
 from app.web.deps import ServicesDep, templates
 
@@ -32,7 +31,7 @@ def chat_page(
         "chunk_count": services.store.count(),
         "conversations": services.conversations.list_for(user.id),
         "conversation": conversation,
-        "thread": [(answer_from_dict(m.answer), m) for m in messages],
+        "thread": [(m.answer, m) for m in messages],
     }
     return templates.TemplateResponse(
         request, "index.html", context | extra, status_code=status_code

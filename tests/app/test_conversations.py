@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -14,9 +15,10 @@ from app.accounts.db import users
 from app.answering.answer import Answer, Timings
 from app.answering.api_view import answer_dict
 from app.answering.citations import Citation
+from app.answering.grounding import Grounding, Subject
 from app.answering.support import Claim, Span
 from app.conversations.store import ConversationError, Conversations, title_for
-from app.conversations.stored_answer import answer_from_dict
+from app.conversations.stored_answer import FORMAT, answer_from_stored, stored
 from app.conversations.tables import feedback, message_sources, messages
 from app.generation.prompting import NOT_FOUND
 from ingest.types import Passage
@@ -138,17 +140,44 @@ def test_recorded_answer_round_trips_with_its_figures(chats: Conversations, alic
     answer = make_answer("Remote days?", cited=(REMOTE, PER_DIEM))
     message = chats.record(alice.id, conversation.id, answer)
     assert message is not None
-    assert message.answer == answer_dict(answer)
+    assert message.answer == answer  # the stored format keeps all of it
     assert (message.found, message.refused, message.model) == (True, False, "fake-model")
     assert (message.first_token_ms, message.total_ms) == (120.0, 900.0)
     with chats.engine.connect() as conn:
         cited = conn.execute(select(message_sources.c.doc_id, message_sources.c.title)).all()
     assert sorted(cited) == [("doc-1", "Employee Handbook"), ("doc-2", "Expenses Policy")]
-    rebuilt = answer_from_dict(message.answer)
-    assert rebuilt.text == answer.text
-    assert rebuilt.citations[1].passage.page_start == 3
-    assert rebuilt.citations[0].span == Span(0, 10)
-    assert answer_dict(rebuilt) == answer_dict(answer)
+
+
+def test_every_part_of_an_answer_is_stored_and_read_back() -> None:
+    answer = replace(
+        make_answer("Remote days?", cited=(REMOTE, PER_DIEM)),
+        dropped=[replace(PER_DIEM, chunk_spans=((0, 5), (3, 20)), similarity=0.4)],
+        reasoning="thinking",
+        declined="",
+        model_text="You may work remotely three days per week [1].",
+        grounding=Grounding(Subject(("remote",), ("remote",)), Subject(("remote",), ()), 0.5),
+        search_query="remote work days",
+    )
+    back = answer_from_stored(json.loads(json.dumps(stored(answer))))
+    assert back == answer
+    assert back.dropped[0].chunk_spans == ((0, 5), (3, 20))
+    assert back.dropped[0].similarity == 0.4
+    assert stored(answer)["format"] == FORMAT and "answer" not in stored(answer)  # not the API's
+
+
+def test_rows_stored_as_the_api_json_before_the_format_still_show() -> None:
+    answer = make_answer("Remote days?", cited=(REMOTE, PER_DIEM))
+    old = answer_from_stored(json.loads(json.dumps(answer_dict(answer))))
+    assert old.text == answer.text
+    assert old.citations[1].passage.page_start == 3
+    assert old.citations[0].span == Span(0, 10)
+    assert answer_dict(old) == answer_dict(answer)
+
+
+def test_a_newer_stored_format_is_refused_with_a_reason() -> None:
+    data = stored(make_answer("q")) | {"format": FORMAT + 1}
+    with pytest.raises(ValueError, match="newer than this docent"):
+        answer_from_stored(data)
 
 
 def test_turns_are_the_last_answers_that_found_something(
@@ -240,4 +269,4 @@ def test_answer_text_with_anything_in_it_is_kept_as_is(chats: Conversations, ali
     text = "Ünïcode ✓, quotes \" ' and <b>tags</b> [1]."
     message = chats.record(alice.id, conversation.id, replace(make_answer("q"), text=text))
     assert message is not None and message.answer_text == text
-    assert message.answer["answer"] == text
+    assert message.answer.text == text

@@ -43,7 +43,7 @@ def test_nul_characters_are_stored_as_replacement_characters(either: Accounts) -
         "How\ufffd much leave?",
         "Twenty\ufffd days [1].",
     )
-    assert message.answer["answer"] == "Twenty\x00 days [1]."  # inside JSON it is escaped: kept
+    assert message.answer.text == "Twenty\x00 days [1]."  # inside JSON it is escaped: kept
     rated = chats.rate(alice.id, message.id, "down", "bad\x00")
     assert rated is not None and rated.feedback is not None
     assert rated.feedback.comment == "bad\ufffd"
