@@ -146,7 +146,8 @@ def _answer_now(
     replaces: int | None,
 ) -> Response:
     """Without JavaScript: answer, store, and show the conversation (post/redirect/get)."""
-    turns = services.conversations.turns(user.id, conversation.id, before=replaces)
+    shown_to = services.stored_access(user.access)
+    turns = services.conversations.turns(user.id, conversation.id, shown_to, before=replaces)
     try:
         answer = services.answerer.answer(question, access=user.access, conversation=turns)
     except GenerationFailed as exc:
@@ -176,7 +177,10 @@ def _pending_ask(request: Request, services: ServicesDep, user: CurrentUser, key
     pending = request.app.state.pending.take(key, user.id)
     if pending is None or services.conversations.get(user.id, pending.conversation_id) is None:
         raise HTTPException(404, "unknown or expired question; ask again")
-    turns = services.conversations.turns(user.id, pending.conversation_id, before=pending.replaces)
+    shown_to = services.stored_access(user.access)
+    turns = services.conversations.turns(
+        user.id, pending.conversation_id, shown_to, before=pending.replaces
+    )
     return _Ask(pending.question, turns, pending.conversation_id, pending.replaces)
 
 
