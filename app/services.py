@@ -13,9 +13,11 @@ from app.answering.grounding import GroundingOptions
 from app.answering.rerank import Reranker
 from app.answering.retrieve import RetrievalOptions
 from app.conversations.store import Conversations
+from app.conversations.stored_answer import StoredAccess
 from app.generation.generator import Generator, LlamaCppGenerator
 from app.generation.prompting import Prompts
 from app.settings import Settings
+from ingest.access import Access
 from ingest.catalog import Catalog
 from ingest.embed import Embedder, open_embedder
 from ingest.pipeline import IngestOptions
@@ -51,6 +53,10 @@ class Services:
     def __post_init__(self) -> None:
         if self.conversations is None:
             self.conversations = Conversations(self.accounts.engine)
+
+    def stored_access(self, access: Access) -> StoredAccess:
+        """What of stored answers a reader with `access` may see now (the catalog's groups)."""
+        return StoredAccess(self.catalog.searchable_groups, access)
 
     def close(self) -> None:
         self.store.close()

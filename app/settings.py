@@ -61,6 +61,12 @@ class Settings(BaseSettings):
         description="Seconds a question waits in line for the in-process model (one answer "
         "at a time) before it is told the model is busy.",
     )
+    max_queued_per_user: int = Field(
+        3,
+        ge=1,
+        description="Answers one user may have waiting for the model or being written at once "
+        "(each holds a worker thread); one more is refused with 429 and Retry-After.",
+    )
 
     llm_url: str | None = Field(
         None,

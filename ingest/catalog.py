@@ -119,6 +119,18 @@ class Catalog:
         with self._lock:
             return dict(self._db.execute(query, ids).fetchall())
 
+    def searchable_groups(self, doc_ids: Iterable[str]) -> dict[str, tuple[str, ...]]:
+        """The groups of each document search may show now (deleted documents, and those
+        never ingested, are absent): who may still read a passage stored earlier."""
+        ids = sorted(set(doc_ids))
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        query = f"SELECT doc_id, groups FROM documents WHERE doc_id IN ({marks}) AND version != ''"
+        with self._lock:
+            rows = self._db.execute(query, ids).fetchall()
+        return {doc_id: tuple(json.loads(groups or "[]")) for doc_id, groups in rows}
+
     # --- writing ------------------------------------------------------------------------
     def record_pending(self, doc_id: str, source: str, content_hash: str) -> None:
         """Before a new document's points are written, so a crash leaves a trace to clean."""

@@ -17,6 +17,15 @@
     }
   });
 
+  // A question refused for now (429: the user's other answers are still on their way) comes
+  // back as a fragment saying why: show it like any answer (htmx swaps only 2xx by default).
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr && event.detail.xhr.status === 429) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
   function stop(article, note) {
     article.removeAttribute("sse-connect"); // no reconnecting after this
     if (article.docentSource) {

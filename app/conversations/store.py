@@ -8,13 +8,17 @@ adds a new message and marks the old one `superseded`: the conversation shows th
 analytics and feedback keep both. Deleting a conversation deletes its messages and feedback.
 `Conversations` is the one way the app reads and writes them; its analytics methods come from
 `app.conversations.stats`.
+
+What shows a stored answer again (`messages`, `turns`) takes the reader's `StoredAccess` and
+returns it as that reader may see it now (see `app.conversations.stored_answer.redacted`);
+`message` is the stored row, for its ids, question and feedback.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -33,7 +37,13 @@ from app.accounts.db import metadata, utcnow
 from app.answering.answer import Answer
 from app.answering.followup import Turn
 from app.conversations import stats as stats
-from app.conversations.stored_answer import answer_from_stored, stored
+from app.conversations.stored_answer import (
+    StoredAccess,
+    answer_from_stored,
+    documents_of,
+    redacted,
+    stored,
+)
 from app.conversations.tables import (
     MAX_TITLE_CHARS,
     conversations,
@@ -86,6 +96,8 @@ class Message:
     superseded: bool
     created_at: datetime
     feedback: Feedback | None = None  # the conversation owner's
+    hidden_sources: int = 0  # passages taken out: their reader may no longer read them
+    withheld: bool = False  # the answer's text too: it was written from one of those
 
     @property
     def turn(self) -> Turn:
@@ -182,8 +194,10 @@ class Conversations:
             conn.execute(update(conversations).where(where).values(updated_at=now))
         return self.message(user_id, message_id)
 
-    def messages(self, user_id: int, conversation_id: int) -> list[Message]:
-        """The conversation's answers as shown (regenerated ones replaced), oldest first."""
+    def messages(self, user_id: int, conversation_id: int, access: StoredAccess) -> list[Message]:
+        """The conversation's answers as shown (regenerated ones replaced), oldest first, each
+        without the sources `access` may no longer read (and without its text if the model
+        was shown one of them)."""
         query = (
             _messages_query(user_id)
             .where(messages.c.conversation_id == conversation_id)
@@ -191,7 +205,9 @@ class Conversations:
             .order_by(messages.c.id)
         )
         with self.engine.connect() as conn:
-            return [_message(row) for row in conn.execute(query).mappings()]
+            kept = [_message(row) for row in conn.execute(query).mappings()]
+        readable = access.readable(d for m in kept for d in documents_of(m.answer))
+        return [_shown(m, readable) for m in kept]
 
     def message(self, user_id: int, message_id: int) -> Message | None:
         """One message of the user's own conversations, else None."""
@@ -213,12 +229,20 @@ class Conversations:
             return not message.superseded and conn.execute(query).first() is None
 
     def turns(
-        self, user_id: int, conversation_id: int, before: int | None = None, keep: int = TURNS_KEPT
+        self,
+        user_id: int,
+        conversation_id: int,
+        access: StoredAccess,
+        before: int | None = None,
+        keep: int = TURNS_KEPT,
     ) -> tuple[Turn, ...]:
         """The conversation so far for a follow-up: the last `keep` answers that found
-        something (earlier than message `before`, if given), oldest first."""
-        shown = self.messages(user_id, conversation_id)
-        earlier = [m for m in shown if m.found and (before is None or m.id < before)]
+        something (earlier than message `before`, if given), oldest first. An answer written
+        from a source `access` may no longer read is left out: the model gets nothing of it."""
+        shown = self.messages(user_id, conversation_id, access)
+        earlier = [
+            m for m in shown if m.found and not m.withheld and (before is None or m.id < before)
+        ]
         return tuple(m.turn for m in earlier[-keep:])
 
     # --- feedback ------------------------------------------------------------------------------
@@ -340,6 +364,20 @@ def _cited_documents(answer: Answer) -> list[tuple[str, str]]:
 def _conversation(row: RowMapping) -> Conversation:
     return Conversation(
         row["id"], row["user_id"], row["title"], row["created_at"], row["updated_at"]
+    )
+
+
+def _shown(message: Message, readable: set[str]) -> Message:
+    seen = redacted(message.answer, readable)
+    if not seen.hidden:
+        return message
+    text = "" if seen.withheld else message.answer_text
+    return replace(
+        message,
+        answer=seen.answer,
+        answer_text=text,
+        hidden_sources=seen.hidden,
+        withheld=seen.withheld,
     )
 
 

@@ -4,19 +4,82 @@ The stored format is docent's own, versioned (`FORMAT`) and separate from the pu
 JSON (`app.answering.api_view`), so either can change without the other. Passages are stored
 with the one passage mapping (`ingest.types.passage_record`). Rows written before the format
 had a version hold the API's JSON; they are still read (`_from_api_json`).
+
+A stored answer is shown (and given to a follow-up as context) only as far as its reader may
+read its sources *now*: `StoredAccess` asks the catalog for each cited document's current groups
+and checks them with the same `Access.allows` that filters retrieval. `redacted` drops the
+passages the reader may no longer read (a document moved to other groups, the reader removed
+from a group, the document deleted) and, when the model was shown one of them, the answer's
+text too: it was written from that passage. The page says how many sources went.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from app.answering.answer import Answer, Timings
 from app.answering.citations import Citation
 from app.answering.grounding import Grounding, Subject
 from app.answering.support import Claim, Span
+from ingest.access import Access
 from ingest.types import Passage, passage_from_record, passage_record
 
 FORMAT = 2
+
+DocumentGroups = Callable[[Iterable[str]], Mapping[str, Sequence[str]]]
+"""Each document's groups now; a document absent from the result is gone (deleted or not
+searchable). `ingest.catalog.Catalog.searchable_groups`."""
+
+
+@dataclass(frozen=True)
+class StoredAccess:
+    """Which documents of stored answers a reader may still read: the catalog's groups now,
+    checked with the reader's access (the check retrieval uses)."""
+
+    groups_of: DocumentGroups
+    access: Access
+
+    def readable(self, doc_ids: Iterable[str]) -> set[str]:
+        groups = self.groups_of(set(doc_ids))
+        return {doc_id for doc_id, names in groups.items() if self.access.allows(names)}
+
+
+@dataclass(frozen=True)
+class Redacted:
+    answer: Answer  # without what the reader may no longer read
+    hidden: int  # passages (sources) taken out
+    withheld: bool  # the text went too: the model was shown a passage taken out
+
+
+def redacted(answer: Answer, readable: set[str]) -> Redacted:
+    """The stored `answer` as a reader who may read the documents `readable` sees it."""
+    quoted = [*answer.passages, *(c.passage for c in answer.citations), *answer.dropped]
+    gone = {_key(p) for p in quoted if p.doc_id not in readable}
+    if not gone:
+        return Redacted(answer, 0, False)
+    written_from = [*answer.passages, *(c.passage for c in answer.citations)]
+    withheld = any(_key(p) in gone for p in written_from)
+    shown = replace(
+        answer,
+        passages=[p for p in answer.passages if _key(p) not in gone],
+        citations=[c for c in answer.citations if _key(c.passage) not in gone],
+        dropped=[p for p in answer.dropped if _key(p) not in gone],
+    )
+    if withheld:  # the text, the claims and any withheld draft repeat what the model was shown
+        shown = replace(shown, text="", claims=[], model_text="")
+    return Redacted(shown, len(gone), withheld)
+
+
+def documents_of(answer: Answer) -> set[str]:
+    """The documents a stored answer quotes."""
+    quoted = [*answer.passages, *(c.passage for c in answer.citations), *answer.dropped]
+    return {p.doc_id for p in quoted}
+
+
+def _key(passage: Passage) -> tuple[str, int]:
+    return passage.doc_id, passage.chunk_index
 
 
 def stored(answer: Answer) -> dict[str, Any]:

@@ -7,6 +7,11 @@ lives in this process, with a note per queued job on disk (DATA_DIR/uploads/.que
 groups, tags); jobs not finished when the app stopped (even killed) are queued again at start
 with their groups, and a saved file without a note is listed as failed rather than ingested for
 everyone (`recover`).
+
+A re-index keeps the document's groups and tags as the catalog has them when the job *runs*, not
+when it was queued, so a group change made while it waits is not undone. While a file is being
+ingested its groups cannot change (`UploadQueue.holding` raises `Ingesting`): the run would
+write the groups it started with.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -60,6 +66,7 @@ class UploadJob:
     pages: int | None = None
     created: float = 0.0
     tags: tuple[str, ...] = ()  # a re-indexed document keeps its search labels
+    current_labels: bool = False  # groups and tags read from the catalog when the job runs
 
     @property
     def active(self) -> bool:
@@ -116,6 +123,8 @@ class UploadQueue:
         self._todo: queue.Queue[str | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._pick = threading.Lock()  # held while a batch is chosen and while groups change
+        self._running: set[str] = set()  # the files of the batch being ingested (resolved paths)
 
     @property
     def incoming(self) -> Path:
@@ -149,14 +158,40 @@ class UploadQueue:
         return self._new(safe_name(client_name), "upload", "failed", (), actor, reason=reason)
 
     def add_reindex(
-        self, source: Path, groups: Sequence[str], actor: str = "", tags: Sequence[str] = ()
+        self,
+        source: Path,
+        groups: Sequence[str] | None = None,
+        actor: str = "",
+        tags: Sequence[str] | None = None,
     ) -> UploadJob:
-        """Parse and embed a catalog document again from its file."""
+        """Parse and embed a catalog document again from its file. `groups` None: with the
+        groups and tags the catalog has for it when the job runs (not when it was queued)."""
+        current = groups is None
+        if current:
+            record = self.catalog.get_by_source(str(source))
+            groups, tags = (record.groups, record.tags) if record else ((), ())
         job = self._new(
-            source.name, "reindex", "queued", tuple(groups), actor, path=source, tags=tuple(tags)
+            source.name,
+            "reindex",
+            "queued",
+            tuple(groups or ()),
+            actor,
+            path=source,
+            tags=tuple(tags or ()),
+            current_labels=current,
         )
         self._queue(job)
         return job
+
+    @contextmanager
+    def holding(self, source: Path) -> Iterator[None]:
+        """For changing `source`'s groups: the worker starts no file meanwhile, and a file
+        being ingested right now raises `Ingesting` (its run writes the groups it began with;
+        a queued re-index reads them when it starts)."""
+        with self._pick:
+            if str(source.resolve()) in self._running:
+                raise Ingesting(f"{source.name} is being ingested right now; try again when done")
+            yield
 
     def recover(self) -> list[UploadJob]:
         """After a stop or a crash: queue again the jobs whose notes remain (same id, groups and
@@ -236,6 +271,7 @@ class UploadQueue:
             note: dict[str, object] = {"filename": job.filename, "kind": job.kind}
             note |= {"path": str(job.path), "groups": job.groups, "tags": job.tags}
             note["actor"] = job.actor
+            note["current_labels"] = job.current_labels
             temporary = self._notes / f".{job.id}.tmp"
             temporary.write_text(json.dumps(note))
             os.replace(temporary, self._notes / f"{job.id}.json")  # whole or absent
@@ -261,6 +297,7 @@ class UploadQueue:
             path,
             created=time.time(),
             tags=tags,
+            current_labels=bool(data.get("current_labels", False)),
         )
 
     # --- the worker ----------------------------------------------------------------------------
@@ -275,13 +312,37 @@ class UploadQueue:
         their options allow: one run shares one parser pool (its start-up costs seconds)."""
         while (first := self._todo.get()) is not None and not self._closed:
             waiting = [first, *self._waiting()]
-            jobs = [job for job_id in waiting if job_id and (job := self.get(job_id))]
-            for batch in _batches([job for job in jobs if job.state == "queued"]):
-                if self._closed:
-                    return
-                self._ingest(batch)
-            if None in waiting:
+            ids = [job_id for job_id in waiting if job_id]
+            while ids and not self._closed:
+                with self._pick:  # the batch's groups are read and frozen in one step
+                    jobs = [job for job_id in ids if (job := self._labelled(job_id))]
+                    if not jobs:
+                        break
+                    batch = _batches(jobs)[0]
+                    self._running = {str(job.path.resolve()) for job in batch if job.path}
+                try:
+                    self._ingest(batch)
+                finally:
+                    with self._pick:
+                        self._running = set()
+                done = {job.id for job in batch}
+                ids = [job_id for job_id in ids if job_id not in done]
+            if None in waiting or self._closed:
                 return
+
+    def _labelled(self, job_id: str) -> UploadJob | None:
+        """The job if it still waits, a re-index with its document's groups and tags now."""
+        job = self.get(job_id)
+        if job is None or job.state != "queued":
+            return None
+        if not job.current_labels:
+            return job
+        record = self.catalog.get_by_source(str(job.path))
+        if record is None:
+            self._set(job.id, state="failed", reason="the document was deleted before it ran")
+            return None
+        self._set(job.id, groups=record.groups, tags=record.tags)
+        return self.get(job.id)
 
     def _waiting(self) -> list[str | None]:
         found: list[str | None] = []
@@ -346,6 +407,7 @@ class UploadQueue:
         path: Path | None = None,
         reason: str | None = None,
         tags: tuple[str, ...] = (),
+        current_labels: bool = False,
     ) -> UploadJob:
         job = UploadJob(
             uuid.uuid4().hex[:12],
@@ -358,6 +420,7 @@ class UploadQueue:
             reason,
             created=time.time(),
             tags=tags,
+            current_labels=current_labels,
         )
         with self._lock:
             self._jobs[job.id] = job
@@ -378,6 +441,10 @@ class UploadQueue:
         finished = [j for j in sorted(self._jobs.values(), key=lambda j: j.created) if not j.active]
         for job in finished[: max(0, len(self._jobs) - self._keep)]:
             del self._jobs[job.id]
+
+
+class Ingesting(RuntimeError):
+    """A file's groups cannot change now: it is being ingested (see `UploadQueue.holding`)."""
 
 
 class _Stopped(Exception):

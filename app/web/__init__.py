@@ -28,6 +28,7 @@ from app.web import (
     metrics_api,
     openai_api,
 )
+from app.web.asking import InFlight
 from app.web.logging_mw import RequestLogMiddleware
 from app.web.pending import PendingQuestions
 
@@ -54,6 +55,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.state.metrics = metrics = Metrics()  # this app's own registry
     app.add_middleware(RequestLogMiddleware, metrics=metrics)
     app.state.pending = PendingQuestions()
+    app.state.in_flight = InFlight(settings.max_queued_per_user)  # each user's answers at once
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     auth.install(app)
     errors.install(app)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from app.answering.api_view import answer_dict
 from app.answering.followup import Turn
 from app.documents.filters import FilterError, search_filters
 from app.generation.generator import GenerationFailed, ModelBusy
+from app.web.asking import take_slot
 from app.web.auth import CsrfChecked, CurrentUser
 from app.web.deps import ServicesDep
 from app.web.pages import MAX_QUESTION_CHARS
@@ -60,16 +61,20 @@ class AskRequest(BaseModel):
 
 
 @router.post("/ask", dependencies=[CsrfChecked])
-def ask(body: AskRequest, services: ServicesDep, user: CurrentUser) -> dict[str, Any]:
+def ask(
+    request: Request, body: AskRequest, services: ServicesDep, user: CurrentUser
+) -> dict[str, Any]:
     """The answer object, from the documents the caller may read; pass earlier turns to ask
     follow-up questions. Authenticate with `Authorization: Bearer <API token>` (or a session
-    cookie plus its `X-CSRF-Token`)."""
+    cookie plus its `X-CSRF-Token`). `429` (with `Retry-After`) while the caller already has
+    DOCENT_MAX_QUEUED_PER_USER answers waiting or being written."""
     turns = tuple(Turn(t.question, t.answer) for t in body.conversation)
     filters = body.filters.checked() if body.filters else None
     try:
-        answer = services.answerer.answer(
-            body.question.strip(), access=user.access, conversation=turns, filters=filters
-        )
+        with take_slot(request, user.id):
+            answer = services.answerer.answer(
+                body.question.strip(), access=user.access, conversation=turns, filters=filters
+            )
     except ModelBusy as exc:  # every slot stayed taken past DOCENT_QUEUE_TIMEOUT
         raise HTTPException(503, str(exc), headers={"Retry-After": "30"}) from exc
     except GenerationFailed as exc:  # the model server cannot be reached

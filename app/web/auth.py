@@ -123,6 +123,20 @@ async def check_csrf(request: Request, user: CurrentUser) -> None:
 
 
 CsrfChecked = Depends(check_csrf)
+SAME_ORIGIN_FETCHES = ("same-origin", "none")  # `none`: the user typed or bookmarked the address
+
+
+def same_origin(request: Request) -> bool:
+    """A GET that spends something (an answer) came from docent itself: an API token, the
+    browser saying so (`Sec-Fetch-Site`), or the session's CSRF token as `X-CSRF-Token` or
+    `csrf_token` in the query. A link on another site (a top-level GET carries the Lax cookie)
+    is none of these."""
+    if _identify(request) is None or request.state.auth_via == "token":
+        return True
+    if request.headers.get("Sec-Fetch-Site") in SAME_ORIGIN_FETCHES:
+        return True
+    given = request.headers.get(CSRF_HEADER) or request.query_params.get(CSRF_FIELD)
+    return _same(request.state.session.csrf_token, given)
 
 
 async def _given_csrf(request: Request) -> str | None:

@@ -19,7 +19,8 @@ from app.answering.answer import Answer, Done, Failed, Queued, Retrieved, Rewrit
 from app.answering.followup import Turn
 from app.conversations.store import Conversation, Message
 from app.generation.generator import GenerationFailed
-from app.web.auth import CsrfChecked, CurrentUser, Public
+from app.web.asking import in_flight, take_slot, too_many
+from app.web.auth import CsrfChecked, CurrentUser, Public, same_origin
 from app.web.deps import ServicesDep, is_htmx, templates
 from app.web.pages import MAX_QUESTION_CHARS, NOT_FOUND_DETAIL, chat_page, render_fragment
 from app.web.pending import PendingQuestion
@@ -63,6 +64,8 @@ def ask(
     text = question.strip()
     if not text:
         raise HTTPException(422, "the question is empty")
+    if refused := _refused(request, user, text):
+        return refused
     conversation = _conversation_for(services, user, conversation_id, text)
     new = not conversation_id.strip()
     return _reply(request, services, user, conversation, text, replaces=None, new=new)
@@ -83,6 +86,8 @@ def regenerate(
         raise HTTPException(404, "no such answer")
     if not services.conversations.is_latest(message):
         raise HTTPException(409, "Only the latest answer of a conversation can be regenerated.")
+    if refused := _refused(request, user, message.question):
+        return refused
     return _reply(request, services, user, conversation, message.question, message.id, new=False)
 
 
@@ -96,15 +101,24 @@ def ask_stream(
 ) -> Response:
     """Server-sent events: `status` lines, answer `token`s, then `done` with the rendered answer
     (or why there is none). `key` names a question posted to /ask, answered in its conversation
-    and stored there; `q` asks one question directly (not stored). Either way the answer
-    searches only what the signed-in user may read. Closing the stream stops generation."""
-    if key:
-        ask = _pending_ask(request, services, user, key)
-    elif q and q.strip():
-        ask = _Ask(q.strip())
-    else:
-        raise HTTPException(404, "unknown or expired question; ask again")
-    events = _answer_events(request, services, user, ask)
+    and stored there; `q` asks one question directly (not stored), only from docent's own pages
+    or with the session's CSRF token (another site cannot spend the user's turn). Either way the
+    answer searches only what the signed-in user may read. Closing the stream stops generation.
+    `429` when the user already has DOCENT_MAX_QUEUED_PER_USER answers on their way."""
+    if not key and q and q.strip() and not same_origin(request):
+        raise HTTPException(403, "Ask from docent's own page (this request came from elsewhere).")
+    slot = take_slot(request, user.id)
+    try:
+        if key:
+            ask = _pending_ask(request, services, user, key)
+        elif q and q.strip():
+            ask = _Ask(q.strip())
+        else:
+            raise HTTPException(404, "unknown or expired question; ask again")
+    except BaseException:
+        slot.release()
+        raise
+    events = slot.holding(_answer_events(request, services, user, ask))
     return ClosingStreamingResponse(events, headers=STREAM_HEADERS)
 
 
@@ -122,7 +136,7 @@ def _reply(
     replaces: int | None,
     new: bool,
 ) -> Response:
-    if is_htmx(request):
+    if is_htmx(request):  # the stream takes the slot (refused before this if none was free)
         item = PendingQuestion(question, user.id, conversation.id, replaces)
         key = request.app.state.pending.put(item)
         context = {
@@ -134,7 +148,22 @@ def _reply(
         response = templates.TemplateResponse(request, "_answer_stream.html", context)
         response.headers["HX-Push-Url"] = f"/c/{conversation.id}"
         return response
-    return _answer_now(request, services, user, conversation, question, replaces)
+    with take_slot(request, user.id):
+        return _answer_now(request, services, user, conversation, question, replaces)
+
+
+def _refused(request: Request, user: CurrentUser, question: str) -> Response | None:
+    """429 when the user's answers in flight are at DOCENT_MAX_QUEUED_PER_USER (before a
+    conversation is started): htmx gets the failed-answer fragment saying why."""
+    if not in_flight(request).full(user.id):
+        return None
+    refusal = too_many(request)
+    if not is_htmx(request):
+        raise refusal
+    context = {"question": question, "message": refusal.detail}
+    return templates.TemplateResponse(
+        request, "_answer_failed.html", context, status_code=429, headers=refusal.headers
+    )
 
 
 def _answer_now(
@@ -146,7 +175,8 @@ def _answer_now(
     replaces: int | None,
 ) -> Response:
     """Without JavaScript: answer, store, and show the conversation (post/redirect/get)."""
-    turns = services.conversations.turns(user.id, conversation.id, before=replaces)
+    shown_to = services.stored_access(user.access)
+    turns = services.conversations.turns(user.id, conversation.id, shown_to, before=replaces)
     try:
         answer = services.answerer.answer(question, access=user.access, conversation=turns)
     except GenerationFailed as exc:
@@ -176,7 +206,10 @@ def _pending_ask(request: Request, services: ServicesDep, user: CurrentUser, key
     pending = request.app.state.pending.take(key, user.id)
     if pending is None or services.conversations.get(user.id, pending.conversation_id) is None:
         raise HTTPException(404, "unknown or expired question; ask again")
-    turns = services.conversations.turns(user.id, pending.conversation_id, before=pending.replaces)
+    shown_to = services.stored_access(user.access)
+    turns = services.conversations.turns(
+        user.id, pending.conversation_id, shown_to, before=pending.replaces
+    )
     return _Ask(pending.question, turns, pending.conversation_id, pending.replaces)
 
 

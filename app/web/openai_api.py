@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.answering.answer import Answer, Done, Events, Failed, Token
@@ -28,10 +28,12 @@ from app.answering.api_view import citation_dict
 from app.answering.citations import cited_numbers
 from app.answering.followup import Turn
 from app.generation.generator import GenerationFailed, ModelBusy
+from app.web.asking import RETRY_AFTER_SECONDS, in_flight
 from app.web.auth import CsrfChecked, CurrentUser
 from app.web.deps import ServicesDep
 from app.web.errors import validation_error
 from app.web.pages import MAX_QUESTION_CHARS
+from app.web.streaming import ClosingStreamingResponse
 from ingest.planning import is_utf8
 
 MODEL_ID = "docent"
@@ -129,10 +131,16 @@ class OpenAIError(Exception):
     """Answered with OpenAI's error body: {"error": {message, type, param, code}}."""
 
     def __init__(
-        self, status: int, message: str, kind: str = "invalid_request_error", **more: str | None
+        self,
+        status: int,
+        message: str,
+        kind: str = "invalid_request_error",
+        headers: dict[str, str] | None = None,
+        **more: str | None,
     ) -> None:
         super().__init__(message)
         self.status = status
+        self.headers = headers or {}
         self.body = {"message": message, "type": kind, "param": None, "code": None} | more
 
 
@@ -150,24 +158,32 @@ async def get_model(model_id: str, services: ServicesDep, user: CurrentUser) -> 
 
 @router.post("/chat/completions", dependencies=[CsrfChecked], response_model=None)
 def chat_completions(
-    body: ChatCompletionRequest, services: ServicesDep, user: CurrentUser
-) -> dict[str, Any] | StreamingResponse:
+    request: Request, body: ChatCompletionRequest, services: ServicesDep, user: CurrentUser
+) -> dict[str, Any] | ClosingStreamingResponse:
     """An answer from the documents the caller may read, in OpenAI's format; `stream: true`
-    sends server-sent `data:` chunks ending with `data: [DONE]`."""
+    sends server-sent `data:` chunks ending with `data: [DONE]`. `429` (`rate_limit_exceeded`,
+    with `Retry-After`) while the caller already has DOCENT_MAX_QUEUED_PER_USER answers
+    waiting or being written."""
     _check_model(body.model)
     question, conversation = body.question_and_conversation()
     answerer, cap = services.answerer, body.token_cap
     limit = answerer.options.max_answer_tokens
     completion = Completion.start(body, limit if cap is None else min(cap, limit))
+    slots = in_flight(request)
+    slot = slots.take(user.id)
+    if slot is None:
+        retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        raise OpenAIError(429, slots.reason, "requests", retry, code="rate_limit_exceeded")
     if body.stream:
         events = answerer.stream(question, user.access, conversation, max_tokens=cap)
         chunks = completion.chunks(events)
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-        return StreamingResponse(chunks, media_type="text/event-stream", headers=headers)
-    try:
-        answer = answerer.answer(question, user.access, conversation, max_tokens=cap)
-    except GenerationFailed as exc:
-        raise _unavailable(str(exc), busy=isinstance(exc, ModelBusy)) from exc
+        return ClosingStreamingResponse(slot.holding(chunks), headers=headers)
+    with slot:
+        try:
+            answer = answerer.answer(question, user.access, conversation, max_tokens=cap)
+        except GenerationFailed as exc:
+            raise _unavailable(str(exc), busy=isinstance(exc, ModelBusy)) from exc
     return completion.whole(answer)
 
 
@@ -324,7 +340,7 @@ def _data(payload: dict[str, Any]) -> str:
 
 async def _openai_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OpenAIError)
-    return JSONResponse({"error": exc.body}, status_code=exc.status)
+    return JSONResponse({"error": exc.body}, status_code=exc.status, headers=exc.headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

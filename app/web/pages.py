@@ -25,7 +25,10 @@ def chat_page(
     **extra: Any,
 ) -> HTMLResponse:
     """The chat page: the user's conversations beside the open one (None: a new one)."""
-    messages = services.conversations.messages(user.id, conversation.id) if conversation else []
+    shown_to = services.stored_access(user.access)
+    messages = (
+        services.conversations.messages(user.id, conversation.id, shown_to) if conversation else []
+    )
     context = {
         "model_title": services.model_title,
         "chunk_count": services.store.count(),

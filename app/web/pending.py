@@ -1,4 +1,9 @@
-"""Questions posted and waiting for their event stream (the stream is a separate GET)."""
+"""Questions posted and waiting for their event stream (the stream is a separate GET).
+
+Each user keeps at most `MAX_PENDING_PER_USER`: one more evicts that user's own oldest, never
+another user's. The whole store keeps `MAX_PENDING` (oldest first out), which one user alone can
+no longer fill.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from dataclasses import dataclass, field
 
 TTL_SECONDS = 600.0
 MAX_PENDING = 1000
+MAX_PENDING_PER_USER = 20  # far above DOCENT_MAX_QUEUED_PER_USER: only runaway posting hits it
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,9 @@ class PendingQuestions:
         key = secrets.token_urlsafe(16)
         with self._lock:
             self._expire()
+            own = [k for k, v in self._items.items() if v.user_id == item.user_id]
+            for old in own[: max(0, len(own) - MAX_PENDING_PER_USER + 1)]:
+                del self._items[old]  # the user's own oldest (dicts keep insertion order)
             if len(self._items) >= MAX_PENDING:
                 self._items.pop(next(iter(self._items)))
             self._items[key] = item

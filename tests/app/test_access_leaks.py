@@ -477,6 +477,65 @@ def test_a_documents_new_groups_apply_to_the_next_question(fresh_kb: Kb) -> None
     assert LEDGER.leaks[leaks_before:] == []
 
 
+def test_stored_conversations_show_only_what_their_reader_may_read_now(fresh_kb: Kb) -> None:
+    """fiona's and hana's conversations quote the budget and the salaries. Then the budget
+    moves from finance to hr, hana leaves hr and the merger notes are deleted: their stored
+    answers, the follow-ups asked in them (the page, and every prompt the model gets) and
+    their regenerations show none of it, and the page says sources went."""
+    kb = fresh_kb
+    leaks_before = len(LEDGER.leaks)
+    generator = kb.services.generator
+    assert isinstance(generator, EchoingGenerator)
+    before = {"fiona": {"wombat", "numbat"}, "hana": {"quokka"}}
+    conversations: dict[str, str] = {}
+    for user, question in (("fiona", DOCS[2].question), ("hana", DOCS[1].question)):
+        page = ask_form(kb, user, question)
+        found = re.search(r'name="conversation_id" value="(\d+)"', page.text)
+        assert found, page.text[:500]
+        conversations[user] = found.group(1)
+        shown = kb.clients[user].get(f"/c/{found.group(1)}").text
+        assert before[user] <= {c for c in CANARIES if c in shown}  # the probe can see them
+    root = kb.clients["root"]
+    moved = root.post(f"/admin/documents/{kb.docs['wombat']}/groups", data={"groups": ["hr"]})
+    assert moved.status_code == 200, moved.text[:300]
+    kb.services.accounts.remove_from_group(_user_id(kb, "hana"), "hr")
+    deleted = root.post(f"/admin/documents/{kb.docs['numbat']}/delete", data={})
+    assert deleted.status_code == 200, deleted.text[:300]
+    now = {"fiona": {"lyrebird"}, "hana": {"lyrebird", "wombat"}}  # after the changes
+    pages: dict[str, str] = {}
+    for user, conversation_id in conversations.items():
+        client = kb.clients[user]
+        page = client.get(f"/c/{conversation_id}")
+        pages[user] = page.text
+        calls = len(generator.calls)
+        follow_up = client.post(
+            "/ask", data={"question": "and the rest?", "conversation_id": conversation_id}
+        )
+        prompts = " ".join(m.content for call in generator.calls[calls:] for m in call).lower()
+        regenerated = _regenerate_last(kb, user, conversation_id)
+        for path, text in (
+            ("stored /c/{id}", _everything(page)),
+            ("follow-up in a stored conversation", _everything(follow_up)),
+            ("prompts of that follow-up", prompts),
+            ("regenerate in a stored conversation", _everything(regenerated)),
+        ):
+            LEDGER.probes += 1
+            for canary in sorted(CANARIES - now[user]):
+                if canary in text:
+                    LEDGER.leaks.append(f"{user} saw {canary!r} via {path}")
+    assert LEDGER.leaks[leaks_before:] == []
+    assert "2 sources are no longer available to you" in pages["fiona"]  # budget and merger
+    assert "1 source is no longer available to you" in pages["hana"]  # the salaries
+
+
+def _regenerate_last(kb: Kb, user: str, conversation_id: str) -> Response:
+    client = kb.clients[user]
+    page = client.get(f"/c/{conversation_id}")
+    message = re.findall(r'/messages/(\d+)/regenerate"', page.text)
+    assert message, page.text[:500]
+    return client.post(f"/messages/{message[-1]}/regenerate", data={})
+
+
 def test_a_deactivated_user_reads_nothing_more(fresh_kb: Kb) -> None:
     kb = fresh_kb
     hana = kb.clients["hana"]

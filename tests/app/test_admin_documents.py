@@ -3,17 +3,23 @@ delete, chunks."""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from app.accounts.db import audit_log
+from app.documents import uploads as uploads_module
 from app.services import Services
 from app.settings import Settings
 from ingest.access import Access
 from ingest.catalog import DocumentRecord
-from ingest.pipeline import ingest_paths
+from ingest.pipeline import IngestResult, ingest_paths
 from ingest.sparse import encode_query
 from tests.app import admining
 from tests.app.admining import HTMX, MARKDOWN, queue_of, upload
@@ -233,3 +239,61 @@ def test_reindex_and_regroup_keep_the_documents_search_tags(
     assert (after.groups, after.tags) == (("sales",), ("policy",))
     chunks = admin_services.store.document_chunks(after.doc_id, after.version)
     assert {c.groups for c in chunks} == {("sales",)}
+
+
+def _holding_the_worker(monkeypatch: pytest.MonkeyPatch) -> tuple[list[list[str]], threading.Event]:
+    """Each pipeline run waits for the event: what waits behind it stays queued."""
+    runs: list[list[str]] = []
+    release = threading.Event()
+    real = uploads_module.ingest_paths
+
+    def held(paths: Sequence[Path], **kwargs: Any) -> list[IngestResult]:
+        runs.append([p.name for p in paths])
+        release.wait(30)
+        return real(paths, **kwargs)
+
+    monkeypatch.setattr(uploads_module, "ingest_paths", held)
+    return runs, release
+
+
+def test_a_group_change_made_while_a_reindex_waits_is_kept(
+    admin: TestClient, admin_services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The re-index reads the document's groups when it runs, not when it was queued."""
+    upload(admin, [("travel.md", TRAVEL)], groups="finance")
+    doc = _record(admin_services, "travel.md")
+    runs, release = _holding_the_worker(monkeypatch)
+    admin.post("/api/v1/documents", files=[("files", ("leave.md", MARKDOWN))])
+    while not runs:  # the worker is busy with leave.md: the re-index waits behind it
+        time.sleep(0.01)
+    admin.post(f"/admin/documents/{doc.doc_id}/reindex")
+    moved = admin.post(f"/admin/documents/{doc.doc_id}/groups", data={"groups": ["hr"]})
+    assert moved.status_code == 200, moved.text
+    release.set()
+    assert queue_of(admin).wait_idle(60)
+    reindexed = next(j for j in queue_of(admin).jobs() if j.kind == "reindex")
+    assert (reindexed.state, reindexed.outcome, reindexed.groups) == ("done", "updated", ("hr",))
+    after = _record(admin_services, "travel.md")
+    assert after.groups == ("hr",)
+    chunks = admin_services.store.document_chunks(after.doc_id, after.version)
+    assert chunks and {c.groups for c in chunks} == {("hr",)}
+    assert not _readers(admin_services, after, Access.member_of(["finance"]))
+
+
+def test_groups_cannot_change_while_the_document_is_being_ingested(
+    admin: TestClient, admin_services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its run would write the groups it started with: 409, and the groups stay as they were."""
+    upload(admin, [("travel.md", TRAVEL)], groups="finance")
+    doc = _record(admin_services, "travel.md")
+    runs, release = _holding_the_worker(monkeypatch)
+    admin.post(f"/admin/documents/{doc.doc_id}/reindex")
+    while not runs:  # the re-index of travel.md is running
+        time.sleep(0.01)
+    refused = admin.post(f"/admin/documents/{doc.doc_id}/groups", data={"groups": ["hr"]})
+    release.set()
+    assert refused.status_code == 409 and "being ingested" in refused.text
+    assert queue_of(admin).wait_idle(60)
+    assert _record(admin_services, "travel.md").groups == ("finance",)
+    moved = admin.post(f"/admin/documents/{doc.doc_id}/groups", data={"groups": ["hr"]})
+    assert moved.status_code == 200 and _record(admin_services, "travel.md").groups == ("hr",)

@@ -20,6 +20,7 @@ from app.services import Services
 from app.settings import Settings
 from app.web import create_app
 from app.web.auth import SESSION_COOKIE
+from ingest.access import Access
 from tests.app.chatting import HTMX, key_of
 from tests.app.sample import ingest_remote_work
 from tests.app.signin import add_user, sign_in
@@ -107,4 +108,7 @@ def test_closing_the_stream_stops_generation(
     assert generator.yielded[0] < WORDS / 4  # …soon after the client went
     assert generator.running == 0
     (conversation,) = services.conversations.list_for(1)
-    assert services.conversations.messages(1, conversation.id) == []  # a stopped answer is not kept
+    shown = services.stored_access(Access.admin())
+    assert (
+        services.conversations.messages(1, conversation.id, shown) == []
+    )  # a stopped answer is not kept

@@ -18,12 +18,20 @@ from app.answering.citations import Citation
 from app.answering.grounding import Grounding, Subject
 from app.answering.support import Claim, Span
 from app.conversations.store import ConversationError, Conversations, title_for
-from app.conversations.stored_answer import FORMAT, answer_from_stored, stored
+from app.conversations.stored_answer import FORMAT, StoredAccess, answer_from_stored, stored
 from app.conversations.tables import feedback, message_sources, messages
 from app.generation.prompting import NOT_FOUND
+from ingest.access import Access
 from ingest.types import Passage
 from tests.app.sample import PER_DIEM, REMOTE
 from tests.app.signin import add_user
+
+
+def _every_document(doc_ids: object) -> dict[str, tuple[str, ...]]:
+    return dict.fromkeys(doc_ids, ())  # type: ignore[call-overload]
+
+
+EVERYTHING = StoredAccess(_every_document, Access.public())  # every stored source still readable
 
 
 class Clock:
@@ -102,7 +110,7 @@ def test_a_conversation_is_seen_and_changed_by_its_owner_only(
     assert chats.delete(bob.id, mine.id) is False
     assert chats.record(bob.id, mine.id, make_answer("x")) is None
     assert chats.get(alice.id, mine.id) == mine  # untouched by bob's tries
-    assert chats.messages(bob.id, mine.id) == []
+    assert chats.messages(bob.id, mine.id, EVERYTHING) == []
 
 
 def test_list_is_most_recently_active_first(
@@ -188,14 +196,16 @@ def test_turns_are_the_last_answers_that_found_something(
     for n in range(1, 6):
         answer = make_answer(f"q{n}", f"a{n} [1].") if n != 4 else not_found("q4")
         ids.append(chats.record(alice.id, conversation.id, answer).id)  # type: ignore[union-attr]
-    turns = chats.turns(alice.id, conversation.id)
+    turns = chats.turns(alice.id, conversation.id, EVERYTHING)
     assert [t.question for t in turns] == ["q2", "q3", "q5"]  # q4 found nothing
     assert turns[-1].answer == "a5 [1]."
-    assert [t.question for t in chats.turns(alice.id, conversation.id, before=ids[2])] == [
+    assert [
+        t.question for t in chats.turns(alice.id, conversation.id, EVERYTHING, before=ids[2])
+    ] == [
         "q1",
         "q2",
     ]
-    assert chats.turns(bob.id, conversation.id) == ()  # not bob's
+    assert chats.turns(bob.id, conversation.id, EVERYTHING) == ()  # not bob's
 
 
 def test_regenerating_replaces_the_shown_answer_and_keeps_the_old_one(
@@ -206,12 +216,14 @@ def test_regenerating_replaces_the_shown_answer_and_keeps_the_old_one(
     assert old is not None and chats.is_latest(old)
     new = chats.record(alice.id, conversation.id, make_answer("q", "new [1]."), replaces=old.id)
     assert new is not None and new.replaces == old.id
-    assert [m.answer_text for m in chats.messages(alice.id, conversation.id)] == ["new [1]."]
+    assert [m.answer_text for m in chats.messages(alice.id, conversation.id, EVERYTHING)] == [
+        "new [1]."
+    ]
     old_now = chats.message(alice.id, old.id)
     assert old_now is not None and old_now.superseded and not chats.is_latest(old_now)
     # a second regeneration of the same answer (a double click) leaves one answer shown
     again = chats.record(alice.id, conversation.id, make_answer("q", "again [1]."), old.id)
-    assert [m.id for m in chats.messages(alice.id, conversation.id)] == [again.id]  # type: ignore[union-attr]
+    assert [m.id for m in chats.messages(alice.id, conversation.id, EVERYTHING)] == [again.id]  # type: ignore[union-attr]
 
 
 def test_feedback_is_stored_once_per_user_and_answer(

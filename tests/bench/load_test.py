@@ -270,6 +270,8 @@ def own_server(args: argparse.Namespace) -> Iterator[None]:
             DOCENT_INGEST_DEMO="true",
             DOCENT_LOG_LEVEL="warning",
             DOCENT_QUEUE_TIMEOUT=str(args.queue_timeout),
+            # the simulated users share one account: lift the per-user cap (default 3) for them
+            DOCENT_MAX_QUEUED_PER_USER=str(max(args.users, 1)),
         )
         docent(["users", "add", "loadtest", "--password-stdin"], env, root, "load-test-pass\n")
         printed = docent(["users", "token", "loadtest"], env, root).stdout
