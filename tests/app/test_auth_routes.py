@@ -9,18 +9,14 @@ route anonymously (401 or a redirect to /login) and every admin route as a membe
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from app.services import Services
-from app.settings import Settings
-from app.web import create_app
 from app.web.auth import AdminUser, CsrfChecked, CurrentUser, Public, route_policies
 from tests.app.signin import add_user, sign_in
 
@@ -96,17 +92,6 @@ def _policy(key: tuple[str, str], declared: set[str], guards: set[str]) -> str |
         if policy in declared:
             return policy
     return None
-
-
-@pytest.fixture
-def app(settings: Settings, services: Services) -> FastAPI:
-    return create_app(settings, services)
-
-
-@pytest.fixture
-def anonymous(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as client:
-        yield client
 
 
 def test_every_route_declares_a_policy(app: FastAPI) -> None:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -29,15 +27,6 @@ from tests.app.signin import add_user, sign_in
 from tests.fakes import FakeGenerator
 
 FIRST = "You may work remotely up to three days per week [1]."
-
-
-@pytest.fixture
-def client(settings: Settings, services: Services, tmp_path: Path) -> Iterator[TestClient]:
-    ingest_remote_work(services, tmp_path)
-    add_user(services.accounts, "alice")
-    with TestClient(create_app(settings, services)) as client:
-        sign_in(client, "alice")
-        yield client
 
 
 def condense_prompt(generator: FakeGenerator, call: int) -> str:

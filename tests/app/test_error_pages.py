@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 
 from app.services import Services
-from app.settings import Settings
-from app.web import create_app
 from tests.app.signin import add_user, sign_in
 
 PAGE = {"Accept": "text/html,application/xhtml+xml"}
 
 
 @pytest.fixture
-def member(settings: Settings, services: Services) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, services)) as client:
-        add_user(services.accounts, "member")
-        sign_in(client, "member")
-        yield client
+def member(anonymous: TestClient, services: Services) -> TestClient:
+    add_user(services.accounts, "member")
+    sign_in(anonymous, "member")
+    return anonymous
 
 
 def test_a_member_opening_an_admin_page_sees_a_page_that_says_why(member: TestClient) -> None:

@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
 from app.services import Services
@@ -13,15 +11,6 @@ from app.web import create_app
 from tests.app.sample import ingest_remote_work
 from tests.app.signin import add_user, sign_in
 from tests.fakes import FakeGenerator
-
-
-@pytest.fixture
-def client(settings: Settings, services: Services, tmp_path: Path) -> Iterator[TestClient]:
-    ingest_remote_work(services, tmp_path)
-    add_user(services.accounts, "alice")
-    with TestClient(create_app(settings, services)) as client:
-        sign_in(client, "alice")
-        yield client
 
 
 def test_chat_page_shows_the_form_and_the_answering_model(client: TestClient) -> None:

@@ -6,7 +6,6 @@ every field a signed-in user can fill."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,12 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.services import Services
-from app.settings import Settings
-from app.web import create_app
 from app.web.chat import MAX_QUESTION_CHARS
 from ingest.pipeline import IngestOptions, ingest_paths
-from tests.app.sample import ingest_remote_work
-from tests.app.signin import add_user, sign_in
 from tests.fakes import FakeGenerator
 
 FUZZ = settings(
@@ -37,15 +32,6 @@ PAYLOADS = (
 )
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 PAGE = {"Accept": "text/html"}
-
-
-@pytest.fixture
-def client(settings: Settings, services: Services, tmp_path: Path) -> Iterator[TestClient]:
-    ingest_remote_work(services, tmp_path)
-    add_user(services.accounts, "alice")
-    with TestClient(create_app(settings, services)) as client:
-        sign_in(client, "alice")
-        yield client
 
 
 def still_answers(client: TestClient, generator: FakeGenerator) -> None:

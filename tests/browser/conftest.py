@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from tests.browser.actions import DESKTOP
-from tests.browser.server import RunningDocent, start, stop
+from tests.browser.server import start
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -60,9 +60,9 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 @pytest.fixture(scope="session")
 def docent_server(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The URL of a running docent (started after the browser, so a missing one fails first)."""
-    running: RunningDocent = start(tmp_path_factory.mktemp("browser-docent"))
-    yield running.url
-    stop(running)
+    server = start(tmp_path_factory.mktemp("browser-docent"))
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture(scope="session")
