@@ -15,6 +15,7 @@ from app.answering.retrieve import RetrievalOptions
 from app.conversations.store import Conversations
 from app.generation.generator import Generator, LlamaCppGenerator
 from app.generation.prompting import Prompts
+from app.private import private_dir
 from app.settings import Settings
 from ingest.catalog import Catalog
 from ingest.embed import Embedder, open_embedder
@@ -176,6 +177,7 @@ def _rewriter(generator: Generator) -> Generator | None:
 
 def build_services(settings: Settings) -> Services:
     """Load everything; slow (models), so called once by the CLI command or the app lifespan."""
+    private_dir(settings.data_dir)
     generator = load_generator(settings)
     embedder = load_embedder(settings)
     store = open_store(settings)
