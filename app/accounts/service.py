@@ -151,9 +151,12 @@ class Accounts:
         return self.get_user(row["id"])
 
     def set_password(self, user_id: int, password: str) -> None:
-        """Set a new password and sign the user out of every session."""
+        """Set a new password, sign the user out of every session and end pending invites (an
+        old link must not set the password again after a reset)."""
         self._update(user_id, password_hash=self.passwords.hash(check_password(password)))
         self.sessions.end_all(user_id)
+        with self.engine.begin() as conn:
+            conn.execute(delete(db.invites).where(db.invites.c.user_id == user_id))
 
     def set_role(self, user_id: int, role: str) -> None:
         self._update(user_id, role=check_role(role))

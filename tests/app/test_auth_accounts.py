@@ -176,6 +176,17 @@ def test_a_new_invite_replaces_the_old_one(accounts: Accounts) -> None:
     assert accounts.invited_user(second) == user
 
 
+def test_setting_or_resetting_a_password_ends_pending_invites(accounts: Accounts) -> None:
+    """Issue #15, finding 6: an invite sent before a password reset could still set the
+    password afterwards (and take the account over from whoever held the old link)."""
+    user = accounts.create_user("newcomer")
+    token = accounts.invite(user.id)
+    accounts.set_password(user.id, "set by an admin")
+    assert accounts.invited_user(token) is None
+    assert accounts.accept_invite(token, "taken over!!") is None
+    assert accounts.authenticate("newcomer", "set by an admin") == user
+
+
 def test_login_throttle_counts_failures_per_username_and_address(
     timed: Accounts, clock: Clock
 ) -> None:
