@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.accounts import AccountError, Accounts, Passwords, Policy, open_accounts
 from app.accounts.bootstrap import create_first_admin
@@ -131,6 +131,55 @@ def test_api_tokens_identify_their_user_until_revoked_or_deactivated(accounts: A
     second = accounts.issue_api_token(user.id, "ci")
     accounts.deactivate(user.id)
     assert accounts.user_for_token(second) is None
+
+
+def test_api_tokens_stay_dead_when_a_deactivated_user_is_activated_again(
+    accounts: Accounts,
+) -> None:
+    """Issue #15, finding 5: deactivating only hid the tokens; activating brought them back."""
+    user = accounts.create_user("alice", password="long enough")
+    token = accounts.issue_api_token(user.id, "laptop")
+    accounts.deactivate(user.id)
+    accounts.activate(user.id)
+    assert accounts.user_for_token(token) is None
+    assert accounts.list_api_tokens(user.id) == []
+
+
+def test_api_tokens_expire_and_record_their_last_use(timed: Accounts, clock: Clock) -> None:
+    user = timed.create_user("alice", password="long enough")
+    short = timed.issue_api_token(user.id, "ci", lifetime=timedelta(days=1))
+    forever = timed.issue_api_token(user.id, "laptop")
+    clock.advance(hours=23)
+    assert timed.user_for_token(short) == user
+    used = {t.name: t.last_used_at for t in timed.list_api_tokens(user.id)}
+    assert used == {"ci": clock.now, "laptop": None}
+    clock.advance(hours=1)
+    assert timed.user_for_token(short) is None  # expired
+    assert timed.user_for_token(forever) == user
+    listed = {t.name: t.expired(clock.now) for t in timed.list_api_tokens(user.id)}
+    assert listed == {"ci": True, "laptop": False}
+
+
+def test_a_password_reset_can_revoke_the_api_tokens(accounts: Accounts) -> None:
+    user = accounts.create_user("alice", password="long enough")
+    kept = accounts.issue_api_token(user.id, "laptop")
+    assert accounts.set_password(user.id, "a new password") == 0
+    assert accounts.user_for_token(kept) == user
+    assert accounts.set_password(user.id, "another password", revoke_tokens=True) == 1
+    assert accounts.user_for_token(kept) is None
+
+
+def test_a_database_from_before_token_expiry_gains_the_column(accounts: Accounts) -> None:
+    """The app database of an older docent has api_tokens without expires_at: opening it adds
+    the column (ALTER TABLE, on SQLite and PostgreSQL) and its tokens keep working."""
+    user = accounts.create_user("alice", password="long enough")
+    token = accounts.issue_api_token(user.id, "old")
+    with accounts.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE api_tokens DROP COLUMN expires_at"))
+    reopened = Accounts(accounts.engine, passwords=accounts.passwords)
+    assert reopened.user_for_token(token) == user
+    assert [t.expires_at for t in reopened.list_api_tokens(user.id)] == [None]
+    assert reopened.issue_api_token(user.id, "new", lifetime=timedelta(days=1))
 
 
 def test_deactivated_users_are_refused_and_signed_out(accounts: Accounts) -> None:
