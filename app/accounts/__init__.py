@@ -38,6 +38,8 @@ def policy_from(settings: Settings) -> Policy:
         invite_lifetime=timedelta(hours=settings.invite_hours),
         login_max_failures=settings.login_max_failures,
         login_window=timedelta(minutes=settings.login_window_minutes),
+        login_max_per_address=settings.login_max_per_address,
+        login_max_per_username=settings.login_max_per_username,
     )
 
 

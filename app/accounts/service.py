@@ -63,8 +63,10 @@ class Policy:
 
     session_lifetime: timedelta = timedelta(hours=12)
     invite_lifetime: timedelta = timedelta(hours=72)
-    login_max_failures: int = 5
+    login_max_failures: int = 5  # per username and address
     login_window: timedelta = timedelta(minutes=15)
+    login_max_per_address: int = 20  # any username
+    login_max_per_username: int = 50  # any address
 
 
 class Accounts:
@@ -85,7 +87,14 @@ class Accounts:
         db.create_all(engine)
         p = self.policy
         self.sessions = SessionStore(engine, p.session_lifetime, clock)
-        self.throttle = LoginThrottle(engine, p.login_max_failures, p.login_window, clock)
+        self.throttle = LoginThrottle(
+            engine,
+            p.login_max_failures,
+            p.login_window,
+            clock,
+            max_per_address=p.login_max_per_address,
+            max_per_username=p.login_max_per_username,
+        )
 
     def close(self) -> None:
         self.engine.dispose()

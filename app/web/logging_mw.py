@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.logs import REQUEST_ID
 from app.metrics import Metrics
+from app.web.client import client_address_of
 
 REQUEST_ID_HEADER = "X-Request-ID"
 UNMATCHED = "<unmatched>"  # the route label of requests no route took (404s)
@@ -120,6 +121,6 @@ def _log_request(scope: Scope, route: str, status: int, seconds: float) -> None:
             "status": status,
             "duration_ms": duration_ms,
             "user_id": uid,
-            "client": (scope.get("client") or ("", 0))[0] or None,
+            "client": client_address_of(scope),
         },
     )

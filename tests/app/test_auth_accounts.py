@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -253,6 +254,28 @@ def test_login_throttle_counts_failures_per_username_and_address(
     throttle.succeeded("alice", "10.0.0.1")
     throttle.failed("alice", "10.0.0.1")
     assert throttle.retry_after("alice", "10.0.0.1") == 0
+
+
+def test_sign_in_attempts_are_counted_before_verifying_with_three_limits(
+    timed: Accounts, clock: Clock
+) -> None:
+    """`attempt` counts an attempt (or refuses it) in one step: 5 per username and address,
+    20 per address, 50 per username (the defaults), in parallel too."""
+    throttle = timed.throttle
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        waits = list(pool.map(lambda _: throttle.attempt("alice", "10.0.0.1"), range(8)))
+    assert sorted(waits) == [0] * 5 + [15 * 60] * 3  # refused attempts are not counted
+    assert throttle.attempt("alice", "10.0.0.2") == 0  # another address
+    for n in range(15):
+        assert throttle.attempt(f"name{n}", "10.0.0.1") == 0
+    assert throttle.attempt("nobody", "10.0.0.1") > 0  # 20 from this address
+    for n in range(3, 47):
+        assert throttle.attempt("alice", f"10.0.1.{n}") == 0
+    assert throttle.attempt("alice", "10.0.9.9") > 0  # 50 for this username
+    clock.advance(minutes=15)
+    assert throttle.attempt("alice", "10.0.9.9") == 0
+    throttle.succeeded("alice", "10.0.9.9")
+    assert throttle.retry_after("alice", "10.0.9.9") == 0
 
 
 def test_audit_log_keeps_admin_actions_newest_first(accounts: Accounts) -> None:

@@ -84,6 +84,23 @@ def test_everyone_else_is_refused(
     assert services.catalog.all() == []
 
 
+def test_operator_ingestion_is_for_direct_local_requests_whatever_the_proxies(
+    settings: Settings, services: Services, tmp_path: Path
+) -> None:
+    """The CLI talks to the app directly: it keeps working when the local proxy is named in
+    DOCENT_TRUSTED_PROXIES, and a request relayed by a proxy (a forwarding header) is not an
+    operator's, even with the token."""
+    behind = settings.model_copy(update={"trusted_proxies": "127.0.0.1"})
+    docs = str(_docs(tmp_path))
+    with TestClient(create_app(behind, services), client=("127.0.0.1", 1)) as client:
+        token = _token(settings)
+        relayed = token | {"X-Forwarded-For": "127.0.0.1"}
+        refused = client.post("/api/v1/ingest", json={"paths": [docs]}, headers=relayed)
+        direct = client.post("/api/v1/ingest", json={"paths": [docs], "workers": 0}, headers=token)
+    assert refused.status_code == 403
+    assert direct.status_code == 200 and direct.text.splitlines()[-1] == '{"event": "done"}'
+
+
 def test_relative_paths_are_refused(local_client: TestClient, settings: Settings) -> None:
     response = local_client.post(
         "/api/v1/ingest", json={"paths": ["docs"]}, headers=_token(settings)

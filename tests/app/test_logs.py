@@ -166,6 +166,14 @@ def test_docent_serve_configures_logging_and_leaves_request_lines_to_the_app(
     monkeypatch.setattr("sys.stderr", log_output)
     quiet = settings.model_copy(update={"log_format": "json", "ingest_demo": False})
     app.cli.serve.run_server(quiet, "127.0.0.1", 8123, app.cli.serve.Console(file=io.StringIO()))
-    assert runs == [{"host": "127.0.0.1", "port": 8123, "log_config": None, "access_log": False}]
+    assert runs == [
+        {
+            "host": "127.0.0.1",
+            "port": 8123,
+            "log_config": None,
+            "access_log": False,
+            "proxy_headers": False,  # X-Forwarded-For: only from DOCENT_TRUSTED_PROXIES
+        }
+    ]
     logging.getLogger("uvicorn.error").info("Uvicorn running")
     assert _lines(log_output)[-1]["message"] == "Uvicorn running"
