@@ -16,6 +16,7 @@ from app.conversations.store import Conversations
 from app.conversations.stored_answer import StoredAccess
 from app.generation.generator import Generator, LlamaCppGenerator
 from app.generation.prompting import Prompts
+from app.private import private_dir
 from app.settings import Settings
 from ingest.access import Access
 from ingest.catalog import Catalog
@@ -182,6 +183,7 @@ def _rewriter(generator: Generator) -> Generator | None:
 
 def build_services(settings: Settings) -> Services:
     """Load everything; slow (models), so called once by the CLI command or the app lifespan."""
+    private_dir(settings.data_dir)
     generator = load_generator(settings)
     embedder = load_embedder(settings)
     store = open_store(settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -233,10 +234,21 @@ class Settings(BaseSettings):
         72, gt=0, description="An invite link stays valid this many hours (and works once)."
     )
     login_max_failures: int = Field(
-        5, ge=1, description="Failed sign-ins allowed per username and address in the window."
+        5, ge=1, description="Sign-in attempts allowed per username and address in the window."
+    )
+    login_max_per_address: int = Field(
+        20, ge=1, description="Sign-in attempts allowed per address (any username) in the window."
+    )
+    login_max_per_username: int = Field(
+        50, ge=1, description="Sign-in attempts allowed per username (any address) in the window."
     )
     login_window_minutes: float = Field(
-        15, gt=0, description="The window (minutes) over which failed sign-ins are counted."
+        15, gt=0, description="The window (minutes) over which sign-in attempts are counted."
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses or CIDRs of reverse proxies whose "
+        "X-Forwarded-For is believed; empty = none (the peer's address is the client's).",
     )
 
     # --- logging ----------------------------------------------------------------------------
@@ -258,6 +270,10 @@ class Settings(BaseSettings):
             raise ValueError(f"DOCENT_MODEL_PATH={self.model_path} is not a file")
         if self.reranker_path is not None and not self.reranker_path.is_dir():
             raise ValueError(f"DOCENT_RERANKER_PATH={self.reranker_path} is not a folder")
+        try:
+            self.trusted_networks  # noqa: B018 - parsed to be checked
+        except ValueError as exc:
+            raise ValueError(f"DOCENT_TRUSTED_PROXIES: {exc}") from exc
         return self
 
     @model_validator(mode="after")
@@ -277,6 +293,15 @@ class Settings(BaseSettings):
         return self
 
     # --- derived paths ----------------------------------------------------------------------
+    @property
+    def trusted_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """DOCENT_TRUSTED_PROXIES parsed (checked when the settings load)."""
+        return tuple(
+            ip_network(part.strip(), strict=False)
+            for part in self.trusted_proxies.split(",")
+            if part.strip()
+        )
+
     @property
     def models_dir(self) -> Path:
         return self.data_dir / "models"

@@ -13,6 +13,7 @@ from app.accounts.db import make_engine, metadata
 from app.accounts.service import Accounts, ApiToken, AuditEntry, Policy
 from app.accounts.sessions import Session
 from app.accounts.user import AccountError, Role, User
+from app.private import private_dir
 from app.settings import Settings
 
 __all__ = [
@@ -37,11 +38,13 @@ def policy_from(settings: Settings) -> Policy:
         invite_lifetime=timedelta(hours=settings.invite_hours),
         login_max_failures=settings.login_max_failures,
         login_window=timedelta(minutes=settings.login_window_minutes),
+        login_max_per_address=settings.login_max_per_address,
+        login_max_per_username=settings.login_max_per_username,
     )
 
 
 def open_accounts(settings: Settings, passwords: Passwords | None = None) -> Accounts:
     """Accounts on DOCENT_DATABASE_URL (tables created if missing)."""
     if settings.database_url.startswith("sqlite:///"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
     return Accounts(make_engine(settings.database_url), policy_from(settings), passwords=passwords)

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     Column,
+    Connection,
     DateTime,
     Engine,
     ForeignKey,
@@ -26,6 +27,8 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    inspect,
+    literal,
     text,
 )
 from sqlalchemy.pool import StaticPool
@@ -78,6 +81,7 @@ api_tokens = Table(
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", DateTime, nullable=False),
     Column("last_used_at", DateTime, nullable=True),
+    Column("expires_at", DateTime, nullable=True),  # None: until revoked (added later: migrated)
 )
 
 invites = Table(
@@ -172,7 +176,8 @@ def portable_value(value: Any) -> Any:
 
 
 def create_all(engine: Engine) -> None:
-    """Create the tables that do not exist yet (migrations come later).
+    """Create the tables that do not exist yet, and add the columns a table made by an older
+    docent lacks (`add_missing_columns`).
 
     On PostgreSQL, app workers starting together take turns (an advisory lock), else two could
     both find a table missing and the second would fail to create it.
@@ -181,3 +186,35 @@ def create_all(engine: Engine) -> None:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
         metadata.create_all(conn)
+        add_missing_columns(conn)
+
+
+def add_missing_columns(conn: Connection) -> None:
+    """The one schema migration there is: a column added to a table in a later version is added
+    to an existing database's table (`ALTER TABLE ... ADD COLUMN`, on SQLite and PostgreSQL alike).
+    Such a column is nullable (rows already there get NULL) or has a constant default."""
+    inspector = inspect(conn)
+    existing = set(inspector.get_table_names())
+    for table in metadata.sorted_tables:
+        if table.name not in existing:
+            continue
+        have = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in have:
+                continue
+            definition = column.type.compile(dialect=conn.dialect)
+            default = getattr(column.default, "arg", None)
+            if default is not None and not callable(default):
+                value = literal(default).compile(
+                    dialect=conn.dialect, compile_kwargs={"literal_binds": True}
+                )
+                definition += f" DEFAULT {value}" + ("" if column.nullable else " NOT NULL")
+            elif not column.nullable:
+                raise RuntimeError(f"cannot add the required column {table.name}.{column.name}")
+            preparer = conn.dialect.identifier_preparer
+            conn.execute(
+                text(
+                    f"ALTER TABLE {preparer.format_table(table)} "
+                    f"ADD COLUMN {preparer.format_column(column)} {definition}"
+                )
+            )

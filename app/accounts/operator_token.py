@@ -10,6 +10,8 @@ import os
 import secrets
 from pathlib import Path
 
+from app.private import private_dir
+
 TOKEN_FILE = "operator.token"
 
 
@@ -17,7 +19,7 @@ def ensure_token(data_dir: Path) -> str:
     path = data_dir / TOKEN_FILE
     if path.is_file():
         return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     token = secrets.token_urlsafe(32)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as handle:

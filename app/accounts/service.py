@@ -41,6 +41,10 @@ class ApiToken:
     name: str
     created_at: datetime
     last_used_at: datetime | None
+    expires_at: datetime | None = None  # None: until revoked
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
 
 
 @dataclass(frozen=True)
@@ -59,8 +63,10 @@ class Policy:
 
     session_lifetime: timedelta = timedelta(hours=12)
     invite_lifetime: timedelta = timedelta(hours=72)
-    login_max_failures: int = 5
+    login_max_failures: int = 5  # per username and address
     login_window: timedelta = timedelta(minutes=15)
+    login_max_per_address: int = 20  # any username
+    login_max_per_username: int = 50  # any address
 
 
 class Accounts:
@@ -81,7 +87,14 @@ class Accounts:
         db.create_all(engine)
         p = self.policy
         self.sessions = SessionStore(engine, p.session_lifetime, clock)
-        self.throttle = LoginThrottle(engine, p.login_max_failures, p.login_window, clock)
+        self.throttle = LoginThrottle(
+            engine,
+            p.login_max_failures,
+            p.login_window,
+            clock,
+            max_per_address=p.login_max_per_address,
+            max_per_username=p.login_max_per_username,
+        )
 
     def close(self) -> None:
         self.engine.dispose()
@@ -150,10 +163,15 @@ class Accounts:
             self._update(row["id"], password_hash=self.passwords.hash(password))
         return self.get_user(row["id"])
 
-    def set_password(self, user_id: int, password: str) -> None:
-        """Set a new password and sign the user out of every session."""
+    def set_password(self, user_id: int, password: str, *, revoke_tokens: bool = False) -> int:
+        """Set a new password, sign the user out of every session and end pending invites (an
+        old link must not set the password again after a reset); with `revoke_tokens`, their API
+        tokens are revoked too (a reset after a leak). Returns how many tokens were revoked."""
         self._update(user_id, password_hash=self.passwords.hash(check_password(password)))
         self.sessions.end_all(user_id)
+        with self.engine.begin() as conn:
+            conn.execute(delete(db.invites).where(db.invites.c.user_id == user_id))
+        return self.revoke_api_tokens(user_id) if revoke_tokens else 0
 
     def set_role(self, user_id: int, role: str) -> None:
         self._update(user_id, role=check_role(role))
@@ -162,12 +180,19 @@ class Accounts:
         self._update(user_id, display_name=display_name.strip()[:200])
 
     def deactivate(self, user_id: int) -> None:
-        """Refuse this user from now on: sessions end, API tokens stop working."""
+        """Refuse this user from now on: sessions end, API tokens are revoked (so activating the
+        user again does not bring them back)."""
         self._update(user_id, active=False)
         self.sessions.end_all(user_id)
+        self.revoke_api_tokens(user_id)
 
     def activate(self, user_id: int) -> None:
+        """Let the user sign in again; API tokens from before (a database where deactivating
+        kept them) are revoked: new ones must be issued."""
+        was_active = self._require(user_id).active
         self._update(user_id, active=True)
+        if not was_active:
+            self.revoke_api_tokens(user_id)
 
     # --- groups --------------------------------------------------------------------------------
     def create_group(self, name: str) -> str:
@@ -198,26 +223,32 @@ class Accounts:
             )
 
     # --- API tokens ----------------------------------------------------------------------------
-    def issue_api_token(self, user_id: int, name: str) -> str:
-        """A new bearer token for the user; the plaintext is returned once, only its hash kept."""
+    def issue_api_token(self, user_id: int, name: str, *, lifetime: timedelta | None = None) -> str:
+        """A new bearer token for the user; the plaintext is returned once, only its hash kept.
+        With `lifetime` it stops working after that long, else when revoked."""
         self._require(user_id)
-        token = new_token(API_TOKEN_PREFIX)
+        token, now = new_token(API_TOKEN_PREFIX), self.clock()
         row = {
             "user_id": user_id,
             "name": name.strip()[:100] or "token",
             "token_hash": token_hash(token),
-            "created_at": self.clock(),
+            "created_at": now,
+            "expires_at": now + lifetime if lifetime is not None else None,
         }
         with self.engine.begin() as conn:
             conn.execute(insert(db.api_tokens).values(**row))
         return token
 
     def user_for_token(self, token: str) -> User | None:
-        """The active user an API token belongs to, else None."""
+        """The active user a live API token belongs to (not revoked, not expired), else None;
+        the token's last-used time is recorded."""
         if not token.startswith(API_TOKEN_PREFIX):
             return None
-        hashed = token_hash(token)
-        query = select(db.api_tokens.c.user_id).where(db.api_tokens.c.token_hash == hashed)
+        hashed, now = token_hash(token), self.clock()
+        query = select(db.api_tokens.c.user_id).where(
+            db.api_tokens.c.token_hash == hashed,
+            (db.api_tokens.c.expires_at.is_(None)) | (db.api_tokens.c.expires_at > now),
+        )
         with self.engine.begin() as conn:
             user_id = conn.execute(query).scalar()
             if user_id is None:
@@ -225,7 +256,7 @@ class Accounts:
             conn.execute(
                 update(db.api_tokens)
                 .where(db.api_tokens.c.token_hash == hashed)
-                .values(last_used_at=self.clock())
+                .values(last_used_at=now)
             )
         user = self.get_user(user_id)
         return user if user and user.active else None
@@ -234,12 +265,22 @@ class Accounts:
         query = select(db.api_tokens).where(db.api_tokens.c.user_id == user_id)
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(db.api_tokens.c.id)).mappings().all()
-        keys = ("id", "user_id", "name", "created_at", "last_used_at")
+        keys = ("id", "user_id", "name", "created_at", "last_used_at", "expires_at")
         return [ApiToken(**{k: row[k] for k in keys}) for row in rows]
 
-    def revoke_api_token(self, token_id: int) -> None:
+    def revoke_api_token(self, token_id: int, user_id: int | None = None) -> bool:
+        """Revoke (delete) one token, of `user_id` when given; False when there was none."""
+        query = delete(db.api_tokens).where(db.api_tokens.c.id == token_id)
+        if user_id is not None:
+            query = query.where(db.api_tokens.c.user_id == user_id)
         with self.engine.begin() as conn:
-            conn.execute(delete(db.api_tokens).where(db.api_tokens.c.id == token_id))
+            return conn.execute(query).rowcount == 1
+
+    def revoke_api_tokens(self, user_id: int) -> int:
+        """Revoke every API token of the user; returns how many there were."""
+        query = delete(db.api_tokens).where(db.api_tokens.c.user_id == user_id)
+        with self.engine.begin() as conn:
+            return int(conn.execute(query).rowcount)
 
     # --- invites -------------------------------------------------------------------------------
     def invite(self, user_id: int) -> str:

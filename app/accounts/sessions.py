@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Engine, delete, func, insert, select
+from sqlalchemy import ColumnElement, Connection, Engine, delete, func, insert, select, text
 
 from app.accounts.credentials import new_token, token_hash
 from app.accounts.db import login_attempts, sessions
@@ -66,8 +67,18 @@ class SessionStore:
             return int(conn.execute(query).scalar_one())
 
 
+THROTTLE_LOCK = 0x646F63656E75  # pg_advisory_xact_lock key: one sign-in attempt counted at a time
+
+
 class LoginThrottle:
-    """At most `max_failures` failed sign-ins per username and address within `window`."""
+    """Sign-in attempts within `window`: at most `max_failures` per username and address,
+    `max_per_address` per address (any username: spraying names, unknown ones included) and
+    `max_per_username` per username (any address: guessing one account from many machines).
+
+    An attempt is counted *before* the password is verified (`attempt`), under a lock, so
+    attempts made in parallel cannot all pass the check while the slow verification runs; a
+    successful sign-in takes its username and address's attempts back (`succeeded`).
+    """
 
     def __init__(
         self,
@@ -75,6 +86,8 @@ class LoginThrottle:
         max_failures: int,
         window: timedelta,
         clock: Callable[[], datetime],
+        max_per_address: int = 20,
+        max_per_username: int = 50,
     ) -> None:
         self.engine, self.max_failures, self.window, self.clock = (
             engine,
@@ -82,33 +95,59 @@ class LoginThrottle:
             window,
             clock,
         )
+        self.max_per_address, self.max_per_username = max_per_address, max_per_username
+        self._lock = threading.Lock()  # SQLite: one process; PostgreSQL adds an advisory lock
+
+    def attempt(self, username: str, ip: str) -> int:
+        """Count a sign-in attempt before its password is checked: 0 when it may go on, else the
+        seconds to wait (the attempt is then refused and not counted)."""
+        now = self.clock()
+        with self._lock, self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": THROTTLE_LOCK})
+            conn.execute(delete(login_attempts).where(login_attempts.c.at <= now - self.window))
+            if wait := self._retry_after(conn, username, ip, now):
+                return wait
+            row = {"username": username[:64], "ip": ip[:64], "at": now}  # the columns' lengths
+            conn.execute(insert(login_attempts).values(**row))
+        return 0
 
     def retry_after(self, username: str, ip: str) -> int:
         """Seconds until this username may try again from this address; 0 when it may now."""
-        since = self.clock() - self.window
-        query = (
-            select(login_attempts.c.at)
-            .where(self._who(username, ip), login_attempts.c.at > since)
-            .order_by(login_attempts.c.at.desc())
-            .limit(self.max_failures)
-        )
         with self.engine.connect() as conn:
-            times = list(conn.execute(query).scalars())
-        if len(times) < self.max_failures:
-            return 0
-        free_at = times[-1] + self.window  # when the oldest counted failure leaves the window
-        return max(1, int((free_at - self.clock()).total_seconds() + 0.999))
+            return self._retry_after(conn, username, ip, self.clock())
 
     def failed(self, username: str, ip: str) -> None:
+        """Count an attempt whatever the limits (an attempt made outside `attempt`)."""
         now = self.clock()
         with self.engine.begin() as conn:
-            conn.execute(delete(login_attempts).where(login_attempts.c.at <= now - self.window))
-            row = {"username": username[:64], "ip": ip[:64], "at": now}  # the columns' lengths
+            row = {"username": username[:64], "ip": ip[:64], "at": now}
             conn.execute(insert(login_attempts).values(**row))
 
     def succeeded(self, username: str, ip: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(delete(login_attempts).where(self._who(username, ip)))
+
+    def _retry_after(self, conn: Connection, username: str, ip: str, now: datetime) -> int:
+        limits = (
+            (self._who(username, ip), self.max_failures),
+            (login_attempts.c.ip == ip[:64], self.max_per_address),
+            (login_attempts.c.username == username[:64], self.max_per_username),
+        )
+        return max(self._wait(conn, who, limit, now) for who, limit in limits)
+
+    def _wait(self, conn: Connection, who: ColumnElement[bool], limit: int, now: datetime) -> int:
+        query = (
+            select(login_attempts.c.at)
+            .where(who, login_attempts.c.at > now - self.window)
+            .order_by(login_attempts.c.at.desc())
+            .limit(limit)
+        )
+        times = list(conn.execute(query).scalars())
+        if len(times) < limit:
+            return 0
+        free_at = times[-1] + self.window  # when the oldest counted attempt leaves the window
+        return max(1, int((free_at - now).total_seconds() + 0.999))
 
     @staticmethod
     def _who(username: str, ip: str) -> ColumnElement[bool]:

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from app.cli.users import users_cli
+from app.private import owner_only_files
 from app.settings import Settings
 
 if TYPE_CHECKING:
@@ -36,6 +37,12 @@ err = Console(stderr=True)
 
 def main() -> None:
     cli()
+
+
+@cli.callback()
+def _start() -> None:
+    """Before any command: what docent writes is for this user only (app.private)."""
+    owner_only_files()
 
 
 def _settings() -> Settings:

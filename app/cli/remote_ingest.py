@@ -50,7 +50,10 @@ def ingest_via_server(
                 response.read()
                 raise ServerUnavailable(f"{url} answered {response.status_code}: {response.text}")
             lines = (json.loads(line) for line in response.iter_lines() if line)
-            total = next(lines)["files"]
+            first = next(lines)
+            if first["event"] == "error":
+                raise ServerUnavailable(f"the server's ingestion stopped: {first['message']}")
+            total = first["files"]
             with IngestProgress(console, "Ingesting (via the web app)", total) as bar:
                 for event in lines:
                     if event["event"] == "error":

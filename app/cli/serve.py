@@ -45,8 +45,12 @@ def run_server(settings: Settings, host: str, port: int, console: Console) -> No
     )
     try:
         app = create_app(settings, services)
-        # our logging config, not uvicorn's; one line per request comes from app.web.logging_mw
-        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+        # our logging config, not uvicorn's; one line per request comes from app.web.logging_mw.
+        # X-Forwarded-For is believed only from DOCENT_TRUSTED_PROXIES (app.web.client), not by
+        # uvicorn (which would trust it from 127.0.0.1).
+        uvicorn.run(
+            app, host=host, port=port, log_config=None, access_log=False, proxy_headers=False
+        )
     finally:
         services.close()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -131,8 +132,15 @@ def passwd(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input")
     ] = False,
+    revoke_tokens: Annotated[
+        bool,
+        typer.Option(
+            "--revoke-tokens/--keep-tokens", help="Also revoke the user's API tokens (default)"
+        ),
+    ] = True,
 ) -> None:
-    """Set a user's password (asked twice, hidden) and sign them out everywhere."""
+    """Set a user's password (asked twice, hidden), sign them out everywhere, end their pending
+    invites and (unless --keep-tokens) revoke their API tokens."""
     with _accounts() as accounts:
         user = _user(accounts, username)
         if password_stdin:
@@ -140,32 +148,95 @@ def passwd(
         else:
             password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
         try:
-            accounts.set_password(user.id, password)
+            revoked = accounts.set_password(user.id, password, revoke_tokens=revoke_tokens)
         except ValueError as exc:
             raise _fail(f"Password not changed: {exc}") from exc
-        accounts.audit(ACTOR, "set-password", user.username)
-        console.print(f"Password of {user.username} changed; their sessions ended.")
+        detail = f"{revoked} API tokens revoked" if revoke_tokens else "API tokens kept"
+        accounts.audit(ACTOR, "set-password", user.username, detail)
+        console.print(
+            f"Password of {user.username} changed; their sessions ended; {detail}.",
+            highlight=False,
+        )
 
 
 @users_cli.command("token")
 def token(
     username: Annotated[str, typer.Argument(help="Whose API token")],
     label: Annotated[str, typer.Option("--name", help="What the token is for")] = "cli",
+    expires_days: Annotated[
+        float | None,
+        typer.Option("--expires-days", min=0.001, help="Stop working after this many days"),
+    ] = None,
 ) -> None:
     """Issue an API token (for `Authorization: Bearer`); printed once, stored hashed."""
+    from datetime import timedelta
+
     with _accounts() as accounts:
         user = _user(accounts, username)
         if not user.active:
             raise _fail(f"{user.username} is deactivated.")
-        issued = accounts.issue_api_token(user.id, label)
-        accounts.audit(ACTOR, "issue-token", user.username, label)
-        console.print(f"API token for {user.username} (shown once):", highlight=False)
+        lifetime = timedelta(days=expires_days) if expires_days is not None else None
+        issued = accounts.issue_api_token(user.id, label, lifetime=lifetime)
+        until = f"expires in {expires_days:g} days" if lifetime else "no expiry"
+        accounts.audit(ACTOR, "issue-token", user.username, f"{label}; {until}")
+        console.print(f"API token for {user.username} ({until}; shown once):", highlight=False)
         print(issued)
+
+
+@users_cli.command("tokens")
+def tokens(username: Annotated[str, typer.Argument(help="Whose API tokens")]) -> None:
+    """A user's API tokens: id (for revoke-token), name, created, last used, expiry."""
+    from app.accounts.db import utcnow
+
+    with _accounts() as accounts:
+        user = _user(accounts, username)
+        table = Table("id", "name", "created (UTC)", "last used (UTC)", "expires (UTC)")
+        now = utcnow()
+        for issued in accounts.list_api_tokens(user.id):
+            expires = _when(issued.expires_at, "never")
+            table.add_row(
+                str(issued.id),
+                issued.name,
+                _when(issued.created_at, ""),
+                _when(issued.last_used_at, "never"),
+                f"{expires} (expired)" if issued.expired(now) else expires,
+            )
+        console.print(table)
+
+
+@users_cli.command("revoke-token")
+def revoke_token(
+    username: Annotated[str, typer.Argument(help="Whose API token")],
+    token_id: Annotated[
+        int | None, typer.Argument(help="The token's id (`docent users tokens NAME`)")
+    ] = None,
+    all_tokens: Annotated[bool, typer.Option("--all", help="Revoke every token of the user")] = (
+        False
+    ),
+) -> None:
+    """Revoke one API token by id, or all of a user's with --all: they stop working at once."""
+    if (token_id is None) == (not all_tokens):
+        raise _fail("Give a token id or --all (one of them).")
+    with _accounts() as accounts:
+        user = _user(accounts, username)
+        if token_id is not None:
+            if not accounts.revoke_api_token(token_id, user.id):
+                raise _fail(f"{user.username} has no API token with id {token_id}.")
+            accounts.audit(ACTOR, "revoke-token", user.username, f"token {token_id}")
+            console.print(f"API token {token_id} of {user.username} revoked.", highlight=False)
+            return
+        count = accounts.revoke_api_tokens(user.id)
+        accounts.audit(ACTOR, "revoke-token", user.username, f"all ({count})")
+        console.print(f"{count} API tokens of {user.username} revoked.", highlight=False)
+
+
+def _when(moment: datetime | None, missing: str) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else missing
 
 
 @users_cli.command("deactivate")
 def deactivate(username: Annotated[str, typer.Argument(help="Who to refuse from now on")]) -> None:
-    """Refuse a user from now on: sessions end, API tokens stop working (data stays)."""
+    """Refuse a user from now on: sessions end, API tokens are revoked (data stays)."""
     with _accounts() as accounts:
         user = _user(accounts, username)
         accounts.deactivate(user.id)

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from app.generation.generator import ChatMessage
+from app.generation.sandbox import BoundedSandbox, render_bounded
 from app.paths import PROMPTS_DIR
 from ingest.types import Passage
 
@@ -98,18 +98,20 @@ class Prompts:
 
     def system(self) -> str:
         self.refresh()
-        return self._templates["system.j2"].render(not_found=NOT_FOUND).strip()
+        return render_bounded(self._templates["system.j2"], not_found=NOT_FOUND).strip()
 
     def user(self, question: str, passages: Sequence[Passage]) -> str:
         self.refresh()
         template = self._templates["answer.j2"]
-        return template.render(question=question, passages=passages, not_found=NOT_FOUND).strip()
+        return render_bounded(
+            template, question=question, passages=passages, not_found=NOT_FOUND
+        ).strip()
 
     def condense(self, question: str, conversation: Sequence[Any]) -> str:
         """The prompt that turns a follow-up into a standalone question."""
         self.refresh()
         template = self._templates["condense.j2"]
-        return template.render(question=question, conversation=conversation).strip()
+        return render_bounded(template, question=question, conversation=conversation).strip()
 
     def messages(self, question: str, passages: Sequence[Passage]) -> list[ChatMessage]:
         return [
@@ -131,12 +133,13 @@ class Prompts:
 
 
 # Sandboxed: admins edit these templates in the browser, and a template must not reach Python's
-# internals (`{{ cycler.__init__.__globals__.os }}` would run commands on the server).
-_ENV = ImmutableSandboxedEnvironment(
+# internals (`{{ cycler.__init__.__globals__.os }}` would run commands on the server), nor take
+# unbounded time or memory (`{{ 'x' * 10**10 }}`, nested loops): see app.generation.sandbox.
+_ENV = BoundedSandbox(
     undefined=jinja2.StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True
 )
-_ENV.filters["fenced"] = fenced
-_ENV.filters["attr"] = attribute_value
+_ENV.add_filter("fenced", fenced)
+_ENV.add_filter("attr", attribute_value)
 
 
 def _compile(source: str) -> jinja2.Template:
@@ -145,10 +148,10 @@ def _compile(source: str) -> jinja2.Template:
 
 def _render(name: str, template: jinja2.Template) -> str:
     if name == "system.j2":
-        return template.render(not_found=NOT_FOUND)
+        return render_bounded(template, not_found=NOT_FOUND)
     if name == "condense.j2":
         turn = {"question": "Sample question?", "answer": "Sample answer [1]."}
-        return template.render(question="And then?", conversation=[turn])
-    return template.render(
-        question="Sample question?", passages=[_SAMPLE_PASSAGE], not_found=NOT_FOUND
+        return render_bounded(template, question="And then?", conversation=[turn])
+    return render_bounded(
+        template, question="Sample question?", passages=[_SAMPLE_PASSAGE], not_found=NOT_FOUND
     )

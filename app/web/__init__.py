@@ -12,6 +12,7 @@ from app.accounts.operator_token import ensure_token
 from app.logs import configure_logging
 from app.metrics import Metrics, instrumented
 from app.paths import STATIC_DIR
+from app.private import owner_only_files
 from app.services import Services, build_services
 from app.settings import Settings
 from app.web import (
@@ -74,6 +75,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
 
 def factory() -> FastAPI:
     """Entry point for `uvicorn --factory app.web:factory` (settings from the environment)."""
+    owner_only_files()  # before anything is written under DATA_DIR
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
     return create_app(settings)

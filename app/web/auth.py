@@ -6,7 +6,8 @@ Every route declares a policy through one of these dependencies (a test enumerat
   token>`. Anonymous page requests are redirected to /login?next=…; API and htmx requests get 401.
 - `user: AdminUser` — as CurrentUser; members get 403.
 - `dependencies=[Public]` — open to everyone (sign-in page, /healthz).
-- `dependencies=[OperatorOnly]` — loopback plus the operator token in the data dir (CLI ingestion).
+- `dependencies=[OperatorOnly]` — loopback plus the operator token in the data dir (CLI ingestion);
+  a request relayed by a proxy (a forwarding header) is not loopback.
 - `dependencies=[CsrfChecked]` — on every state-changing route a browser can reach: the session's
   CSRF token must come back as form field `csrf_token` or header `X-CSRF-Token` (base.html puts
   it in `hx-headers`); requests authenticated by an API token are exempt (they carry no cookie).
@@ -27,12 +28,12 @@ from fastapi.routing import APIRoute
 from app.accounts import Accounts, User
 from app.accounts.operator_token import token_matches
 from app.accounts.sessions import Session
+from app.web.client import is_direct_local
 
 SESSION_COOKIE = "docent_session"
 FORM_CSRF_COOKIE = "docent_form_csrf"  # double-submit token for forms shown before sign-in
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
-LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 CSRF_REFUSED = (
     "This form has expired or did not come from docent (missing or wrong CSRF token): "
     "reload the page and try again."
@@ -103,10 +104,9 @@ Public = Depends(public)
 
 def operator_only(request: Request) -> None:
     """Loopback requests carrying the operator token from the data dir (CLI ingestion)."""
-    client = request.client.host if request.client else ""
     header = request.headers.get("Authorization", "")
     given = header.removeprefix("Bearer ") if header.startswith("Bearer ") else None
-    if client not in LOOPBACK or not token_matches(request.app.state.operator_token, given):
+    if not is_direct_local(request) or not token_matches(request.app.state.operator_token, given):
         raise HTTPException(403, "ingestion through the server is for operators on this machine")
 
 

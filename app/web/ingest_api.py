@@ -43,29 +43,40 @@ def ingest(body: IngestRequest, request: Request, services: ServicesDep) -> Stre
         raise HTTPException(422, "paths must be absolute")
     if not _running.acquire(blocking=False):
         raise HTTPException(409, "an ingestion is already running on this server")
-    options = ingest_options(
-        request.app.state.settings,
-        tuple(body.groups),
-        workers=body.workers,
-        sync=body.sync,
-        dry_run=body.dry_run,
-        tags=tuple(body.tags),
-    )
-    lines = _lines(paths, options, services, request.app.state.metrics)
-    return StreamingResponse(lines, media_type="application/x-ndjson")
+    try:
+        options = ingest_options(
+            request.app.state.settings,
+            tuple(body.groups),
+            workers=body.workers,
+            sync=body.sync,
+            dry_run=body.dry_run,
+            tags=tuple(body.tags),
+        )
+        events = _start(paths, options, services, request.app.state.metrics)
+    except BaseException:
+        _running.release()
+        raise
+    return StreamingResponse(_lines(events), media_type="application/x-ndjson")
 
 
-def _lines(
+Event = dict[str, object] | None  # None: the ingestion ended
+
+
+def _start(
     paths: list[Path], options: IngestOptions, services: Services, metrics: Metrics
-) -> Iterator[str]:
-    results: queue.Queue[IngestResult | BaseException | None] = queue.Queue()
+) -> queue.Queue[Event]:
+    """Run the ingestion in a thread that owns the lock (taken by the caller) and always releases
+    it: whether the client reads the stream to the end, goes away early, or never starts reading,
+    and whatever counting or ingesting raises. The files are counted in that thread too."""
+    events: queue.Queue[Event] = queue.Queue()
 
     def counted(result: IngestResult) -> None:  # counted even if the client went away
         metrics.observe_ingest(result, dry_run=options.dry_run)
-        results.put(result)
+        events.put({"event": "result"} | asdict(result))
 
     def work() -> None:
         try:
+            events.put({"event": "total", "files": sum(1 for _ in expand_paths(paths))})
             ingest_paths(
                 paths,
                 embedder=services.embedder,
@@ -74,20 +85,20 @@ def _lines(
                 options=options,
                 on_result=counted,
             )
-            results.put(None)
+            events.put({"event": "done"})
         except BaseException as exc:  # reported to the client, never lost
-            results.put(exc)
+            events.put({"event": "error", "message": f"{type(exc).__name__}: {exc}"})
         finally:
             _running.release()
+            events.put(None)
 
-    yield _line({"event": "total", "files": sum(1 for _ in expand_paths(paths))})
     threading.Thread(target=work, name="ingest", daemon=True).start()
-    while (item := results.get()) is not None:
-        if isinstance(item, BaseException):
-            yield _line({"event": "error", "message": f"{type(item).__name__}: {item}"})
-            return
-        yield _line({"event": "result"} | asdict(item))
-    yield _line({"event": "done"})
+    return events
+
+
+def _lines(events: queue.Queue[Event]) -> Iterator[str]:
+    while (event := events.get()) is not None:
+        yield _line(event)
 
 
 def _line(data: dict[str, object]) -> str:

@@ -3,6 +3,11 @@
 A plain ASGI middleware (no buffering, so streamed answers pass through untouched). The route
 label is the route's template (`/ask/stream`, not the URL), so the metrics stay few; the user is
 read from `request.state.user`, where app.web.auth leaves whoever it identified.
+
+Secrets never reach the log: the path is logged with every secret in it replaced by
+`[redacted]` (the `{token}` of invite links and any other route parameter named as a secret,
+and any segment shaped like a random token, even on paths no route took). The query string is
+not logged.
 """
 
 from __future__ import annotations
@@ -17,10 +22,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.logs import REQUEST_ID
 from app.metrics import Metrics
+from app.web.client import client_address_of
 
 REQUEST_ID_HEADER = "X-Request-ID"
 UNMATCHED = "<unmatched>"  # the route label of requests no route took (404s)
 _GIVEN_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+REDACTED = "[redacted]"
+SECRET_PARAMS = frozenset({"token", "secret", "invite", "reset", "key"})  # route parameter names
+# What app.accounts.credentials.new_token makes (43 URL-safe characters, maybe a prefix); a run of
+# hex digits (a document's hash) is not a secret and stays readable.
+_TOKEN_SHAPED = re.compile(r"(?![0-9a-fA-F]+$)[A-Za-z0-9_\-]{32,}")
 log = logging.getLogger("docent.request")
 
 
@@ -68,6 +79,21 @@ def route_template(scope: Scope) -> str:
     return path if isinstance(path, str) and path else UNMATCHED
 
 
+def logged_path(scope: Scope) -> str:
+    """The request's path as the log may show it: secrets replaced by `[redacted]`."""
+    params = scope.get("path_params") or {}
+    secrets = {
+        str(value)
+        for name, value in params.items()
+        if name.lower() in SECRET_PARAMS or name.lower().endswith(("_token", "_secret"))
+    }
+    path: str = scope["path"]
+    return "/".join(
+        REDACTED if segment in secrets or _TOKEN_SHAPED.fullmatch(segment) else segment
+        for segment in path.split("/")
+    )
+
+
 def user_id(scope: Scope) -> int | None:
     state = scope.get("state")
     user = state.get("user") if isinstance(state, dict) else None
@@ -77,23 +103,24 @@ def user_id(scope: Scope) -> int | None:
 
 def _log_request(scope: Scope, route: str, status: int, seconds: float) -> None:
     uid = user_id(scope)
+    path = logged_path(scope)
     duration_ms = round(seconds * 1000, 1)
     level = logging.ERROR if status >= 500 else logging.INFO
     log.log(
         level,
         "%s %s %s %.1fms user=%s",
         scope["method"],
-        scope["path"],
+        path,
         status,
         duration_ms,
         "-" if uid is None else uid,
         extra={
             "method": scope["method"],
-            "path": scope["path"],
+            "path": path,
             "route": route,
             "status": status,
             "duration_ms": duration_ms,
             "user_id": uid,
-            "client": (scope.get("client") or ("", 0))[0] or None,
+            "client": client_address_of(scope),
         },
     )

@@ -20,6 +20,7 @@ from app.web.auth import (
     sign_out,
     signed_in_user,
 )
+from app.web.client import client_address
 from app.web.deps import templates
 
 router = APIRouter()
@@ -43,21 +44,25 @@ def login(
     csrf_token: OptionalText = "",
     next: OptionalText = "/",
 ) -> Response:
-    """Check the form token, the throttle, then the password; a session cookie on success."""
+    """Check the form token, count the attempt (refused over the limits), then the password; a
+    session cookie on success.
+
+    The attempt is counted before the (slow) password check, so parallel attempts cannot all
+    pass the throttle; unknown usernames are counted and verified against a dummy hash alike.
+    """
     target, name = safe_next(next), username.strip().lower()
     if not form_csrf_ok(request, csrf_token):
         return _login_form(request, target, name, "The form expired: please sign in again.", 403)
-    accounts, ip = accounts_of(request), _client_ip(request)
-    if wait := accounts.throttle.retry_after(name, ip):
+    accounts, ip = accounts_of(request), client_address(request)
+    if wait := accounts.throttle.attempt(name, ip):
         minutes = max(1, round(wait / 60))
         message = (
-            f"Too many failed sign-ins for {name!r} from your address. "
+            f"Too many sign-in attempts for {name!r} or from your address. "
             f"Try again in {minutes} minute{'s' if minutes != 1 else ''}."
         )
         return _login_form(request, target, name, message, 429, {"Retry-After": str(wait)})
     user = accounts.authenticate(name, password)
     if user is None:
-        accounts.throttle.failed(name, ip)
         return _login_form(request, target, name, WRONG_LOGIN, 401)
     accounts.throttle.succeeded(name, ip)
     response = RedirectResponse(target, status_code=303)
@@ -131,7 +136,3 @@ def _invite_form(
     )
     set_form_csrf_cookie(request, response, form_token)
     return response
-
-
-def _client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"

@@ -2,8 +2,9 @@
 
 DOCENT_METRICS_PUBLIC=true serves them to anyone who can reach the app. Otherwise a scraper on
 this machine (a loopback client) reads them freely, and others need an admin's API token as
-`Authorization: Bearer <token>`. Behind a reverse proxy on the same machine, let it send
-X-Forwarded-For (uvicorn trusts it from 127.0.0.1), or every client looks local.
+`Authorization: Bearer <token>`. Who is local is decided by app.web.client: behind a reverse
+proxy, name it in DOCENT_TRUSTED_PROXIES and let it send X-Forwarded-For; a local proxy that is
+not named and sends a forwarding header does not make its visitors local.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 
 from app.metrics import CONTENT_TYPE, Metrics
-from app.web.auth import LOOPBACK, current_user
+from app.web.auth import current_user
+from app.web.client import is_local
 
 router = APIRouter()
 
@@ -20,7 +22,7 @@ def metrics_reader(request: Request) -> None:
     """Policy of /metrics: public when configured, else loopback clients and admins."""
     if request.app.state.settings.metrics_public:
         return
-    if request.client is not None and request.client.host in LOOPBACK:
+    if is_local(request):
         return
     if not current_user(request).is_admin:  # anonymous: 401 (sign in or send a token)
         raise HTTPException(403, "Metrics are for administrators.")

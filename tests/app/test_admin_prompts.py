@@ -4,9 +4,14 @@ a preview against a sample question, every save kept, older versions restored.""
 from __future__ import annotations
 
 import re
+import threading
+import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from httpx import Response
 
 from app.generation.prompt_versions import PromptEditor
 from app.generation.prompting import Prompts
@@ -156,3 +161,46 @@ def test_saves_in_quick_succession_are_all_picked_up(
         assert editor.save("system.j2", f"Version {n}. {{{{ not_found }}}}", "boss") is None
         assert live.system().startswith(f"Version {n}.")
     assert len(editor.history("system.j2")) == 20
+
+
+HOSTILE = [  # issue #15, finding 14: each asked for unbounded memory or time on the server
+    "{{ 'x' * 10**10 }}",
+    "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+    "{% set ns = namespace(s='x') %}{% for i in range(60) %}{% set ns.s = ns.s ~ ns.s %}"
+    "{% endfor %}{{ ns.s }}",
+    "{{ 'x'|center(10**10) }}",
+    "{{ ('x' * 100000)|replace('', 'y' * 100000) }}",
+    "{{ '%999999999999s' % 1 }}",
+    "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(60) }}",
+    "{% for i in range(100000) %}{{ 'y' * 1000 }}{% endfor %}",
+]
+
+
+def _within(seconds: float, call: Callable[[], Response]) -> Response:
+    """`call()` in a thread, failing the test (not hanging it) when it takes too long."""
+    done: list[Response] = []
+    worker = threading.Thread(target=lambda: done.append(call()), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert done, f"still rendering after {seconds} s"
+    return done[0]
+
+
+def test_a_hostile_template_is_refused_quickly_and_the_server_stays_responsive(
+    admin: TestClient, admin_settings: Settings
+) -> None:
+    """Previews and saves of templates that ask for unbounded time or memory get a clear error
+    within seconds (the limits of app.generation.sandbox), and nothing is saved."""
+    for source in HOSTILE:
+        started = time.monotonic()
+        form = {"source": source, "question": "How many days of leave?"}
+        saved = _within(20, partial(admin.post, "/admin/prompts/answer.j2", data=form))
+        preview = _within(
+            20, partial(admin.post, "/admin/prompts/answer.j2/preview", data=form, headers=HTMX)
+        )
+        assert time.monotonic() - started < 10, source
+        assert saved.status_code == 422 and "Not saved" in saved.text, source
+        assert "TemplateLimitError" in saved.text, source
+        assert "Does not render" in preview.text and "TemplateLimitError" in preview.text, source
+    assert not (admin_settings.prompts_dir / "answer.j2").exists()
+    assert admin.get("/healthz").status_code == 200

@@ -115,6 +115,41 @@ def test_deactivate_and_activate(admin: TestClient, admin_services: Services) ->
     ]
 
 
+def test_api_tokens_are_revoked_from_the_console(
+    admin: TestClient, admin_services: Services
+) -> None:
+    """Issue #15, finding 5: the console listed API tokens but could not revoke them."""
+    accounts = admin_services.accounts
+    mia = accounts.create_user("mia", password="first password")
+    laptop = accounts.issue_api_token(mia.id, "laptop")
+    ci = accounts.issue_api_token(mia.id, "ci")
+    page = admin.get(f"/admin/users/{mia.id}").text
+    ids = [int(n) for n in re.findall(rf"/admin/users/{mia.id}/tokens/(\d+)/revoke", page)]
+    assert len(ids) == 2 and "Expires" in page
+    response = admin.post(f"/admin/users/{mia.id}/tokens/{ids[0]}/revoke", follow_redirects=False)
+    assert response.status_code == 303
+    assert accounts.user_for_token(laptop) is None and accounts.user_for_token(ci) is not None
+    assert "API token of mia revoked" in admin.get(response.headers["location"]).text
+    assert admin.post(f"/admin/users/{mia.id}/tokens/{ids[0]}/revoke").status_code == 404
+    admin.post(f"/admin/users/{mia.id}/tokens/revoke")
+    assert accounts.user_for_token(ci) is None
+    assert _actions(accounts)[-2:] == [("boss", "revoke-token", "mia")] * 2
+
+
+def test_reset_password_offers_to_revoke_the_api_tokens(
+    admin: TestClient, admin_services: Services
+) -> None:
+    accounts = admin_services.accounts
+    mia = accounts.create_user("mia", password="first password")
+    token = accounts.issue_api_token(mia.id, "laptop")
+    page = admin.get(f"/admin/users/{mia.id}").text
+    assert re.search(r'name="revoke_tokens" value="true" checked', page)  # ticked by default
+    admin.post(f"/admin/users/{mia.id}/password")  # the box unticked: the field is not sent
+    assert accounts.user_for_token(token) is not None
+    admin.post(f"/admin/users/{mia.id}/password", data={"revoke_tokens": "true"})
+    assert accounts.user_for_token(token) is None
+
+
 def test_an_admin_cannot_lock_themselves_out(admin: TestClient, admin_services: Services) -> None:
     me = admin_services.accounts.find_user("boss")
     assert me is not None

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.accounts import AccountError, Accounts, Passwords, Policy, open_accounts
 from app.accounts.bootstrap import create_first_admin
@@ -133,6 +134,55 @@ def test_api_tokens_identify_their_user_until_revoked_or_deactivated(accounts: A
     assert accounts.user_for_token(second) is None
 
 
+def test_api_tokens_stay_dead_when_a_deactivated_user_is_activated_again(
+    accounts: Accounts,
+) -> None:
+    """Issue #15, finding 5: deactivating only hid the tokens; activating brought them back."""
+    user = accounts.create_user("alice", password="long enough")
+    token = accounts.issue_api_token(user.id, "laptop")
+    accounts.deactivate(user.id)
+    accounts.activate(user.id)
+    assert accounts.user_for_token(token) is None
+    assert accounts.list_api_tokens(user.id) == []
+
+
+def test_api_tokens_expire_and_record_their_last_use(timed: Accounts, clock: Clock) -> None:
+    user = timed.create_user("alice", password="long enough")
+    short = timed.issue_api_token(user.id, "ci", lifetime=timedelta(days=1))
+    forever = timed.issue_api_token(user.id, "laptop")
+    clock.advance(hours=23)
+    assert timed.user_for_token(short) == user
+    used = {t.name: t.last_used_at for t in timed.list_api_tokens(user.id)}
+    assert used == {"ci": clock.now, "laptop": None}
+    clock.advance(hours=1)
+    assert timed.user_for_token(short) is None  # expired
+    assert timed.user_for_token(forever) == user
+    listed = {t.name: t.expired(clock.now) for t in timed.list_api_tokens(user.id)}
+    assert listed == {"ci": True, "laptop": False}
+
+
+def test_a_password_reset_can_revoke_the_api_tokens(accounts: Accounts) -> None:
+    user = accounts.create_user("alice", password="long enough")
+    kept = accounts.issue_api_token(user.id, "laptop")
+    assert accounts.set_password(user.id, "a new password") == 0
+    assert accounts.user_for_token(kept) == user
+    assert accounts.set_password(user.id, "another password", revoke_tokens=True) == 1
+    assert accounts.user_for_token(kept) is None
+
+
+def test_a_database_from_before_token_expiry_gains_the_column(accounts: Accounts) -> None:
+    """The app database of an older docent has api_tokens without expires_at: opening it adds
+    the column (ALTER TABLE, on SQLite and PostgreSQL) and its tokens keep working."""
+    user = accounts.create_user("alice", password="long enough")
+    token = accounts.issue_api_token(user.id, "old")
+    with accounts.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE api_tokens DROP COLUMN expires_at"))
+    reopened = Accounts(accounts.engine, passwords=accounts.passwords)
+    assert reopened.user_for_token(token) == user
+    assert [t.expires_at for t in reopened.list_api_tokens(user.id)] == [None]
+    assert reopened.issue_api_token(user.id, "new", lifetime=timedelta(days=1))
+
+
 def test_deactivated_users_are_refused_and_signed_out(accounts: Accounts) -> None:
     user = accounts.create_user("alice", password="long enough")
     session = accounts.sessions.start(user.id)
@@ -176,6 +226,17 @@ def test_a_new_invite_replaces_the_old_one(accounts: Accounts) -> None:
     assert accounts.invited_user(second) == user
 
 
+def test_setting_or_resetting_a_password_ends_pending_invites(accounts: Accounts) -> None:
+    """Issue #15, finding 6: an invite sent before a password reset could still set the
+    password afterwards (and take the account over from whoever held the old link)."""
+    user = accounts.create_user("newcomer")
+    token = accounts.invite(user.id)
+    accounts.set_password(user.id, "set by an admin")
+    assert accounts.invited_user(token) is None
+    assert accounts.accept_invite(token, "taken over!!") is None
+    assert accounts.authenticate("newcomer", "set by an admin") == user
+
+
 def test_login_throttle_counts_failures_per_username_and_address(
     timed: Accounts, clock: Clock
 ) -> None:
@@ -193,6 +254,28 @@ def test_login_throttle_counts_failures_per_username_and_address(
     throttle.succeeded("alice", "10.0.0.1")
     throttle.failed("alice", "10.0.0.1")
     assert throttle.retry_after("alice", "10.0.0.1") == 0
+
+
+def test_sign_in_attempts_are_counted_before_verifying_with_three_limits(
+    timed: Accounts, clock: Clock
+) -> None:
+    """`attempt` counts an attempt (or refuses it) in one step: 5 per username and address,
+    20 per address, 50 per username (the defaults), in parallel too."""
+    throttle = timed.throttle
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        waits = list(pool.map(lambda _: throttle.attempt("alice", "10.0.0.1"), range(8)))
+    assert sorted(waits) == [0] * 5 + [15 * 60] * 3  # refused attempts are not counted
+    assert throttle.attempt("alice", "10.0.0.2") == 0  # another address
+    for n in range(15):
+        assert throttle.attempt(f"name{n}", "10.0.0.1") == 0
+    assert throttle.attempt("nobody", "10.0.0.1") > 0  # 20 from this address
+    for n in range(3, 47):
+        assert throttle.attempt("alice", f"10.0.1.{n}") == 0
+    assert throttle.attempt("alice", "10.0.9.9") > 0  # 50 for this username
+    clock.advance(minutes=15)
+    assert throttle.attempt("alice", "10.0.9.9") == 0
+    throttle.succeeded("alice", "10.0.9.9")
+    assert throttle.retry_after("alice", "10.0.9.9") == 0
 
 
 def test_audit_log_keeps_admin_actions_newest_first(accounts: Accounts) -> None:

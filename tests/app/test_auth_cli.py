@@ -106,6 +106,46 @@ def test_token_prints_a_working_api_token(db: Accounts) -> None:
     assert code == 2 and "deactivated" in out
 
 
+def test_tokens_are_listed_revoked_and_can_expire(db: Accounts) -> None:
+    """Issue #15, finding 5: there was no way to revoke an API token from the CLI."""
+    users("add", "alice")
+    _, out = users("token", "alice", "--name", "laptop")
+    laptop = out.strip().splitlines()[-1]
+    code, out = users("token", "alice", "--name", "ci", "--expires-days", "7")
+    assert code == 0 and "expires in 7 days" in out, out
+    ci = out.strip().splitlines()[-1]
+    alice = db.find_user("alice")
+    assert alice is not None and db.user_for_token(laptop) is not None
+    listed = {t.name: t for t in db.list_api_tokens(alice.id)}
+    assert listed["ci"].expires_at is not None and listed["laptop"].expires_at is None
+    listing = CliRunner().invoke(cli, ["users", "tokens", "alice"], env={"COLUMNS": "200"})
+    assert listing.exit_code == 0, listing.output
+    assert "laptop" in listing.output and "ci" in listing.output and "never" in listing.output
+
+    code, out = users("revoke-token", "alice", str(listed["laptop"].id))
+    assert code == 0 and "revoked" in out, out
+    assert db.user_for_token(laptop) is None and db.user_for_token(ci) is not None
+    code, out = users("revoke-token", "alice", str(listed["laptop"].id))
+    assert code == 2 and "no API token" in out
+    code, out = users("revoke-token", "alice", "--all")
+    assert code == 0 and "1 API tokens of alice revoked" in out, out
+    assert db.user_for_token(ci) is None
+    assert [e.action for e in db.audit_entries()[:2]] == ["revoke-token", "revoke-token"]
+
+
+def test_passwd_revokes_the_api_tokens_unless_told_to_keep_them(db: Accounts) -> None:
+    users("add", "alice")
+    token = users("token", "alice")[1].strip().splitlines()[-1]
+    code, out = users(
+        "passwd", "alice", "--password-stdin", "--keep-tokens", stdin="new password 1\n"
+    )
+    assert code == 0 and "API tokens kept" in out, out
+    assert db.user_for_token(token) is not None
+    code, out = users("passwd", "alice", "--password-stdin", stdin="new password 2\n")
+    assert code == 0 and "1 API tokens revoked" in out, out
+    assert db.user_for_token(token) is None
+
+
 def test_deactivate_refuses_the_user(db: Accounts) -> None:
     users("add", "alice", "--password-stdin", stdin="long enough\n")
     code, out = users("deactivate", "alice")

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from app.accounts import Accounts, Passwords, Policy
@@ -16,6 +22,7 @@ from app.services import Services
 from app.settings import Settings
 from app.web import create_app
 from app.web.auth import CSRF_HEADER, SESSION_COOKIE, safe_next
+from app.web.client import client_address_of
 from tests.app.sample import ingest_remote_work
 from tests.app.signin import PASSWORD, add_user, sign_in
 from tests.app.test_auth_accounts import Clock
@@ -139,11 +146,129 @@ def test_repeated_failures_are_rate_limited_per_username_and_address(
         assert statuses == [401] * 5
         status, _, text = _post_login(attacker, "alice", PASSWORD)  # even the right one
         assert status == 429
-        assert "Too many failed sign-ins for &#39;alice&#39; from your address" in text
+        assert "Too many sign-in attempts for &#39;alice&#39; or from your address" in text
         assert "Try again in 15 minutes." in text
         assert SESSION_COOKIE not in attacker.cookies
     with TestClient(app, client=("203.0.113.5", 1)) as elsewhere:
         assert _post_login(elsewhere, "alice", PASSWORD)[0] == 303
+
+
+class SlowPasswords(Passwords):
+    """argon2 at a low cost, but each verification takes a while (as the real 64 MiB one does)
+    and is counted: parallel sign-ins overlap the way they do in production."""
+
+    def __init__(self, seconds: float = 0.3) -> None:
+        super().__init__(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+        self.seconds, self.verified = seconds, 0
+        self._count = threading.Lock()
+
+    def verify(self, hashed: str | None, password: str) -> bool:
+        with self._count:
+            self.verified += 1
+        time.sleep(self.seconds)
+        return super().verify(hashed, password)
+
+
+def _throttled_app(
+    settings: Settings, services: Services, passwords: Passwords, **policy: int
+) -> tuple[Any, Accounts]:
+    accounts = Accounts(services.accounts.engine, Policy(**policy), passwords=passwords)
+    return create_app(settings, replace(services, accounts=accounts)), accounts
+
+
+def test_parallel_guesses_are_counted_before_the_password_is_checked(
+    settings: Settings, app_services: Services
+) -> None:
+    """Issue #15, finding 7: the throttle was checked before the slow verification and the
+    failure recorded after it, so 20 guesses sent at once were all verified (not 5)."""
+    passwords = SlowPasswords()
+    app, accounts = _throttled_app(settings, app_services, passwords)
+    add_user(accounts, "alice")
+    with TestClient(app, client=("198.51.100.7", 1)) as attacker:
+        token = _login_form(attacker)
+        form = {"username": "alice", "csrf_token": token}
+
+        def guess(n: int) -> int:
+            data = form | {"password": f"guess {n}"}
+            return attacker.post("/login", data=data, follow_redirects=False).status_code
+
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            statuses = sorted(pool.map(guess, range(20)))
+    assert statuses == [401] * 5 + [429] * 15
+    assert passwords.verified == 5
+
+
+def test_unknown_usernames_are_throttled_per_address(
+    settings: Settings, app_services: Services
+) -> None:
+    """Spraying made-up usernames from one address: each cost a (dummy) argon2 verification and
+    none was ever refused; now at most DOCENT_LOGIN_MAX_PER_ADDRESS are verified per window."""
+    passwords = SlowPasswords(seconds=0)
+    app, accounts = _throttled_app(settings, app_services, passwords, login_max_per_address=4)
+    add_user(accounts, "alice")
+    with TestClient(app, client=("198.51.100.7", 1)) as sprayer:
+        statuses = [_post_login(sprayer, f"nobody{n}", "guess")[0] for n in range(6)]
+        assert _post_login(sprayer, "alice", PASSWORD)[0] == 429  # the address is throttled
+    assert statuses == [401] * 4 + [429] * 2
+    assert passwords.verified == 4
+    with TestClient(app, client=("203.0.113.5", 1)) as elsewhere:
+        assert _post_login(elsewhere, "alice", PASSWORD)[0] == 303
+
+
+def test_one_username_is_throttled_across_addresses(
+    settings: Settings, app_services: Services
+) -> None:
+    """Guessing one account's password from many addresses: now at most
+    DOCENT_LOGIN_MAX_PER_USERNAME attempts per window, whatever the address."""
+    app, accounts = _throttled_app(
+        settings, app_services, SlowPasswords(seconds=0), login_max_per_username=3
+    )
+    add_user(accounts, "alice")
+    for n in range(3):
+        with TestClient(app, client=(f"198.51.100.{n}", 1)) as machine:
+            assert _post_login(machine, "alice", "guess")[0] == 401
+    with TestClient(app, client=("203.0.113.5", 1)) as another:
+        assert _post_login(another, "alice", PASSWORD)[0] == 429
+
+
+def test_x_forwarded_for_is_believed_only_from_trusted_proxies(
+    settings: Settings, app_services: Services
+) -> None:
+    """Behind a proxy every sign-in came from the proxy's address, so five wrong guesses locked
+    `admin` out for everyone; and the header is believed from the configured proxies only."""
+    add_user(app_services.accounts, "alice")
+    behind = settings.model_copy(update={"trusted_proxies": "127.0.0.1, 10.0.0.0/8"})
+    app = create_app(behind, app_services)
+    with TestClient(app, client=("127.0.0.1", 1)) as proxy:
+        proxy.headers["X-Forwarded-For"] = "127.0.0.1, 198.51.100.7, 10.1.2.3"  # spoofed, real
+        assert [_post_login(proxy, "alice", "guess")[0] for _ in range(5)] == [401] * 5
+        assert _post_login(proxy, "alice", PASSWORD)[0] == 429  # 198.51.100.7 is throttled
+        proxy.headers["X-Forwarded-For"] = "203.0.113.5"  # another visitor through the proxy
+        assert _post_login(proxy, "alice", PASSWORD)[0] == 303
+    with TestClient(app, client=("192.0.2.9", 1)) as direct:  # not a proxy: header ignored
+        for n in range(5):
+            direct.headers["X-Forwarded-For"] = f"192.0.2.{100 + n}"
+            assert _post_login(direct, "alice", "guess")[0] == 401
+        assert _post_login(direct, "alice", PASSWORD)[0] == 429
+
+
+def test_the_client_address_comes_from_one_helper(settings: Settings) -> None:
+    trusted = settings.model_copy(update={"trusted_proxies": "127.0.0.1,10.0.0.0/8"})
+
+    def address(peer: str, forwarded: str | None, with_settings: Settings = trusted) -> str:
+        app = SimpleNamespace(state=SimpleNamespace(settings=with_settings))
+        headers = [(b"x-forwarded-for", forwarded.encode())] if forwarded is not None else []
+        return client_address_of({"client": (peer, 1), "headers": headers, "app": app})
+
+    assert address("127.0.0.1", "198.51.100.7") == "198.51.100.7"
+    assert address("127.0.0.1", "1.1.1.1, 198.51.100.7, 10.0.0.2") == "198.51.100.7"
+    assert address("127.0.0.1", "10.0.0.3, 10.0.0.2") == "10.0.0.3"  # all proxies: the first
+    assert address("127.0.0.1", None) == "unknown"  # a trusted proxy that did not say
+    assert address("127.0.0.1", "not an address") == "unknown"
+    assert address("192.0.2.9", "127.0.0.1") == "192.0.2.9"  # not a proxy: ignored
+    assert address("127.0.0.1", "198.51.100.7", settings) == "127.0.0.1"  # none trusted
+    with pytest.raises(ValueError, match="DOCENT_TRUSTED_PROXIES"):
+        Settings(trusted_proxies="localhost")
 
 
 def test_the_login_form_needs_its_csrf_token(client: TestClient, app_services: Services) -> None:

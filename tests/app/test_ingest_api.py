@@ -84,6 +84,23 @@ def test_everyone_else_is_refused(
     assert services.catalog.all() == []
 
 
+def test_operator_ingestion_is_for_direct_local_requests_whatever_the_proxies(
+    settings: Settings, services: Services, tmp_path: Path
+) -> None:
+    """The CLI talks to the app directly: it keeps working when the local proxy is named in
+    DOCENT_TRUSTED_PROXIES, and a request relayed by a proxy (a forwarding header) is not an
+    operator's, even with the token."""
+    behind = settings.model_copy(update={"trusted_proxies": "127.0.0.1"})
+    docs = str(_docs(tmp_path))
+    with TestClient(create_app(behind, services), client=("127.0.0.1", 1)) as client:
+        token = _token(settings)
+        relayed = token | {"X-Forwarded-For": "127.0.0.1"}
+        refused = client.post("/api/v1/ingest", json={"paths": [docs]}, headers=relayed)
+        direct = client.post("/api/v1/ingest", json={"paths": [docs], "workers": 0}, headers=token)
+    assert refused.status_code == 403
+    assert direct.status_code == 200 and direct.text.splitlines()[-1] == '{"event": "done"}'
+
+
 def test_relative_paths_are_refused(local_client: TestClient, settings: Settings) -> None:
     response = local_client.post(
         "/api/v1/ingest", json={"paths": ["docs"]}, headers=_token(settings)
@@ -137,3 +154,64 @@ def test_cli_ingest_goes_through_the_running_app_that_holds_the_store(
         thread.join(timeout=10)
         store.close()
         catalog.close()
+
+
+def _ingest_lock_is_free() -> bool:
+    from app.web import ingest_api
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if ingest_api._running.acquire(blocking=False):
+            ingest_api._running.release()
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_a_failure_while_counting_the_files_releases_the_ingestion_lock(
+    settings: Settings, services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue #15, finding 11: an exception before the work started kept the lock (409 after)."""
+    from app.web import ingest_api
+
+    def broken(paths: object) -> Iterator[Path]:
+        raise OSError("the disk went away while counting")
+        yield Path()
+
+    docs, headers = _docs(tmp_path), _token_after_start(settings, services)
+    app = create_app(settings, services)
+    with TestClient(app, client=("127.0.0.1", 1), raise_server_exceptions=False) as client:
+        monkeypatch.setattr(ingest_api, "expand_paths", broken)
+        client.post("/api/v1/ingest", json={"paths": [str(docs)], "workers": 0}, headers=headers)
+        monkeypatch.undo()
+        assert _ingest_lock_is_free()
+        again = client.post(
+            "/api/v1/ingest", json={"paths": [str(docs)], "workers": 0}, headers=headers
+        )
+    assert again.status_code == 200
+    assert json.loads(again.text.splitlines()[-1]) == {"event": "done"}
+
+
+def test_a_client_that_goes_away_before_reading_does_not_keep_the_ingestion_lock(
+    settings: Settings, services: Services, tmp_path: Path
+) -> None:
+    """Issue #15, finding 11: the CLI interrupted while the server counted files left the lock
+    held (every later `docent ingest` got 409 until a restart); now the work releases it."""
+    from types import SimpleNamespace
+
+    from app.metrics import Metrics
+    from app.web import ingest_api
+
+    request = SimpleNamespace(
+        app=SimpleNamespace(state=SimpleNamespace(settings=settings, metrics=Metrics()))
+    )
+    body = ingest_api.IngestRequest(paths=[str(_docs(tmp_path))], workers=0)
+    response = ingest_api.ingest(body, request, services)  # type: ignore[arg-type]
+    del response  # the client disconnected: the stream is never read
+    assert _ingest_lock_is_free()
+    assert services.store.count() > 0  # the ingestion itself went on and finished
+
+
+def _token_after_start(settings: Settings, services: Services) -> dict[str, str]:
+    with TestClient(create_app(settings, services), client=("127.0.0.1", 1)):
+        return _token(settings)

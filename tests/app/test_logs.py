@@ -79,6 +79,30 @@ def test_one_json_line_per_request_with_route_status_duration_user_and_id(
     assert second["request_id"] == "abc-123"  # the caller's own id
 
 
+def test_secrets_in_paths_never_reach_the_request_log(
+    settings: Settings, services: Services, log_output: io.StringIO
+) -> None:
+    """Issue #15, finding 6: invite links (/invite/{token}) were logged whole, so whoever read
+    the log could set the invited user's password."""
+    configure_logging("json", "info", log_output)
+    user = services.accounts.create_user("newcomer")
+    token = services.accounts.invite(user.id)
+    stray = "dct_" + "A1b2-C3d4_" * 5  # token-shaped, on a path no route takes
+    document = "ab" * 32  # a sha256 in hex: not a secret, stays readable
+    with TestClient(_app(settings, services), raise_server_exceptions=False) as client:
+        client.get(f"/invite/{token}")
+        client.post(f"/invite/{token}", data={"password": "x", "confirm": "y"})
+        client.get(f"/nowhere/{stray}/{document}")
+    logged = json.dumps(_requests(log_output))  # (the test's own HTTP client logs its URLs)
+    assert token not in logged and stray not in logged
+    paths = [line["path"] for line in _requests(log_output)]
+    assert paths == [
+        "/invite/[redacted]",
+        "/invite/[redacted]",
+        f"/nowhere/[redacted]/{document}",
+    ]
+
+
 def test_the_request_id_is_echoed_generated_or_replaced(
     settings: Settings, services: Services
 ) -> None:
@@ -142,6 +166,14 @@ def test_docent_serve_configures_logging_and_leaves_request_lines_to_the_app(
     monkeypatch.setattr("sys.stderr", log_output)
     quiet = settings.model_copy(update={"log_format": "json", "ingest_demo": False})
     app.cli.serve.run_server(quiet, "127.0.0.1", 8123, app.cli.serve.Console(file=io.StringIO()))
-    assert runs == [{"host": "127.0.0.1", "port": 8123, "log_config": None, "access_log": False}]
+    assert runs == [
+        {
+            "host": "127.0.0.1",
+            "port": 8123,
+            "log_config": None,
+            "access_log": False,
+            "proxy_headers": False,  # X-Forwarded-For: only from DOCENT_TRUSTED_PROXIES
+        }
+    ]
     logging.getLogger("uvicorn.error").info("Uvicorn running")
     assert _lines(log_output)[-1]["message"] == "Uvicorn running"

@@ -180,3 +180,25 @@ def test_from_another_machine_only_admins_read_metrics_unless_public(
     public = settings.model_copy(update={"metrics_public": True})
     with TestClient(create_app(public, services), client=REMOTE) as remote:
         assert remote.get("/metrics").status_code == 200
+
+
+def test_a_local_proxy_does_not_make_its_visitors_local(
+    settings: Settings, services: Services
+) -> None:
+    """Issue #15, finding 7: behind a reverse proxy on this machine every visitor came from
+    127.0.0.1, and a proxy passing on a client's X-Forwarded-For: 127.0.0.1 made it local, so
+    /metrics was public. A forwarding header from an unnamed local proxy is not local now; from
+    a proxy named in DOCENT_TRUSTED_PROXIES the forwarded address decides."""
+    admin = _bearer(services, "root", role="admin")
+    with TestClient(create_app(settings, services), client=LOCAL) as proxy:
+        for header in ("X-Forwarded-For", "X-Real-IP", "Forwarded"):
+            relayed = {header: "127.0.0.1"}
+            assert proxy.get("/metrics", headers=relayed).status_code == 401, header
+        assert proxy.get("/metrics", headers={"X-Forwarded-For": "x"} | admin).status_code == 200
+        assert proxy.get("/metrics").status_code == 200  # a scraper on this machine
+    behind = settings.model_copy(update={"trusted_proxies": "127.0.0.1"})
+    with TestClient(create_app(behind, services), client=LOCAL) as proxy:
+        spoofed = {"X-Forwarded-For": "127.0.0.1, 203.0.113.9"}  # the proxy appended the real one
+        assert proxy.get("/metrics", headers=spoofed).status_code == 401
+        assert proxy.get("/metrics").status_code == 401  # the proxy did not say for whom
+        assert proxy.get("/metrics", headers={"X-Forwarded-For": "127.0.0.1"}).status_code == 200

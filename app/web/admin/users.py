@@ -1,4 +1,5 @@
-"""Users and groups: create, invite, reset a password, deactivate; roles and group membership.
+"""Users and groups: create, invite, reset a password, deactivate; roles and group membership;
+API tokens listed (last use, expiry) and revoked.
 
 A new password or invite link is shown once, on the page answering the form (never put in a
 URL, never stored in plaintext); `Cache-Control: no-store` keeps it out of the browser's cache.
@@ -101,6 +102,7 @@ def user_page(request: Request, user: AdminUser, user_id: int) -> HTMLResponse:
         subject=subject,
         groups=sorted(set(accounts.list_groups()) | subject.groups),
         tokens=accounts.list_api_tokens(subject.id),
+        now=accounts.clock(),
         myself=subject.id == user.id,
     )
 
@@ -136,14 +138,42 @@ def edit_user(
 
 
 @router.post("/users/{user_id}/password", dependencies=[CsrfChecked])
-def reset_password(request: Request, user: AdminUser, user_id: int) -> Response:
-    """A new generated password, shown once; the user's sessions end."""
+def reset_password(
+    request: Request,
+    user: AdminUser,
+    user_id: int,
+    revoke_tokens: Annotated[bool, Form()] = False,  # the form's checkbox is ticked by default
+) -> Response:
+    """A new generated password, shown once; the user's sessions and pending invites end, and
+    their API tokens are revoked when the form says so."""
     accounts = accounts_of(request)
     subject = user_or_404(accounts, user_id)
     password = generate_password()
-    accounts.set_password(subject.id, password)
-    accounts.audit(user, "reset-password", subject.username, "new password generated")
+    revoked = accounts.set_password(subject.id, password, revoke_tokens=revoke_tokens)
+    tokens = f"{revoked} API tokens revoked" if revoke_tokens else "API tokens kept"
+    accounts.audit(user, "reset-password", subject.username, f"new password generated; {tokens}")
     return _secret_page(request, subject, "new password", password, link=False)
+
+
+@router.post("/users/{user_id}/tokens/{token_id}/revoke", dependencies=[CsrfChecked])
+def revoke_token(request: Request, user: AdminUser, user_id: int, token_id: int) -> Response:
+    """The token stops working at once."""
+    accounts = accounts_of(request)
+    subject = user_or_404(accounts, user_id)
+    if not accounts.revoke_api_token(token_id, subject.id):
+        raise HTTPException(404, f"{subject.username} has no API token with id {token_id}.")
+    accounts.audit(user, "revoke-token", subject.username, f"token {token_id}")
+    return redirect(f"/admin/users/{subject.id}", "token-revoked", subject.username)
+
+
+@router.post("/users/{user_id}/tokens/revoke", dependencies=[CsrfChecked])
+def revoke_tokens(request: Request, user: AdminUser, user_id: int) -> Response:
+    """Every API token of the user stops working at once."""
+    accounts = accounts_of(request)
+    subject = user_or_404(accounts, user_id)
+    count = accounts.revoke_api_tokens(subject.id)
+    accounts.audit(user, "revoke-token", subject.username, f"all ({count})")
+    return redirect(f"/admin/users/{subject.id}", "tokens-revoked", subject.username)
 
 
 @router.post("/users/{user_id}/invite", dependencies=[CsrfChecked])
