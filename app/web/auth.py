@@ -101,12 +101,17 @@ def public() -> None:
 Public = Depends(public)
 
 
-def operator_only(request: Request) -> None:
-    """Loopback requests carrying the operator token from the data dir (CLI ingestion)."""
+def is_operator(request: Request) -> bool:
+    """A loopback request carrying the operator token from the data dir (CLI ingestion)."""
     client = request.client.host if request.client else ""
     header = request.headers.get("Authorization", "")
     given = header.removeprefix("Bearer ") if header.startswith("Bearer ") else None
-    if client not in LOOPBACK or not token_matches(request.app.state.operator_token, given):
+    return client in LOOPBACK and token_matches(request.app.state.operator_token, given)
+
+
+def operator_only(request: Request) -> None:
+    """Loopback requests carrying the operator token from the data dir (CLI ingestion)."""
+    if not is_operator(request):
         raise HTTPException(403, "ingestion through the server is for operators on this machine")
 
 
