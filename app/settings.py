@@ -217,6 +217,11 @@ class Settings(BaseSettings):
         description="Largest request body (KB) read from a client that is not signed in "
         "(the sign-in and invite forms); larger ones get 413 unread.",
     )
+    api_docs: bool = Field(
+        False,
+        description="Serve the interactive API documentation at /docs and /redoc (Swagger UI "
+        "and ReDoc, loaded from a CDN); off = /openapi.json only.",
+    )
     ingest_demo: bool = Field(
         True, description="`make run` ingests the bundled demo documents when the store is empty."
     )
