@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from app.conversations.store import Conversation
 from app.conversations.stored_answer import answer_from_dict
+from app.documents.library import readable_chunks
 from app.web.auth import CurrentUser
 from app.web.deps import ServicesDep, templates
 
@@ -29,7 +30,7 @@ def chat_page(
     messages = services.conversations.messages(user.id, conversation.id) if conversation else []
     context = {
         "model_title": services.model_title,
-        "chunk_count": services.store.count(),
+        "chunk_count": readable_chunks(services.catalog, user.access),  # not others' documents
         "conversations": services.conversations.list_for(user.id),
         "conversation": conversation,
         "thread": [(answer_from_dict(m.answer), m) for m in messages],
