@@ -217,6 +217,12 @@ class Settings(BaseSettings):
         description="Largest request body (KB) read from a client that is not signed in "
         "(the sign-in and invite forms); larger ones get 413 unread.",
     )
+    allowed_hosts: str = Field(
+        "",
+        description="Host names (comma-separated) docent answers for besides localhost, "
+        "127.0.0.1, ::1 and DOCENT_HOST (this machine's name when bound to all interfaces); "
+        "`*` = any. Others get 400 (against DNS rebinding).",
+    )
     api_docs: bool = Field(
         False,
         description="Serve the interactive API documentation at /docs and /redoc (Swagger UI "

@@ -28,6 +28,7 @@ from app.web import (
     metrics_api,
     openai_api,
 )
+from app.web.allowed_hosts import AllowedHostsMiddleware
 from app.web.body_limit import BodyLimitMiddleware
 from app.web.logging_mw import RequestLogMiddleware
 from app.web.pending import PendingQuestions
@@ -63,6 +64,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.state.metrics = metrics = Metrics()  # this app's own registry
     app.add_middleware(BodyLimitMiddleware, settings=settings)  # inside: runs after the others
     app.add_middleware(SecurityHeadersMiddleware, api_docs=docs)  # on 413s too
+    app.add_middleware(AllowedHostsMiddleware, settings=settings)  # before anything runs
     app.add_middleware(RequestLogMiddleware, metrics=metrics)  # the last added runs first
     app.state.pending = PendingQuestions()
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")

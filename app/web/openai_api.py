@@ -32,6 +32,7 @@ from app.web.auth import CsrfChecked, CurrentUser
 from app.web.deps import ServicesDep
 from app.web.errors import validation_error
 from app.web.pages import MAX_QUESTION_CHARS
+from app.web.streaming import ClosingStreamingResponse
 from ingest.planning import is_utf8
 
 MODEL_ID = "docent"
@@ -161,7 +162,7 @@ def chat_completions(
     if body.stream:
         chunks = completion.chunks(answerer.stream(question, user.access, conversation))
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-        return StreamingResponse(chunks, media_type="text/event-stream", headers=headers)
+        return ClosingStreamingResponse(chunks, headers=headers)  # closed when the client goes
     try:
         answer = answerer.answer(question, user.access, conversation)
     except GenerationFailed as exc:
