@@ -90,7 +90,11 @@ def test_no_template_holds_inline_script_or_style(template: Path) -> None:
 def test_htmx_is_told_to_inject_no_style_and_evaluate_nothing() -> None:
     base = (TEMPLATES_DIR / "base.html").read_text()
     config = json.loads(re.search(r"name=\"htmx-config\" content='([^']+)'", base)[1])  # type: ignore[index]
-    assert config == {"includeIndicatorStyles": False, "allowEval": False}
+    assert config == {
+        "includeIndicatorStyles": False,  # it would inject a <style>
+        "allowEval": False,  # hx-on, js: values
+        "attributesToSettle": ["class", "width", "height"],  # not "style": it copies style=""
+    }
     assert (STATIC_DIR / "page.js").is_file() and ".htmx-indicator" in (
         STATIC_DIR / "style.css"
     ).read_text()
