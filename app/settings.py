@@ -212,6 +212,29 @@ class Settings(BaseSettings):
         description="Serve /metrics to anyone who can reach the app; off = only to clients on "
         "this machine (loopback) and admins.",
     )
+    max_body_kb: int = Field(
+        1024,
+        ge=1,
+        description="Largest request body (KB) a signed-in user may send outside uploads "
+        "(forms, JSON questions, /v1 conversations); larger ones get 413 unread.",
+    )
+    max_anonymous_body_kb: int = Field(
+        16,
+        ge=1,
+        description="Largest request body (KB) read from a client that is not signed in "
+        "(the sign-in and invite forms); larger ones get 413 unread.",
+    )
+    allowed_hosts: str = Field(
+        "",
+        description="Host names (comma-separated) docent answers for besides localhost, "
+        "127.0.0.1, ::1 and DOCENT_HOST (this machine's name when bound to all interfaces); "
+        "`*` = any. Others get 400 (against DNS rebinding).",
+    )
+    api_docs: bool = Field(
+        False,
+        description="Serve the interactive API documentation at /docs and /redoc (Swagger UI "
+        "and ReDoc, loaded from a CDN); off = /openapi.json only.",
+    )
     ingest_demo: bool = Field(
         True, description="`make run` ingests the bundled demo documents when the store is empty."
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import Any
 
 from app.answering.answer import Answer
@@ -11,11 +12,17 @@ from app.answering.support import Claim
 from ingest.types import Passage
 
 
+def source_name(source: str) -> str:
+    """What readers are shown of a document's source: its file name, never the server's path
+    (the file itself is at /documents/{document_id}/file, by id)."""
+    return PurePath(source).name
+
+
 def passage_dict(passage: Passage) -> dict[str, Any]:
     return {
         "document_id": passage.doc_id,
         "title": passage.title,
-        "source": passage.source,
+        "source": source_name(passage.source),
         "location": passage.location,
         "page_start": passage.page_start,
         "page_end": passage.page_end,

@@ -44,7 +44,7 @@ def run_server(settings: Settings, host: str, port: int, console: Console) -> No
         highlight=False,
     )
     try:
-        app = create_app(settings, services)
+        app = create_app(settings.model_copy(update={"host": host}), services)  # --host counts
         # our logging config, not uvicorn's; one line per request comes from app.web.logging_mw.
         # X-Forwarded-For is believed only from DOCENT_TRUSTED_PROXIES (app.web.client), not by
         # uvicorn (which would trust it from 127.0.0.1).

@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from app.accounts.user import clean_group
+from ingest.access import Access
 from ingest.catalog import Catalog, DocumentRecord, OkRecord
 from ingest.pipeline import remove_document
 from ingest.store import VectorStore
@@ -32,6 +33,15 @@ def find_document(catalog: Catalog, ref: str) -> DocumentRecord:
     if len(matches) == 1:
         return matches[0]
     raise DocumentNotFound(f"no document matches {ref!r} (use an id from `docent docs list`)")
+
+
+def readable_chunks(catalog: Catalog, access: Access) -> int:
+    """Passages searchable by someone with `access`: the documents their groups allow."""
+    return sum(
+        r.chunk_count
+        for r in catalog.all()
+        if r.status == "ok" and r.version and access.allows(r.groups)
+    )
 
 
 @dataclass(frozen=True)

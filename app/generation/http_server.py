@@ -4,6 +4,7 @@ server, vLLM, …): several app workers can share one model server."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -16,6 +17,10 @@ _TOKENIZE_ROUTES = (  # llama.cpp's llama-server, then llama-cpp-python's server
     ("/extras/tokenize", lambda text, model: {"input": text, "model": model}),
 )
 CHARS_PER_TOKEN_GUESS = 3.0  # when the server cannot count: errs on the long side
+# What users are told; the server's address and its reply go to the log only (they name
+# internal hosts, and a server's error text can hold anything, prompts included).
+UNAVAILABLE = "The model server is not answering right now; try again in a moment."
+log = logging.getLogger(__name__)
 
 
 class GeneratorUnavailable(GenerationFailed):
@@ -64,12 +69,17 @@ class OpenAIGenerator:
             with self._client.stream("POST", url, json=body) as response:
                 if response.status_code != 200:
                     response.read()
-                    raise GeneratorUnavailable(
-                        f"{url} answered {response.status_code}: {response.text[:300]}"
+                    log.error(
+                        "the model server at %s answered %s: %s",
+                        url,
+                        response.status_code,
+                        response.text[:300],
                     )
+                    raise GeneratorUnavailable(UNAVAILABLE)
                 yield from _deltas(response.iter_lines())
         except httpx.HTTPError as exc:
-            raise GeneratorUnavailable(f"cannot reach the model server at {url}: {exc}") from exc
+            log.error("cannot reach the model server at %s: %s", url, exc)
+            raise GeneratorUnavailable(UNAVAILABLE) from exc
 
     def _server_root(self) -> str:
         return self._base.removesuffix("/v1")

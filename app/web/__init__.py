@@ -29,9 +29,12 @@ from app.web import (
     metrics_api,
     openai_api,
 )
+from app.web.allowed_hosts import AllowedHostsMiddleware
 from app.web.asking import InFlight
+from app.web.body_limit import BodyLimitMiddleware
 from app.web.logging_mw import RequestLogMiddleware
 from app.web.pending import PendingQuestions
+from app.web.security_headers import SecurityHeadersMiddleware
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
@@ -51,10 +54,20 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             if owned:
                 app.state.services.close()
 
-    app = FastAPI(title="docent", version="0.1.0", lifespan=lifespan)
+    docs = settings.api_docs  # Swagger UI and ReDoc come from a CDN: off unless asked for
+    app = FastAPI(
+        title="docent",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+    )
     app.state.settings = settings
     app.state.metrics = metrics = Metrics()  # this app's own registry
-    app.add_middleware(RequestLogMiddleware, metrics=metrics)
+    app.add_middleware(BodyLimitMiddleware, settings=settings)  # inside: runs after the others
+    app.add_middleware(SecurityHeadersMiddleware, api_docs=docs)  # on 413s too
+    app.add_middleware(AllowedHostsMiddleware, settings=settings)  # before anything runs
+    app.add_middleware(RequestLogMiddleware, metrics=metrics)  # the last added runs first
     app.state.pending = PendingQuestions()
     app.state.in_flight = InFlight(settings.max_queued_per_user)  # each user's answers at once
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")

@@ -102,11 +102,17 @@ def public() -> None:
 Public = Depends(public)
 
 
-def operator_only(request: Request) -> None:
-    """Loopback requests carrying the operator token from the data dir (CLI ingestion)."""
+def is_operator(request: Request) -> bool:
+    """A direct loopback request carrying the operator token from the data dir (CLI
+    ingestion)."""
     header = request.headers.get("Authorization", "")
     given = header.removeprefix("Bearer ") if header.startswith("Bearer ") else None
-    if not is_direct_local(request) or not token_matches(request.app.state.operator_token, given):
+    return is_direct_local(request) and token_matches(request.app.state.operator_token, given)
+
+
+def operator_only(request: Request) -> None:
+    """Loopback requests carrying the operator token from the data dir (CLI ingestion)."""
+    if not is_operator(request):
         raise HTTPException(403, "ingestion through the server is for operators on this machine")
 
 

@@ -32,7 +32,8 @@ def _wants_page(request: Request) -> bool:
     return not htmx and not api and "text/html" in request.headers.get("accept", "")
 
 
-async def _http_error(request: Request, exc: Exception) -> Response:
+async def error_response(request: Request, exc: Exception) -> Response:
+    """An HTTP error as a page for a person's browser, else FastAPI's JSON body."""
     assert isinstance(exc, HTTPException)
     if not _wants_page(request):
         return await http_exception_handler(request, exc)
@@ -72,4 +73,4 @@ def _readable(exc: RequestValidationError) -> str:
 
 def install(app: FastAPI) -> None:
     """HTTP errors for browser page requests render templates/error.html."""
-    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(HTTPException, error_response)

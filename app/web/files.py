@@ -35,6 +35,8 @@ def document_file(doc_id: str, services: ServicesDep, user: CurrentUser) -> File
     headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"}
     if not pdf:
         headers["Content-Security-Policy"] = "sandbox"
+    else:  # the browser's PDF viewer is a plugin: the page policy's object-src 'none' would
+        headers["Content-Security-Policy"] = "frame-ancestors 'none'"  # stop it (Chromium)
     media_type = "application/pdf" if pdf else _download_type(path)
     return FileResponse(
         path,

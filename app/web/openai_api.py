@@ -178,6 +178,7 @@ def chat_completions(
         events = answerer.stream(question, user.access, conversation, max_tokens=cap)
         chunks = completion.chunks(events)
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        # closed when the client goes: the model stops and the slot is given back
         return ClosingStreamingResponse(slot.holding(chunks), headers=headers)
     with slot:
         try:

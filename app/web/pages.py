@@ -9,6 +9,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from app.conversations.store import Conversation
+from app.documents.library import readable_chunks
 from app.web.auth import CurrentUser
 from app.web.deps import ServicesDep, templates
 
@@ -31,7 +32,7 @@ def chat_page(
     )
     context = {
         "model_title": services.model_title,
-        "chunk_count": services.store.count(),
+        "chunk_count": readable_chunks(services.catalog, user.access),  # not others' documents
         "conversations": services.conversations.list_for(user.id),
         "conversation": conversation,
         "thread": [(m.answer, m) for m in messages],

@@ -189,7 +189,7 @@ def test_a_wait_past_the_limit_ends_in_a_busy_event_not_a_hang(
 
 
 def test_an_unreachable_model_server_ends_in_a_failed_event(
-    services: Services, tmp_path: Path
+    services: Services, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     _ingest(services, tmp_path)
     down = httpx.MockTransport(lambda request: httpx.Response(503, text="model overloaded"))
@@ -200,8 +200,10 @@ def test_an_unreachable_model_server_ends_in_a_failed_event(
     events = list(answerer.stream(QUESTION))
     failed = events[-1]
     assert isinstance(failed, Failed) and not failed.busy
-    assert "503" in failed.message
-    with pytest.raises(GenerationFailed, match="503"):
+    assert "not answering" in failed.message
+    assert "model.invalid" not in failed.message and "overloaded" not in failed.message
+    assert "503" in caplog.text and "model overloaded" in caplog.text  # for the operator
+    with pytest.raises(GenerationFailed, match="not answering"):
         answerer.answer(QUESTION)
 
 

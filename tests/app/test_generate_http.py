@@ -70,18 +70,23 @@ def test_without_a_tokenizer_route_token_counts_err_on_the_long_side() -> None:
     assert generator.count_tokens("x" * 300) > 300 / 4
 
 
-def test_server_errors_are_clear() -> None:
+def test_server_errors_are_clear_in_the_log_and_plain_to_the_user(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     generator = OpenAIGenerator(
         "http://models:8080/v1",
         model="m",
         context_length=4096,
         transport=httpx.MockTransport(RecordingServer([], status=503)),
     )
-    with pytest.raises(GeneratorUnavailable, match="503: model overloaded"):
+    with pytest.raises(GeneratorUnavailable, match="not answering right now") as refused:
         list(generator.stream(MESSAGES, max_tokens=5, temperature=0.0))
+    assert "models:8080" not in str(refused.value)
+    assert "http://models:8080/v1/chat/completions answered 503: model overloaded" in caplog.text
     unreachable = OpenAIGenerator("http://127.0.0.1:9/v1", model="m", context_length=4096)
-    with pytest.raises(GeneratorUnavailable, match="cannot reach the model server"):
+    with pytest.raises(GeneratorUnavailable, match="not answering right now"):
         list(unreachable.stream(MESSAGES, max_tokens=5, temperature=0.0))
+    assert "cannot reach the model server at http://127.0.0.1:9/v1" in caplog.text
 
 
 def _free_port() -> int:

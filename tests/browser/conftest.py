@@ -78,6 +78,14 @@ def page(browser: Browser, docent_server: str) -> Iterator[Page]:
     """A fresh, signed-out browser context (own cookies) at desktop size."""
     context = browser.new_context(base_url=docent_server, viewport=DESKTOP)
     context.set_default_timeout(TIMEOUT_MS)
+    refused: list[str] = []  # what the Content-Security-Policy blocked, on any of its pages
+    context.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     page = context.new_page()
     yield page
     context.close()
+    assert refused == [], "the pages did something their Content-Security-Policy forbids"
