@@ -80,8 +80,8 @@ def test_web_answer_cites_the_right_document(ingested: dict[str, str]) -> None:
             headers={"Authorization": f"Bearer {token}"},
         ).json()
         health = client.get("/healthz").json()
-    assert health["model"].startswith("SmolLM2")
-    assert health["chunks"] > 50
+    assert health == {"status": "ok"}  # public: nothing about the model or the documents
+    assert data["model"].startswith("SmolLM2")
     assert data["citations"], data["answer"]
     cited = {Path(c["source"]).name for c in data["citations"]}
     assert "employee-handbook.md" in cited
