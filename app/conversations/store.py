@@ -20,7 +20,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     Connection,
@@ -52,6 +52,7 @@ from app.conversations.tables import (
     messages,
 )
 
+Surface = Literal["chat", "api", "openai"]
 MAX_COMMENT_CHARS = 2000
 RATINGS = ("up", "down")
 TURNS_KEPT = 3  # earlier answers given to a follow-up (the condense prompt uses as many)
@@ -117,10 +118,13 @@ class Conversations:
         metadata.create_all(engine)  # only the tables that are missing
 
     # --- conversations -------------------------------------------------------------------------
-    def start(self, user_id: int, title: str) -> Conversation:
-        """A new, empty conversation; `title` is cut to fit (see `title_for`)."""
+    def start(self, user_id: int, title: str, surface: Surface = "chat") -> Conversation:
+        """A new, empty conversation; `title` is cut to fit (see `title_for`). Only "chat"
+        conversations are listed on the chat page; the others record answers given through
+        the APIs, so usage figures count every surface."""
         now, clean = self.clock(), title_for(title)
-        row = {"user_id": user_id, "title": clean, "created_at": now, "updated_at": now}
+        row = {"user_id": user_id, "title": clean, "surface": surface}
+        row |= {"created_at": now, "updated_at": now}
         with self.engine.begin() as conn:
             new_id = _new_id(conn.execute(insert(conversations).values(**row)))
         return Conversation(new_id, user_id, clean, now, now)
@@ -130,6 +134,7 @@ class Conversations:
         query = (
             select(conversations)
             .where(conversations.c.user_id == user_id)
+            .where(conversations.c.surface == "chat")
             .order_by(conversations.c.updated_at.desc(), conversations.c.id.desc())
             .limit(limit)
         )
@@ -169,6 +174,12 @@ class Conversations:
         return True
 
     # --- messages ------------------------------------------------------------------------------
+    def record_elsewhere(self, user_id: int, answer: Answer, surface: Surface) -> Message | None:
+        """An answer given through an API, kept in a conversation of its own (not listed on
+        the chat page) like the chat page's answers."""
+        conversation = self.start(user_id, answer.question, surface)
+        return self.record(user_id, conversation.id, answer)
+
     def record(
         self, user_id: int, conversation_id: int, answer: Answer, replaces: int | None = None
     ) -> Message | None:

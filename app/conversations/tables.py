@@ -30,6 +30,8 @@ conversations = Table(
     Column("id", Integer, primary_key=True),
     Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("title", String(MAX_TITLE_CHARS), nullable=False),
+    # where it was asked: "chat" (the page lists these), "api" (/api/v1/ask), "openai" (/v1)
+    Column("surface", String(16), nullable=False, default="chat"),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
 )

@@ -16,6 +16,7 @@ from app.web.asking import take_slot
 from app.web.auth import CsrfChecked, CurrentUser
 from app.web.deps import ServicesDep
 from app.web.pages import MAX_QUESTION_CHARS
+from app.web.recording import keep
 from ingest.types import SearchFilters
 
 router = APIRouter(prefix="/api/v1")
@@ -79,4 +80,5 @@ def ask(
         raise HTTPException(503, str(exc), headers={"Retry-After": "30"}) from exc
     except GenerationFailed as exc:  # the model server cannot be reached
         raise HTTPException(503, str(exc)) from exc
+    keep(services, user, answer, "api")
     return answer_dict(answer)

@@ -33,6 +33,7 @@ from app.web.auth import CsrfChecked, CurrentUser
 from app.web.deps import ServicesDep
 from app.web.errors import validation_error
 from app.web.pages import MAX_QUESTION_CHARS
+from app.web.recording import keep, kept
 from app.web.streaming import ClosingStreamingResponse
 from ingest.planning import is_utf8
 
@@ -176,7 +177,7 @@ def chat_completions(
         raise OpenAIError(429, slots.reason, "requests", retry, code="rate_limit_exceeded")
     if body.stream:
         events = answerer.stream(question, user.access, conversation, max_tokens=cap)
-        chunks = completion.chunks(events)
+        chunks = completion.chunks(kept(events, services, user, "openai"))
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         # closed when the client goes: the model stops and the slot is given back
         return ClosingStreamingResponse(slot.holding(chunks), headers=headers)
@@ -185,6 +186,7 @@ def chat_completions(
             answer = answerer.answer(question, user.access, conversation, max_tokens=cap)
         except GenerationFailed as exc:
             raise _unavailable(str(exc), busy=isinstance(exc, ModelBusy)) from exc
+    keep(services, user, answer, "openai")
     return completion.whole(answer)
 
 
