@@ -2,11 +2,13 @@
 background thread, each with a live state (queued, parsing, embedding, done, failed). Files
 waiting together go through one pipeline run (one parser pool), finishing one after another.
 
-Names come from `upload_names` (a client's file name is never trusted as a path). The queue
-lives in this process, with a note per queued job on disk (DATA_DIR/uploads/.queued: file,
-groups, tags); jobs not finished when the app stopped (even killed) are queued again at start
-with their groups, and a saved file without a note is listed as failed rather than ingested for
-everyone (`recover`).
+Names come from `upload_names` (a client's file name is never trusted as a path). Jobs are
+rows of the app database (`app.documents.jobs`): every app process shows the same jobs, a job
+survives restarts, and each process's worker claims the jobs it runs, so with PostgreSQL (and a
+Qdrant server) several workers share one queue, each file ingested once. Jobs not finished
+when the app stopped (even killed) are taken up again with their groups; a saved file no job
+covers is listed as failed rather than ingested for everyone (`recover`). The uploaded files
+themselves are under DATA_DIR/uploads: app processes on several machines need it shared.
 
 A re-index keeps the document's groups and tags as the catalog has them when the job *runs*, not
 when it was queued, so a group change made while it waits is not undone. While a file is being
@@ -18,17 +20,16 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import queue
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
 
+from sqlalchemy import Engine
+
+from app.documents.jobs import JobTable, Kind, State, UploadJob, worker_name
 from app.documents.upload_names import place, safe_name, unsupported_reason
 from ingest.catalog import Catalog
 from ingest.embed import Embedder
@@ -37,53 +38,18 @@ from ingest.store import VectorStore
 
 log = logging.getLogger(__name__)
 
-State = Literal["queued", "parsing", "embedding", "done", "failed"]
-Kind = Literal["upload", "reindex"]
-ACTIVE: frozenset[State] = frozenset({"queued", "parsing", "embedding"})
 INCOMING = ".incoming"  # half-received files; hidden, so folder ingestion skips them
-QUEUED = ".queued"  # one note per unfinished job, so a restart resumes it with its groups
+QUEUED = ".queued"  # notes of queued jobs written by docent before jobs were in the database
 NO_NOTE = "the upload was interrupted before its groups were recorded; upload it again"
+LEASE_SECONDS = 120.0  # a worker's hold on its jobs, renewed while it works
+POLL_SECONDS = 2.0  # how often an idle worker looks for jobs other processes queued
+CLAIM = 16  # jobs a worker takes at once (they share one pipeline run when their options match)
 _WRITTEN = {"new", "updated", "unchanged", "moved"}
 
 OptionsFor = Callable[
     [tuple[str, ...], bool, tuple[str, ...]], IngestOptions
 ]  # groups, force, tags
 ResultHook = Callable[[IngestResult], None]
-
-
-@dataclass(frozen=True)
-class UploadJob:
-    id: str
-    filename: str  # the name shown: the saved file's name (or the client's, cleaned, if refused)
-    kind: Kind
-    state: State
-    groups: tuple[str, ...] = ()
-    actor: str = ""
-    path: Path | None = None
-    reason: str | None = None  # why it failed, or a note on a finished one
-    outcome: str | None = None  # the pipeline's status: new, updated, unchanged, moved...
-    chunks: int = 0
-    pages: int | None = None
-    created: float = 0.0
-    tags: tuple[str, ...] = ()  # a re-indexed document keeps its search labels
-    current_labels: bool = False  # groups and tags read from the catalog when the job runs
-
-    @property
-    def active(self) -> bool:
-        return self.state in ACTIVE
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "filename": self.filename,
-            "kind": self.kind,
-            "state": self.state,
-            "groups": list(self.groups),
-            "reason": self.reason,
-            "outcome": self.outcome,
-            "chunks": self.chunks,
-            "pages": self.pages,
-        }
 
 
 class _Watched:
@@ -102,25 +68,32 @@ class _Watched:
 
 
 class UploadQueue:
-    """Uploaded files and re-index requests, ingested one at a time by one background thread."""
+    """Uploaded files and re-index requests in the app database, ingested by this process's
+    worker thread (and by the workers of other app processes sharing the database)."""
 
     def __init__(
         self,
         folder: Path,
         *,
+        engine: Engine,
         embedder: Embedder,
         store: VectorStore,
         catalog: Catalog,
         options: OptionsFor,
         on_result: ResultHook | None = None,
         keep: int = 300,
+        lease: float = LEASE_SECONDS,
+        poll: float = POLL_SECONDS,
+        claim: int = CLAIM,
+        worker: str | None = None,
     ) -> None:
         self.folder = folder
         self.embedder, self.store, self.catalog = embedder, store, catalog
         self._options, self._on_result, self._keep = options, on_result, keep
-        self._jobs: dict[str, UploadJob] = {}
-        self._lock = threading.Condition()
-        self._todo: queue.Queue[str | None] = queue.Queue()
+        self._table = JobTable(engine)
+        self.worker = worker or worker_name()
+        self._lease, self._poll, self._claim = lease, poll, claim
+        self._lock = threading.Condition()  # notified on every change this process makes
         self._thread: threading.Thread | None = None
         self._closed = False
         self._pick = threading.Lock()  # held while a batch is chosen and while groups change
@@ -189,94 +162,77 @@ class UploadQueue:
         being ingested right now raises `Ingesting` (its run writes the groups it began with;
         a queued re-index reads them when it starts)."""
         with self._pick:
-            if str(source.resolve()) in self._running:
+            resolved = str(source.resolve())
+            if resolved in self._running or self._table.running_path(str(source)):
                 raise Ingesting(f"{source.name} is being ingested right now; try again when done")
             yield
 
     def recover(self) -> list[UploadJob]:
-        """After a stop or a crash: queue again the jobs whose notes remain (same id, groups and
-        tags); list a saved file the catalog has not finished and no note covers as failed
-        (its groups are unknown, so it is not ingested for everyone). Returns the jobs listed."""
-        if not self.folder.is_dir():
-            return []
-        finished = {r.source for r in self.catalog.all() if r.status != "pending"}
-        jobs, noted = [], set()
-        for note in sorted(self._notes.glob("*.json")):
-            job = self._from_note(note)
-            if job is None or job.path is None:
-                note.unlink(missing_ok=True)
-                continue
-            noted.add(job.path.resolve())  # done before the stop: comes out "unchanged"
-            with self._lock:
-                self._jobs[job.id] = job
-            jobs.append(job)
-            self._queue(job, write_note=False)
-        for path in sorted(p for p in self.folder.iterdir() if p.is_file()):
-            known = str(path.resolve()) in finished or path.resolve() in noted
-            if not known and not path.name.startswith("."):
-                jobs.append(self._new(path.name, "upload", "failed", (), "", reason=NO_NOTE))
-        for stale in self.incoming.iterdir():  # half-received when the app stopped
-            stale.unlink(missing_ok=True)
+        """At start: take up again the jobs of this machine's workers that died (same id,
+        groups and tags); list a saved file the catalog has not finished and no job covers as
+        failed (its groups are unknown, so it is not ingested for everyone); start the worker.
+        Returns the jobs still to do and those just listed as failed."""
+        self._import_notes()
+        self._table.free_dead_here()
+        jobs = self._table.active()
+        if self.folder.is_dir():
+            finished = {r.source for r in self.catalog.all() if r.status != "pending"}
+            covered = {job.path.resolve() for job in jobs if job.path is not None}
+            for path in sorted(p for p in self.folder.iterdir() if p.is_file()):
+                known = str(path.resolve()) in finished or path.resolve() in covered
+                if not known and not path.name.startswith("."):
+                    jobs.append(self._new(path.name, "upload", "failed", (), "", reason=NO_NOTE))
+            for stale in self.incoming.iterdir():  # half-received when the app stopped
+                stale.unlink(missing_ok=True)
+        self._start()
         return jobs
 
     # --- reading state -------------------------------------------------------------------------
     def jobs(self) -> list[UploadJob]:
         """Newest first."""
-        with self._lock:
-            return sorted(self._jobs.values(), key=lambda job: job.created, reverse=True)
+        return self._table.newest(self._keep)
 
     def get(self, job_id: str) -> UploadJob | None:
-        with self._lock:
-            return self._jobs.get(job_id)
+        return self._table.get(job_id)
 
     def busy(self) -> bool:
-        with self._lock:
-            return any(job.active for job in self._jobs.values())
+        return self._table.any_active()
 
     def clear_finished(self) -> int:
         """Forget finished jobs (the documents stay); returns how many."""
-        with self._lock:
-            done = [job_id for job_id, job in self._jobs.items() if not job.active]
-            for job_id in done:
-                del self._jobs[job_id]
-            return len(done)
+        return self._table.delete_finished()
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Block until no job is queued or running; False on timeout."""
         deadline = time.monotonic() + timeout
         with self._lock:
-            while any(job.active for job in self._jobs.values()):
+            while self._table.any_active():
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
-                self._lock.wait(left)
+                self._lock.wait(min(left, 0.2))  # other processes' jobs change unannounced
         return True
 
     def close(self, timeout: float = 60.0) -> None:
-        """Finish the file being ingested, then stop (queued files are recovered next start)."""
-        self._closed = True
-        self._todo.put(None)
+        """Finish the file being ingested, then stop; jobs not started are given back."""
+        with self._lock:
+            self._closed = True
+            self._lock.notify_all()
         if self._thread is not None:
             self._thread.join(timeout)
+        self._table.release(self.worker)
 
-    # --- notes of queued jobs ------------------------------------------------------------------
-    @property
-    def _notes(self) -> Path:
-        path = self.folder / QUEUED
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-
-    def _queue(self, job: UploadJob, *, write_note: bool = True) -> None:
-        if write_note:
-            note: dict[str, object] = {"filename": job.filename, "kind": job.kind}
-            note |= {"path": str(job.path), "groups": job.groups, "tags": job.tags}
-            note["actor"] = job.actor
-            note["current_labels"] = job.current_labels
-            temporary = self._notes / f".{job.id}.tmp"
-            temporary.write_text(json.dumps(note))
-            os.replace(temporary, self._notes / f"{job.id}.json")  # whole or absent
-        self._todo.put(job.id)
-        self._start()
+    # --- notes written before jobs were in the database ----------------------------------------
+    def _import_notes(self) -> None:
+        """Jobs an older docent left as notes on disk become rows (then the notes go)."""
+        notes = self.folder / QUEUED
+        if not notes.is_dir():
+            return
+        for note in sorted(notes.iterdir()):
+            job = self._from_note(note) if note.suffix == ".json" else None
+            if job is not None and self._table.get(job.id) is None:
+                self._table.add(job)
+            note.unlink(missing_ok=True)
 
     def _from_note(self, note: Path) -> UploadJob | None:
         try:
@@ -301,6 +257,11 @@ class UploadQueue:
         )
 
     # --- the worker ----------------------------------------------------------------------------
+    def _queue(self, job: UploadJob) -> None:
+        with self._lock:
+            self._lock.notify_all()
+        self._start()
+
     def _start(self) -> None:
         with self._lock:
             if self._thread is None and not self._closed:
@@ -308,27 +269,34 @@ class UploadQueue:
                 self._thread.start()
 
     def _run(self) -> None:
-        """Take every job waiting at that moment and ingest them in as few pipeline runs as
-        their options allow: one run shares one parser pool (its start-up costs seconds)."""
-        while (first := self._todo.get()) is not None and not self._closed:
-            waiting = [first, *self._waiting()]
-            ids = [job_id for job_id in waiting if job_id]
-            while ids and not self._closed:
-                with self._pick:  # the batch's groups are read and frozen in one step
-                    jobs = [job for job_id in ids if (job := self._labelled(job_id))]
-                    if not jobs:
-                        break
-                    batch = _batches(jobs)[0]
-                    self._running = {str(job.path.resolve()) for job in batch if job.path}
-                try:
-                    self._ingest(batch)
-                finally:
-                    with self._pick:
-                        self._running = set()
-                done = {job.id for job in batch}
-                ids = [job_id for job_id in ids if job_id not in done]
-            if None in waiting or self._closed:
-                return
+        """Claim the jobs waiting at that moment and ingest them in as few pipeline runs as
+        their options allow (one run shares one parser pool: its start-up costs seconds);
+        when there are none, wait for this process's next job or look again shortly."""
+        while not self._closed:
+            claimed = self._table.claim(self.worker, self._lease, self._claim)
+            if not claimed:
+                with self._lock:
+                    if not self._closed:
+                        self._lock.wait(self._poll)
+                continue
+            with _Renewing(self._table, self.worker, self._lease):
+                self._run_claimed([job.id for job in claimed])
+
+    def _run_claimed(self, ids: list[str]) -> None:
+        while ids and not self._closed:
+            with self._pick:  # the batch's groups are read and frozen in one step
+                jobs = [job for job_id in ids if (job := self._labelled(job_id))]
+                if not jobs:
+                    return
+                batch = _batches(jobs)[0]
+                self._running = {str(job.path.resolve()) for job in batch if job.path}
+            try:
+                self._ingest(batch)
+            finally:
+                with self._pick:
+                    self._running = set()
+            done = {job.id for job in batch}
+            ids = [job_id for job_id in ids if job_id not in done]
 
     def _labelled(self, job_id: str) -> UploadJob | None:
         """The job if it still waits, a re-index with its document's groups and tags now."""
@@ -343,14 +311,6 @@ class UploadQueue:
             return None
         self._set(job.id, groups=record.groups, tags=record.tags)
         return self.get(job.id)
-
-    def _waiting(self) -> list[str | None]:
-        found: list[str | None] = []
-        while True:
-            try:
-                found.append(self._todo.get_nowait())
-            except queue.Empty:
-                return found
 
     def _ingest(self, batch: list[UploadJob]) -> None:
         present = []
@@ -372,7 +332,7 @@ class UploadQueue:
                 options=self._options(first.groups, first.kind == "reindex", first.tags),
                 on_result=progress.finished,
             )
-        except _Stopped:  # the app is stopping: the rest stays queued (notes) for the next start
+        except _Stopped:  # the app is stopping: the rest stays queued for the next start
             return
         except Exception as exc:  # reported on the jobs; the queue goes on with the next ones
             log.exception("ingesting %d uploaded files failed", len(present))
@@ -422,25 +382,40 @@ class UploadQueue:
             tags=tags,
             current_labels=current_labels,
         )
+        self._table.add(job)
+        self._table.delete_finished(keep=self._keep)
         with self._lock:
-            self._jobs[job.id] = job
-            self._forget_old()
             self._lock.notify_all()
         return job
 
     def _set(self, job_id: str, **changes: object) -> None:
-        if changes.get("state") not in (None, *ACTIVE):  # finished: nothing left to resume
-            (self._notes / f"{job_id}.json").unlink(missing_ok=True)
+        self._table.update(job_id, **changes)
         with self._lock:
-            job = self._jobs.get(job_id)
-            if job is not None:
-                self._jobs[job_id] = replace(job, **changes)  # type: ignore[arg-type]
             self._lock.notify_all()
 
-    def _forget_old(self) -> None:
-        finished = [j for j in sorted(self._jobs.values(), key=lambda j: j.created) if not j.active]
-        for job in finished[: max(0, len(self._jobs) - self._keep)]:
-            del self._jobs[job.id]
+
+class _Renewing:
+    """While a worker ingests, its hold on its jobs is renewed (a third of the lease apart)."""
+
+    def __init__(self, table: JobTable, worker: str, lease: float) -> None:
+        self.table, self.worker, self.lease = table, worker, lease
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._renew, name="uploads-lease", daemon=True)
+
+    def __enter__(self) -> _Renewing:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _renew(self) -> None:
+        while not self._stop.wait(self.lease / 3):
+            try:
+                self.table.renew(self.worker, self.lease)
+            except Exception:  # the database away for a moment: try again next time
+                log.exception("renewing the upload worker's lease failed")
 
 
 class Ingesting(RuntimeError):

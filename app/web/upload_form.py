@@ -16,8 +16,9 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.datastructures import UploadFile
 
 from app.accounts import AccountError, User
+from app.documents.jobs import UploadJob
 from app.documents.library import parse_groups
-from app.documents.uploads import UploadJob, UploadQueue
+from app.documents.uploads import UploadQueue
 from app.web.auth import AdminUser, accounts_of
 from app.web.deps import settings_of
 

@@ -1,11 +1,14 @@
 """The upload queue after a stop or a crash: unfinished jobs come back with their groups, a file
-saved without a note is listed as failed (never ingested for everyone)."""
+saved without a job is listed as failed (never ingested for everyone)."""
 
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
+from app.accounts import Accounts
 from app.documents.uploads import NO_NOTE, QUEUED, UploadQueue
 from ingest.catalog import Catalog
 from ingest.pipeline import IngestOptions
@@ -15,13 +18,36 @@ from tests.fakes import FakeEmbedder
 TEXT = "# Leave\n\nEveryone gets twenty eight days of annual leave each year.\n"
 
 
-def _queue(
-    folder: Path, embedder: FakeEmbedder, store: QdrantStore, catalog: Catalog
-) -> UploadQueue:
-    def options(groups: tuple[str, ...], force: bool, tags: tuple[str, ...]) -> IngestOptions:
-        return IngestOptions(80, 10, groups, force=force, tags=tags, workers=0)
+def _options(groups: tuple[str, ...], force: bool, tags: tuple[str, ...]) -> IngestOptions:
+    return IngestOptions(80, 10, groups, force=force, tags=tags, workers=0)
 
-    return UploadQueue(folder, embedder=embedder, store=store, catalog=catalog, options=options)
+
+@dataclass
+class Parts:
+    """What an upload queue is built on; each `queue()` is another worker (or a restart)."""
+
+    folder: Path
+    accounts: Accounts
+    embedder: FakeEmbedder
+    store: QdrantStore
+    catalog: Catalog
+
+    def queue(self) -> UploadQueue:
+        return UploadQueue(
+            self.folder,
+            engine=self.accounts.engine,
+            embedder=self.embedder,
+            store=self.store,
+            catalog=self.catalog,
+            options=_options,
+        )
+
+
+@pytest.fixture
+def parts(
+    tmp_path: Path, accounts: Accounts, embedder: FakeEmbedder, store: QdrantStore, catalog: Catalog
+) -> Parts:
+    return Parts(tmp_path / "uploads", accounts, embedder, store, catalog)
 
 
 def _received(queue: UploadQueue, name: str, text: str = TEXT) -> Path:
@@ -30,95 +56,82 @@ def _received(queue: UploadQueue, name: str, text: str = TEXT) -> Path:
     return path
 
 
-def test_a_job_queued_when_the_app_stopped_resumes_with_its_id_and_groups(
-    tmp_path: Path, embedder: FakeEmbedder, store: QdrantStore, catalog: Catalog
-) -> None:
-    folder = tmp_path / "uploads"
-    first = _queue(folder, embedder, store, catalog)
+def test_a_job_queued_when_the_app_stopped_resumes_with_its_id_and_groups(parts: Parts) -> None:
+    first = parts.queue()
     first.close()  # stopped: the worker takes nothing more, as if killed before it ran
     job = first.add_file(_received(first, "leave.md"), "leave.md", ["hr"], "boss")
-    assert catalog.all() == []
-    notes = list((folder / QUEUED).glob("*.json"))
-    assert [n.stem for n in notes] == [job.id]
-    assert json.loads(notes[0].read_text())["groups"] == ["hr"]
+    assert parts.catalog.all() == []
+    waiting = first.get(job.id)  # kept in the app database with its groups
+    assert waiting is not None and (waiting.state, waiting.groups) == ("queued", ("hr",))
 
-    again = _queue(folder, embedder, store, catalog)
+    again = parts.queue()
     recovered = again.recover()
     assert [(j.id, j.groups, j.actor) for j in recovered] == [(job.id, ("hr",), "boss")]
     assert again.wait_idle(30)
     done = again.get(job.id)
     assert done is not None and done.state == "done" and done.outcome == "new"
-    (record,) = catalog.all()
+    (record,) = parts.catalog.all()
     assert record.status == "ok" and record.groups == ("hr",)
-    chunks = store.document_chunks(record.doc_id, record.version)
+    chunks = parts.store.document_chunks(record.doc_id, record.version)
     assert len(chunks) == record.chunk_count and {c.groups for c in chunks} == {("hr",)}
-    assert list((folder / QUEUED).glob("*.json")) == []  # the note goes with the job
     assert again.recover() == []  # nothing left to resume
     again.close()
 
 
-def test_a_pending_catalog_entry_from_a_killed_ingestion_is_ingested_again(
-    tmp_path: Path, embedder: FakeEmbedder, store: QdrantStore, catalog: Catalog
-) -> None:
-    folder = tmp_path / "uploads"
-    first = _queue(folder, embedder, store, catalog)
+def test_a_pending_catalog_entry_from_a_killed_ingestion_is_ingested_again(parts: Parts) -> None:
+    first = parts.queue()
     first.close()
     job = first.add_file(_received(first, "leave.md"), "leave.md", ["hr"], "boss")
     assert job.path is not None
-    catalog.record_pending("doc-from-the-killed-run", str(job.path.resolve()), "0" * 16)
+    parts.catalog.record_pending("doc-from-the-killed-run", str(job.path.resolve()), "0" * 16)
 
-    again = _queue(folder, embedder, store, catalog)
+    again = parts.queue()
     assert [j.id for j in again.recover()] == [job.id]
     assert again.wait_idle(30)
     assert again.get(job.id).state == "done"  # type: ignore[union-attr]
-    assert [(r.status, r.groups) for r in catalog.all()] == [("ok", ("hr",))]
+    assert [(r.status, r.groups) for r in parts.catalog.all()] == [("ok", ("hr",))]
     again.close()
 
 
 def test_a_saved_file_without_a_note_is_failed_with_a_reason_not_ingested_for_everyone(
-    tmp_path: Path, embedder: FakeEmbedder, store: QdrantStore, catalog: Catalog
+    parts: Parts,
 ) -> None:
-    folder = tmp_path / "uploads"
-    folder.mkdir()
-    (folder / "secret.md").write_text(TEXT)  # saved, then killed before its note was written
-    queue = _queue(folder, embedder, store, catalog)
+    parts.folder.mkdir()
+    (parts.folder / "secret.md").write_text(TEXT)  # saved, then killed before its note was written
+    queue = parts.queue()
     queue.incoming.joinpath("half.md").write_text("# Hal")  # half-received
     (job,) = queue.recover()
     assert (job.filename, job.state, job.reason) == ("secret.md", "failed", NO_NOTE)
     assert queue.wait_idle(5)
-    assert catalog.all() == [] and store.count() == 0
+    assert parts.catalog.all() == [] and parts.store.count() == 0
     assert list(queue.incoming.iterdir()) == []
-    assert (folder / "secret.md").is_file()  # kept for the admin to look at
+    assert (parts.folder / "secret.md").is_file()  # kept for the admin to look at
     queue.close()
 
 
 def test_a_note_for_a_file_that_is_gone_ends_failed_and_a_broken_note_is_dropped(
-    tmp_path: Path, embedder: FakeEmbedder, store: QdrantStore, catalog: Catalog
+    parts: Parts,
 ) -> None:
-    folder = tmp_path / "uploads"
-    first = _queue(folder, embedder, store, catalog)
+    first = parts.queue()
     first.close()
     job = first.add_file(_received(first, "leave.md"), "leave.md", [], "boss")
     assert job.path is not None
     job.path.unlink()
-    (folder / QUEUED / "broken.json").write_text("{not json")
+    (parts.folder / QUEUED).mkdir()
+    (parts.folder / QUEUED / "broken.json").write_text("{not json")
 
-    again = _queue(folder, embedder, store, catalog)
+    again = parts.queue()
     assert [j.id for j in again.recover()] == [job.id]
     assert again.wait_idle(10)
     ended = again.get(job.id)
     assert ended is not None and (ended.state, ended.reason) == ("failed", "the file is gone")
-    assert list((folder / QUEUED).iterdir()) == []
+    assert list((parts.folder / QUEUED).iterdir()) == []  # an older docent's notes are read once
     again.close()
 
 
-def test_a_finished_upload_leaves_no_note_and_is_not_queued_again(
-    tmp_path: Path, embedder: FakeEmbedder, store: QdrantStore, catalog: Catalog
-) -> None:
-    folder = tmp_path / "uploads"
-    queue = _queue(folder, embedder, store, catalog)
+def test_a_finished_upload_is_not_queued_again(parts: Parts) -> None:
+    queue = parts.queue()
     job = queue.add_file(_received(queue, "leave.md"), "leave.md", ["hr"], "boss")
     assert queue.wait_idle(30) and queue.get(job.id).state == "done"  # type: ignore[union-attr]
     queue.close()
-    assert list((folder / QUEUED).iterdir()) == []
-    assert _queue(folder, embedder, store, catalog).recover() == []
+    assert parts.queue().recover() == []

@@ -31,6 +31,7 @@ def start(app: FastAPI) -> AdminState:
 
     uploads = UploadQueue(
         settings.data_dir / "uploads",
+        engine=services.accounts.engine,
         embedder=services.embedder,
         store=services.store,
         catalog=services.catalog,

@@ -1,0 +1,139 @@
+"""One ingestion job system in the app database: several workers (app processes) share one
+queue, each file ingested exactly once; progress reads the same from every worker; a worker
+that dies has its file finished by another; a job queued by one process is shown and run by
+another. (test_postgres_upload_jobs.py runs these on PostgreSQL, where claims use
+`FOR UPDATE SKIP LOCKED`.)"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from app.accounts import Accounts
+from app.documents.jobs import JobTable, worker_name
+from app.documents.uploads import UploadQueue
+from ingest.catalog import Catalog
+from ingest.pipeline import IngestOptions, IngestResult
+from ingest.store import QdrantStore
+from tests.fakes import FakeEmbedder
+
+ANOTHER_MACHINE = "elsewhere:4242:dead"  # a worker on another host: only its lease tells
+
+
+class SteadyEmbedder(FakeEmbedder):
+    """The fake embedder taking a tenth of a second a call, as a real one takes its time: so
+    a worker busy with one file leaves the next to the other."""
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        time.sleep(0.1)
+        return super().embed(texts)
+
+
+def _options(groups: tuple[str, ...], force: bool, tags: tuple[str, ...]) -> IngestOptions:
+    return IngestOptions(80, 10, groups, force=force, tags=tags, workers=0)
+
+
+class Workers:
+    """Upload queues on one app database, store and catalog: one per app process."""
+
+    def __init__(
+        self,
+        folder: Path,
+        accounts: Accounts,
+        embedder: FakeEmbedder,
+        store: QdrantStore,
+        catalog: Catalog,
+    ) -> None:
+        self.folder, self.accounts = folder, accounts
+        self.embedder, self.store, self.catalog = embedder, store, catalog
+        self.results: Counter[str] = Counter()  # per worker: files it ingested
+        self.started: list[UploadQueue] = []
+
+    def start(self, lease: float = 60.0, claim: int = 1) -> UploadQueue:
+        name = f"{worker_name()}-{len(self.started)}"
+
+        def counted(result: IngestResult) -> None:
+            self.results[name] += 1
+
+        queue = UploadQueue(
+            self.folder,
+            engine=self.accounts.engine,
+            embedder=self.embedder,
+            store=self.store,
+            catalog=self.catalog,
+            options=_options,
+            lease=lease,
+            poll=0.05,
+            claim=claim,
+            worker=name,
+            on_result=counted,
+        )
+        self.started.append(queue)
+        return queue
+
+    def close(self) -> None:
+        for queue in self.started:
+            queue.close()
+
+
+@pytest.fixture
+def workers(
+    tmp_path: Path, accounts: Accounts, store: QdrantStore, catalog: Catalog
+) -> Iterator[Workers]:
+    shared = Workers(tmp_path / "uploads", accounts, SteadyEmbedder(), store, catalog)
+    yield shared
+    shared.close()
+
+
+def _file(queue: UploadQueue, name: str) -> Path:
+    path = queue.incoming / name
+    path.write_text(f"# {name}\n\nThe {name} policy says something of its own, {name}.\n")
+    return path
+
+
+def test_two_workers_ingest_one_batch_each_file_once(workers: Workers) -> None:
+    first, second = workers.start(), workers.start()
+    first.close()  # queue everything before any worker runs
+    jobs = [first.add_file(_file(first, f"doc{i}.md"), f"doc{i}.md", ["hr"]) for i in range(6)]
+    first = workers.start()  # the first process's worker, running again
+    second.recover()
+    first.recover()
+    assert second.wait_idle(60) and first.wait_idle(60)
+    assert sum(workers.results.values()) == 6, workers.results  # each file exactly once
+    assert len(workers.results) == 2, workers.results  # both took part
+    assert len(workers.catalog.all()) == 6
+    for job in jobs:  # the same progress from either process
+        seen = first.get(job.id), second.get(job.id)
+        assert seen[0] == seen[1] and seen[0] is not None and seen[0].state == "done"
+
+
+def test_a_dead_workers_file_is_finished_by_another(workers: Workers) -> None:
+    stopped = workers.start()
+    stopped.close()
+    job = stopped.add_file(_file(stopped, "leave.md"), "leave.md", ["hr"])
+    table = JobTable(workers.accounts.engine)
+    (taken,) = table.claim(ANOTHER_MACHINE, lease=0.5)  # it took the file, then died
+    table.update(taken.id, state="parsing")
+    survivor = workers.start()
+    survivor.recover()
+    time.sleep(0.2)
+    assert survivor.get(job.id).state == "parsing"  # type: ignore[union-attr]  # lease still runs
+    assert survivor.wait_idle(30)
+    done = survivor.get(job.id)
+    assert done is not None and done.state == "done" and done.groups == ("hr",)
+    assert workers.results == {survivor.worker: 1}
+
+
+def test_a_job_queued_by_one_process_is_shown_and_run_by_another(workers: Workers) -> None:
+    one = workers.start()
+    one.close()
+    job = one.add_file(_file(one, "leave.md"), "leave.md", ["hr"], "boss")
+    other = workers.start()
+    assert [(j.id, j.state, j.actor) for j in other.jobs()] == [(job.id, "queued", "boss")]
+    other.recover()
+    assert other.wait_idle(30)
+    assert one.get(job.id).state == "done"  # type: ignore[union-attr]  # seen from the first too
