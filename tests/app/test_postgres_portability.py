@@ -13,9 +13,9 @@ from sqlalchemy import Engine, inspect
 from app.accounts import Accounts, Passwords
 from app.accounts.db import create_all, engine_url, make_engine, metadata
 from app.conversations.store import Conversations
+from tests.app.conversations.test_conversations import Clock, make_answer
 from tests.app.on_postgres import pg_accounts
 from tests.app.signin import add_user
-from tests.app.test_conversations import Clock, make_answer
 
 __all__ = ["pg_accounts"]  # a fixture used through `either`
 

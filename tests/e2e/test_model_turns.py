@@ -11,7 +11,7 @@ from app.answering.followup import Turn, condense
 from app.demo import demo_documents
 from app.generation.generator import Aside, LlamaCppGenerator
 from app.services import Services
-from tests.app.test_answer_queue import Background
+from tests.app.generation.test_answer_queue import Background
 from tests.e2e.real import real_services
 
 pytestmark = pytest.mark.slow

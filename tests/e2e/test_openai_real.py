@@ -14,7 +14,7 @@ from app.services import Services
 from app.settings import Settings
 from app.web import create_app
 from tests.app.signin import add_user
-from tests.app.test_openai_api import running
+from tests.app.web.test_openai_api import running
 from tests.e2e.real import real_services
 
 pytestmark = pytest.mark.slow
@@ -61,7 +61,7 @@ def test_a_streamed_answer_from_the_real_model_is_sourced_and_measured(
     assert text.strip()
     # the tiny model cites or not, depending on the prompt's wording; when it does, the
     # citations come with the finish chunk and a source list follows the text (the mapping
-    # itself is tested with a fake model in tests/app/test_openai_api.py)
+    # itself is tested with a fake model in tests/app/web/test_openai_api.py)
     assert all(c["title"] for c in citations)
     assert ("\n\nSources:\n[" in text) == bool(citations)
     assert all("handbook" in c["source"].lower() for c in citations)

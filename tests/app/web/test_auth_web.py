@@ -23,9 +23,9 @@ from app.settings import Settings
 from app.web import create_app
 from app.web.auth import CSRF_HEADER, SESSION_COOKIE, safe_next
 from app.web.client import client_address_of
+from tests.app.accounts.test_auth_accounts import Clock
 from tests.app.sample import ingest_remote_work
 from tests.app.signin import PASSWORD, add_user, sign_in
-from tests.app.test_auth_accounts import Clock
 from tests.fakes import FakeGenerator
 
 

@@ -9,7 +9,7 @@ request; a leak is a forbidden document's canary anywhere in a response (body or
 Every probe that can show content is also run as users who MAY read the documents, and those
 runs must show the canaries: a probe that could not see a leak proves nothing.
 
-The ledger counts probes and leaks; `pytest -s tests/app/test_access_leaks.py` prints them.
+The ledger counts probes and leaks; `pytest -s tests/app/web/test_access_leaks.py` prints them.
 """
 
 from __future__ import annotations
@@ -557,7 +557,7 @@ def test_a_deactivated_user_reads_nothing_more(fresh_kb: Kb) -> None:
 def test_zz_report(kb: Kb) -> None:
     """Runs last in this module: the totals (printed with -s)."""
     if LEDGER.probes == 0:
-        pytest.skip("the totals need the whole module: pytest tests/app/test_access_leaks.py")
+        pytest.skip("the totals need the whole module: pytest tests/app/web/test_access_leaks.py")
     print(f"\naccess-control probes: {LEDGER.probes}, leaks: {len(LEDGER.leaks)}")
     assert LEDGER.probes >= 1000  # 1,026 when written; fewer means a probe stopped running
     assert LEDGER.leaks == []

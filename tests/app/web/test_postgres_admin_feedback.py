@@ -3,7 +3,7 @@ usage analytics over the conversation tables."""
 
 from __future__ import annotations
 
-from tests.app import test_admin_feedback
 from tests.app.on_postgres import on_postgres
+from tests.app.web import test_admin_feedback
 
 globals().update(on_postgres(test_admin_feedback))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from tests.app import test_conversations_stats
+from tests.app.conversations import test_conversations_stats
 from tests.app.on_postgres import on_postgres
 
 globals().update(on_postgres(test_conversations_stats))

@@ -30,25 +30,14 @@ from app.models import (
 )
 from app.models.files import read_sidecar, sidecar_path
 from app.models.progress import rich_progress
-
-try:
-    from models_standin import (
-        Notes,
-        ProgressRecorder,
-        StandInHub,
-        closed_port_url,
-        tiny_gguf,
-        write_part_modules,
-    )
-except ImportError:  # tests/app imported as a package
-    from .models_standin import (
-        Notes,
-        ProgressRecorder,
-        StandInHub,
-        closed_port_url,
-        tiny_gguf,
-        write_part_modules,
-    )
+from tests.app.models_standin import (
+    Notes,
+    ProgressRecorder,
+    StandInHub,
+    closed_port_url,
+    tiny_gguf,
+    write_part_modules,
+)
 
 HUB_MODEL = "tiny-hub"
 OFFLINE = "tiny-offline"

@@ -13,9 +13,9 @@ from app.services import Services
 from app.settings import Settings
 from app.web import create_app
 from ingest.catalog import OkRecord
+from tests.app.conversations.test_conversations import make_answer
 from tests.app.sample import passage
 from tests.app.signin import add_user, sign_in
-from tests.app.test_conversations import make_answer
 
 PDF_BYTES = b"%PDF-1.4\n% a stand-in: served as bytes, never parsed here\n%%EOF\n"
 

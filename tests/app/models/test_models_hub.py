@@ -17,11 +17,7 @@ from app.models.hub import (
     download,
     hub_file_url,
 )
-
-try:
-    from models_standin import ProgressRecorder, StandInHub, closed_port_url, tiny_gguf
-except ImportError:  # tests/app imported as a package
-    from .models_standin import ProgressRecorder, StandInHub, closed_port_url, tiny_gguf
+from tests.app.models_standin import ProgressRecorder, StandInHub, closed_port_url, tiny_gguf
 
 REPO = "acme/Tiny-GGUF"
 FILE = "tiny-Q4_K_M.gguf"

@@ -10,7 +10,7 @@ import pytest
 
 from app.accounts import Accounts, Passwords, Policy
 from app.accounts.db import make_engine
-from tests.app import test_auth_accounts
+from tests.app.accounts import test_auth_accounts
 from tests.app.on_postgres import on_postgres
 
 globals().update(

@@ -27,7 +27,7 @@ from app.answering.followup import Turn
 from app.generation.generator import FairQueue, GenerationFailed, ModelBusy
 from app.generation.http_server import OpenAIGenerator
 from app.services import Services
-from tests.app.test_answer import _ingest
+from tests.app.answering.test_answer import _ingest
 from tests.fakes import FakeEmbedder, FakeGenerator
 
 QUESTION = "How many days per week can I work remotely?"

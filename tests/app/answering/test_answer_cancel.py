@@ -9,8 +9,8 @@ import pytest
 from app.answering.answer import Answerer, Done, Queued, Retrieved, Token
 from app.generation.generator import FairQueue
 from app.services import Services
-from tests.app.test_answer import _ingest
-from tests.app.test_answer_queue import QUESTION, Background, _holding
+from tests.app.answering.test_answer import _ingest
+from tests.app.generation.test_answer_queue import QUESTION, Background, _holding
 from tests.fakes import FakeGenerator
 
 LONG_REPLY = " ".join(f"word{i}" for i in range(50)) + " [1]."

@@ -16,7 +16,7 @@ from app.settings import Settings
 from app.web import create_app
 from tests.app import admining
 from tests.app.signin import add_user, sign_in
-from tests.app.test_auth_routes import all_routes
+from tests.app.web.test_auth_routes import all_routes
 
 admin, admin_settings, admin_services = (
     admining.admin,

@@ -9,9 +9,9 @@ import pytest
 from app.accounts import Accounts, User
 from app.conversations.stats import percentile
 from app.conversations.store import Conversations
+from tests.app.conversations.test_conversations import Clock, make_answer, not_found
 from tests.app.sample import PER_DIEM, REMOTE
 from tests.app.signin import add_user
-from tests.app.test_conversations import Clock, make_answer, not_found
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ answers round-tripped with their figures, regeneration, feedback once per user, 
 
 from __future__ import annotations
 
-from tests.app import test_conversations
+from tests.app.conversations import test_conversations
 from tests.app.on_postgres import on_postgres
 
 globals().update(on_postgres(test_conversations))

@@ -17,7 +17,7 @@ from app.settings import Settings
 from app.web import create_app
 from app.web.upload_form import upload_size_guard
 from tests.app.signin import add_user, sign_in
-from tests.app.test_auth_routes import all_routes
+from tests.app.web.test_auth_routes import all_routes
 
 CHUNK = 64 << 10
 BIG = 8 << 20  # 8 MB: the old app read all of it before answering 401

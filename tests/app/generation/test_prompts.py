@@ -9,7 +9,7 @@ from app.answering.followup import Turn
 from app.generation.prompting import NOT_FOUND, Prompts
 from tests.app.sample import PER_DIEM, REMOTE, passage
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).parents[1] / "golden"
 
 
 def test_answer_prompt_matches_golden_text() -> None:

@@ -20,11 +20,7 @@ from app.models.packaged import (
     shipped_file_path,
     smollm2_path,
 )
-
-try:
-    from models_standin import ProgressRecorder, write_part_modules
-except ImportError:  # tests/app imported as a package
-    from .models_standin import ProgressRecorder, write_part_modules
+from tests.app.models_standin import ProgressRecorder, write_part_modules
 
 CHUNKS = [bytes([i]) * (3000 + i) for i in range(1, 5)]
 WHOLE = b"".join(CHUNKS)
