@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import abc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field, replace
 from typing import Protocol
@@ -110,9 +110,14 @@ class Answer:
 
 @dataclass(frozen=True)
 class Queued:
-    """Other requests are ahead in line for the model; sent again each time the line moves."""
+    """Other requests are ahead in line for the model; sent again each time the line moves.
+
+    Asking for the next event waits (in the asking thread) until the line moves again; a
+    consumer that would rather not hold a thread meanwhile waits until `moved()` is true
+    first (see `app.web.streaming.Parked`)."""
 
     ahead: int  # requests before this one, the one being answered included (1: next)
+    moved: Callable[[], bool] = field(default=lambda: True, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -201,7 +206,7 @@ class _Turn:
         self._ticket = self._queue.join()
         started = time.perf_counter()
         for ahead in self._ticket.wait(self._timeout):
-            yield Queued(ahead)
+            yield Queued(ahead, self._ticket.moved)
         self.waited_ms = _ms_since(started)
 
     def leave(self) -> None:

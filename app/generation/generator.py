@@ -62,6 +62,18 @@ class FairQueue:
                 self._line.remove(ticket)
                 self._changed.notify_all()
 
+    def moved(self, ticket: Ticket, told: int, deadline: float | None) -> bool:
+        """Without blocking: would `next_place` return (or raise) at once? True once the
+        number ahead differs from `told`, the turn came, the ticket left, or `deadline`
+        passed. An async caller waits for this before asking, so no thread waits in line."""
+        with self._changed:
+            if ticket not in self._line:
+                return True
+            ahead = self._line.index(ticket)
+        return (
+            ahead != told or ahead == 0 or (deadline is not None and time.monotonic() >= deadline)
+        )
+
     def next_place(self, ticket: Ticket, told: int, deadline: float | None) -> int:
         """Block until the number ahead of `ticket` differs from `told`, or is zero; past
         `deadline` (time.monotonic) take it out of the line and raise ModelBusy."""
@@ -84,15 +96,23 @@ class Ticket:
 
     def __init__(self, queue: FairQueue) -> None:
         self._queue = queue
+        self._told = 0
+        self._deadline: float | None = None
 
     def wait(self, timeout: float | None = None) -> Iterator[int]:
         """Yield the number of tickets ahead each time it changes; return at this ticket's
-        turn. After `timeout` seconds without the turn, leave the line and raise ModelBusy."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        told = 0
-        while (ahead := self._queue.next_place(self, told, deadline)) > 0:
-            told = ahead
+        turn. After `timeout` seconds without the turn, leave the line and raise ModelBusy.
+        Between two places, `moved()` says without blocking whether the next is there."""
+        self._deadline = None if timeout is None else time.monotonic() + timeout
+        self._told = 0
+        while (ahead := self._queue.next_place(self, self._told, self._deadline)) > 0:
+            self._told = ahead
             yield ahead
+
+    def moved(self) -> bool:
+        """True when `wait` would go on at once: the line moved, the turn came, or time ran
+        out (see `FairQueue.moved`)."""
+        return self._queue.moved(self, self._told, self._deadline)
 
     def leave(self) -> None:
         """Give up the turn or the place in line (safe to call twice)."""

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from app.answering.api_view import answer_dict
 from app.answering.followup import Turn
@@ -17,6 +18,7 @@ from app.web.auth import CsrfChecked, CurrentUser
 from app.web.deps import ServicesDep
 from app.web.pages import MAX_QUESTION_CHARS
 from app.web.recording import keep
+from app.web.streaming import finished
 from ingest.types import SearchFilters
 
 router = APIRouter(prefix="/api/v1")
@@ -62,7 +64,7 @@ class AskRequest(BaseModel):
 
 
 @router.post("/ask", dependencies=[CsrfChecked])
-def ask(
+async def ask(
     request: Request, body: AskRequest, services: ServicesDep, user: CurrentUser
 ) -> dict[str, Any]:
     """The answer object, from the documents the caller may read; pass earlier turns to ask
@@ -73,12 +75,13 @@ def ask(
     filters = body.filters.checked() if body.filters else None
     try:
         with take_slot(request, user.id):
-            answer = services.answerer.answer(
+            events = services.answerer.stream(
                 body.question.strip(), access=user.access, conversation=turns, filters=filters
             )
+            answer = await finished(events)  # waits in line without a thread
     except ModelBusy as exc:  # every slot stayed taken past DOCENT_QUEUE_TIMEOUT
         raise HTTPException(503, str(exc), headers={"Retry-After": "30"}) from exc
     except GenerationFailed as exc:  # the model server cannot be reached
         raise HTTPException(503, str(exc)) from exc
-    keep(services, user, answer, "api")
+    await run_in_threadpool(keep, services, user, answer, "api")
     return answer_dict(answer)

@@ -7,9 +7,8 @@ dozens of streams would take the model and the threads from everyone. Each way o
 `DOCENT_MAX_QUEUED_PER_USER` slots for as long as its answer is queued or written, and is
 answered `429` with the reason and `Retry-After` when none is free.
 
-Waiting still holds a thread per request (bounded now by the cap): the answer flow is a
-synchronous generator shared by the CLI, the APIs and the evaluation, and the model's lock is a
-thread condition; waiting without a thread would mean an async flow from the queue up.
+Waiting in line holds no thread (`app.web.streaming`: `Parked`, `finished`), except for the
+no-JavaScript form post, which the cap bounds.
 """
 
 from __future__ import annotations
@@ -18,6 +17,8 @@ import threading
 from collections.abc import Iterator
 
 from fastapi import HTTPException, Request
+
+from app.web.streaming import Parked
 
 RETRY_AFTER_SECONDS = 10
 
@@ -77,7 +78,7 @@ class Slot:
         if held:
             self._owner._release(self._user_id)
 
-    def holding(self, items: Iterator[str]) -> Iterator[str]:
+    def holding(self, items: Iterator[str | Parked]) -> Iterator[str | Parked]:
         """`items` (a response stream), releasing this slot when it ends or is closed."""
         return _Holding(items, self)
 
@@ -91,11 +92,11 @@ class Slot:
         self.release()
 
 
-class _Holding(Iterator[str]):
-    def __init__(self, items: Iterator[str], slot: Slot) -> None:
+class _Holding(Iterator[str | Parked]):
+    def __init__(self, items: Iterator[str | Parked], slot: Slot) -> None:
         self._items, self._slot = items, slot
 
-    def __next__(self) -> str:
+    def __next__(self) -> str | Parked:
         try:
             return next(self._items)
         except BaseException:

@@ -26,7 +26,7 @@ from app.web.pages import MAX_QUESTION_CHARS, NOT_FOUND_DETAIL, chat_page, rende
 from app.web.pending import PendingQuestion
 from app.web.render import LiveSources, source_item_html, token_html
 from app.web.sse import sse_event
-from app.web.streaming import ClosingStreamingResponse
+from app.web.streaming import ClosingStreamingResponse, Parked
 
 router = APIRouter()
 Question = Annotated[str, Form(min_length=1, max_length=MAX_QUESTION_CHARS)]
@@ -218,13 +218,14 @@ def _pending_ask(request: Request, services: ServicesDep, user: CurrentUser, key
 # --- the event stream ---------------------------------------------------------------------------
 def _answer_events(
     request: Request, services: ServicesDep, user: CurrentUser, ask: _Ask
-) -> Iterator[str]:
+) -> Iterator[str | Parked]:
     stream = services.answerer.stream(ask.question, access=user.access, conversation=ask.turns)
     live = LiveSources()
     try:
         for event in stream:
             if isinstance(event, Queued):
                 yield sse_event("status", f"Waiting — {event.ahead} ahead of you…")
+                yield Parked(event.moved)  # waits for the line to move without a thread
             elif isinstance(event, Rewritten):
                 yield sse_event("status", f"Searching for: {token_html(event.query)}")
             elif isinstance(event, Retrieved):

@@ -22,8 +22,9 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from starlette.concurrency import run_in_threadpool
 
-from app.answering.answer import Answer, Done, Events, Failed, Token
+from app.answering.answer import Answer, Done, Events, Failed, Queued, Token
 from app.answering.api_view import citation_dict
 from app.answering.citations import cited_numbers
 from app.answering.followup import Turn
@@ -34,7 +35,7 @@ from app.web.deps import ServicesDep
 from app.web.errors import validation_error
 from app.web.pages import MAX_QUESTION_CHARS
 from app.web.recording import keep, kept
-from app.web.streaming import ClosingStreamingResponse
+from app.web.streaming import ClosingStreamingResponse, Parked, finished
 from ingest.planning import is_utf8
 
 MODEL_ID = "docent"
@@ -158,7 +159,7 @@ async def get_model(model_id: str, services: ServicesDep, user: CurrentUser) -> 
 
 
 @router.post("/chat/completions", dependencies=[CsrfChecked], response_model=None)
-def chat_completions(
+async def chat_completions(
     request: Request, body: ChatCompletionRequest, services: ServicesDep, user: CurrentUser
 ) -> dict[str, Any] | ClosingStreamingResponse:
     """An answer from the documents the caller may read, in OpenAI's format; `stream: true`
@@ -183,10 +184,11 @@ def chat_completions(
         return ClosingStreamingResponse(slot.holding(chunks), headers=headers)
     with slot:
         try:
-            answer = answerer.answer(question, user.access, conversation, max_tokens=cap)
+            events = answerer.stream(question, user.access, conversation, max_tokens=cap)
+            answer = await finished(events)  # waits in line without a thread
         except GenerationFailed as exc:
             raise _unavailable(str(exc), busy=isinstance(exc, ModelBusy)) from exc
-    keep(services, user, answer, "openai")
+    await run_in_threadpool(keep, services, user, answer, "openai")
     return completion.whole(answer)
 
 
@@ -219,14 +221,16 @@ class Completion:
             "citations": [citation_dict(c) for c in answer.citations],
         }
 
-    def chunks(self, events: Events) -> Iterator[str]:
+    def chunks(self, events: Events) -> Iterator[str | Parked]:
         """SSE lines: role, content pieces, the source list, the finish with citations,
         [usage], [DONE]. A failure mid-way sends OpenAI's `{"error": ...}` and stops."""
         shown: list[str] = []
         try:
             yield self._sse({"role": "assistant", "content": ""})
             for event in events:
-                if isinstance(event, Token):
+                if isinstance(event, Queued):
+                    yield Parked(event.moved)  # waits for the line to move without a thread
+                elif isinstance(event, Token):
                     shown.append(event.text)
                     yield self._sse({"content": event.text})
                 elif isinstance(event, Failed):
