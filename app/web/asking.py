@@ -7,8 +7,7 @@ dozens of streams would take the model and the threads from everyone. Each way o
 `DOCENT_MAX_QUEUED_PER_USER` slots for as long as its answer is queued or written, and is
 answered `429` with the reason and `Retry-After` when none is free.
 
-Waiting in line holds no thread (`app.web.streaming`: `Parked`, `finished`), except for the
-no-JavaScript form post, which the cap bounds.
+Waiting in line holds no thread (`app.web.streaming`: `Parked`, `finished`).
 """
 
 from __future__ import annotations

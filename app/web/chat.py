@@ -10,10 +10,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from app.answering.answer import Answer, Done, Failed, Queued, Retrieved, Rewritten, Token
 from app.answering.followup import Turn
@@ -26,7 +28,7 @@ from app.web.pages import MAX_QUESTION_CHARS, NOT_FOUND_DETAIL, chat_page, rende
 from app.web.pending import PendingQuestion
 from app.web.render import LiveSources, source_item_html, token_html
 from app.web.sse import sse_event
-from app.web.streaming import ClosingStreamingResponse, Parked
+from app.web.streaming import ClosingStreamingResponse, Parked, finished
 
 router = APIRouter()
 Question = Annotated[str, Form(min_length=1, max_length=MAX_QUESTION_CHARS)]
@@ -52,7 +54,7 @@ def index(request: Request, services: ServicesDep, user: CurrentUser) -> HTMLRes
 
 
 @router.post("/ask", response_class=HTMLResponse, dependencies=[CsrfChecked])
-def ask(
+async def ask(
     request: Request,
     services: ServicesDep,
     user: CurrentUser,
@@ -66,18 +68,30 @@ def ask(
         raise HTTPException(422, "the question is empty")
     if refused := _refused(request, user, text):
         return refused
-    conversation = _conversation_for(services, user, conversation_id, text)
+    conversation = await run_in_threadpool(_conversation_for, services, user, conversation_id, text)
     new = not conversation_id.strip()
-    return _reply(request, services, user, conversation, text, replaces=None, new=new)
+    return await _reply(request, services, user, conversation, text, replaces=None, new=new)
 
 
 @router.post(
     "/messages/{message_id}/regenerate", response_class=HTMLResponse, dependencies=[CsrfChecked]
 )
-def regenerate(
+async def regenerate(
     request: Request, services: ServicesDep, user: CurrentUser, message_id: int
 ) -> Response:
     """Ask the conversation's last question again; the new answer takes the old one's place."""
+    message, conversation = await run_in_threadpool(_latest, services, user, message_id)
+    if refused := _refused(request, user, message.question):
+        return refused
+    return await _reply(
+        request, services, user, conversation, message.question, message.id, new=False
+    )
+
+
+def _latest(
+    services: ServicesDep, user: CurrentUser, message_id: int
+) -> tuple[Message, Conversation]:
+    """The user's message to regenerate and its conversation, if it is the latest answer."""
     message = services.conversations.message(user.id, message_id)
     if message is None:
         raise HTTPException(404, "no such answer")
@@ -86,9 +100,7 @@ def regenerate(
         raise HTTPException(404, "no such answer")
     if not services.conversations.is_latest(message):
         raise HTTPException(409, "Only the latest answer of a conversation can be regenerated.")
-    if refused := _refused(request, user, message.question):
-        return refused
-    return _reply(request, services, user, conversation, message.question, message.id, new=False)
+    return message, conversation
 
 
 @router.get("/ask/stream")
@@ -129,7 +141,7 @@ def healthz() -> dict[str, object]:
     return {"status": "ok"}
 
 
-def _reply(
+async def _reply(
     request: Request,
     services: ServicesDep,
     user: CurrentUser,
@@ -151,7 +163,7 @@ def _reply(
         response.headers["HX-Push-Url"] = f"/c/{conversation.id}"
         return response
     with take_slot(request, user.id):
-        return _answer_now(request, services, user, conversation, question, replaces)
+        return await _answer_now(request, services, user, conversation, question, replaces)
 
 
 def _refused(request: Request, user: CurrentUser, question: str) -> Response | None:
@@ -168,7 +180,7 @@ def _refused(request: Request, user: CurrentUser, question: str) -> Response | N
     )
 
 
-def _answer_now(
+async def _answer_now(
     request: Request,
     services: ServicesDep,
     user: CurrentUser,
@@ -176,15 +188,22 @@ def _answer_now(
     question: str,
     replaces: int | None,
 ) -> Response:
-    """Without JavaScript: answer, store, and show the conversation (post/redirect/get)."""
+    """Without JavaScript: answer, store, and show the conversation (post/redirect/get). The
+    wait in line is spent in the event loop; the database and the answer's work in threads."""
     shown_to = services.stored_access(user.access)
-    turns = services.conversations.turns(user.id, conversation.id, shown_to, before=replaces)
+    turns = await run_in_threadpool(
+        services.conversations.turns, user.id, conversation.id, shown_to, replaces
+    )
     try:
-        answer = services.answerer.answer(question, access=user.access, conversation=turns)
+        events = services.answerer.stream(question, access=user.access, conversation=turns)
+        answer = await finished(events)
     except GenerationFailed as exc:
         failure = {"question": question, "message": str(exc)}
-        return chat_page(request, services, user, conversation, 503, failure=failure)
-    message = services.conversations.record(user.id, conversation.id, answer, replaces)
+        return await run_in_threadpool(
+            partial(chat_page, request, services, user, conversation, 503, failure=failure)
+        )
+    record = services.conversations.record
+    message = await run_in_threadpool(record, user.id, conversation.id, answer, replaces)
     if message is None:
         raise HTTPException(404, NOT_FOUND_DETAIL)  # deleted while the answer was written
     return RedirectResponse(f"/c/{conversation.id}#m{message.id}", status_code=303)

@@ -50,7 +50,7 @@ def _until(condition: Any) -> None:
 def test_answers_waiting_in_line_hold_no_thread(tmp_path: Path, services: Services) -> None:
     ingest_remote_work(services, tmp_path)
     line = FairQueue()
-    generator = FakeGenerator(queue=line, replies=[REPLY] * 5)
+    generator = FakeGenerator(queue=line, replies=[REPLY] * 6)
     lined = replace(services, generator=generator)
     lined = replace(lined, answerer=replace(services.answerer, generator=generator))
     alice = add_user(services.accounts, "alice")
@@ -62,6 +62,7 @@ def test_answers_waiting_in_line_hold_no_thread(tmp_path: Path, services: Servic
         sign_in(client, "alice")
         asks: list[tuple[str, dict[str, Any]]] = [
             ("GET /ask/stream", {"params": {"q": QUESTION}, "headers": same_site}),
+            ("POST /ask", {"data": {"question": QUESTION}}),  # no JavaScript: a whole page
             ("POST /api/v1/ask", {"json": {"question": QUESTION}, "headers": bearer}),
             ("POST /v1/chat/completions", {"json": openai, "headers": bearer}),
             ("POST /v1/chat/completions", {"json": openai | {"stream": True}, "headers": bearer}),
@@ -80,7 +81,7 @@ def test_answers_waiting_in_line_hold_no_thread(tmp_path: Path, services: Servic
         for thread in threads:
             thread.start()
         try:
-            _until(lambda: len(line) == 1 + len(asks))  # all four wait in line
+            _until(lambda: len(line) == 1 + len(asks))  # all of them wait in line
             time.sleep(0.3)
             waiting = _threads_waiting_in_line()
         finally:
@@ -88,5 +89,5 @@ def test_answers_waiting_in_line_hold_no_thread(tmp_path: Path, services: Servic
             for thread in threads:
                 thread.join(WAIT)
     assert waiting == 0
-    assert statuses == dict.fromkeys(range(len(asks)), 200)
+    assert statuses == dict.fromkeys(range(len(asks)), 200)  # the form post: redirected, shown
     assert len(generator.calls) == len(asks)  # each answered once its turn came
