@@ -1,17 +1,12 @@
-"""Stop generation: when the browser closes the event stream, the server stops the model.
-
-The TestClient reads a streamed response only after the app has finished it, so these tests
-speak ASGI to the app directly: they read the stream until some tokens came, then the client
-goes away (an `http.disconnect`, or — newer servers — a send that fails).
-"""
+"""Stop generation: when the browser closes the event stream, the server stops the model
+(the client leaving is `tests.app.leaving.read_then_leave`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
-from typing import Any
 
-import anyio
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -22,6 +17,7 @@ from app.web import create_app
 from app.web.auth import SESSION_COOKIE
 from ingest.access import Access
 from tests.app.chatting import HTMX, key_of
+from tests.app.leaving import read_then_leave
 from tests.app.sample import ingest_remote_work
 from tests.app.signin import add_user, sign_in
 from tests.fakes import FakeGenerator
@@ -43,50 +39,6 @@ def signed_in(
         yield app, client
 
 
-async def read_then_leave(app: FastAPI, query: str, cookie: str, spec_version: str) -> str:
-    """GET /ask/stream?{query}; after TOKENS_READ tokens the client goes away."""
-    gone = anyio.Event()
-    received: list[str] = []
-
-    async def receive() -> dict[str, Any]:
-        await gone.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        if gone.is_set() and spec_version >= "2.4":
-            raise OSError("the client closed the connection")
-        if message["type"] == "http.response.body":
-            received.append(message.get("body", b"").decode())
-            if "".join(received).count("event: token") >= TOKENS_READ:
-                gone.set()
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": spec_version},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": "/ask/stream",
-        "raw_path": b"/ask/stream",
-        "query_string": query.encode(),
-        "root_path": "",
-        "headers": [
-            (b"host", b"testserver"),
-            (b"accept", b"text/event-stream"),
-            (b"cookie", f"{SESSION_COOKIE}={cookie}".encode()),
-        ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-        "state": {},
-    }
-    try:
-        await app(scope, receive, send)
-    except Exception as exc:  # the 2.4 path ends in ClientDisconnect
-        if "Disconnect" not in type(exc).__name__:
-            raise
-    return "".join(received)
-
-
 @pytest.mark.parametrize("spec_version", ["2.3", "2.4"])
 def test_closing_the_stream_stops_generation(
     signed_in: tuple[FastAPI, TestClient],
@@ -101,7 +53,19 @@ def test_closing_the_stream_stops_generation(
     cookie = client.cookies.get(SESSION_COOKIE)
     assert cookie
     query = f"key={key_of(fragment)}"
-    body = client.portal.call(read_then_leave, app, query, cookie, spec_version)  # type: ignore[union-attr]
+    assert client.portal is not None
+    body = client.portal.call(
+        partial(
+            read_then_leave,
+            app,
+            "GET",
+            "/ask/stream",
+            query=query,
+            headers=[("accept", "text/event-stream"), ("cookie", f"{SESSION_COOKIE}={cookie}")],
+            spec_version=spec_version,
+            enough=lambda read: read.count("event: token") >= TOKENS_READ,
+        )
+    )
     assert body.count("event: token") >= TOKENS_READ
     assert "event: done" not in body
     assert generator.finished == [False]  # closed before its last word…

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from app.services import Services
 from app.settings import Settings
 from app.web import create_app
+from tests.app.leaving import read_then_leave
 from tests.app.sample import ingest_remote_work
 from tests.app.signin import add_user
 from tests.fakes import FakeGenerator
@@ -79,59 +80,6 @@ def token_app(
         yield app, client, token
 
 
-async def read_then_leave(app: FastAPI, token: str, spec_version: str) -> str:
-    """POST a streamed completion; after a few content chunks the client goes away."""
-    gone = anyio.Event()
-    body_sent = False
-    received: list[str] = []
-    body = json.dumps(
-        {"model": "docent", "stream": True, "messages": [{"role": "user", "content": "Days?"}]}
-    ).encode()
-
-    async def receive() -> dict[str, Any]:
-        nonlocal body_sent
-        if not body_sent:
-            body_sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await gone.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        if gone.is_set() and spec_version >= "2.4":
-            raise OSError("the client closed the connection")
-        if message["type"] == "http.response.body":
-            received.append(message.get("body", b"").decode())
-            if "".join(received).count('"content":"') >= 4:
-                gone.set()
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": spec_version},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/v1/chat/completions",
-        "raw_path": b"/v1/chat/completions",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"host", b"testserver"),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"authorization", f"Bearer {token}".encode()),
-        ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-        "state": {},
-    }
-    try:
-        await app(scope, receive, send)
-    except Exception as exc:  # the 2.4 path ends in ClientDisconnect
-        if "Disconnect" not in type(exc).__name__:
-            raise
-    return "".join(received)
-
-
 @pytest.mark.parametrize("spec_version", ["2.3", "2.4"])
 def test_a_v1_client_that_goes_away_stops_generation(
     token_app: tuple[FastAPI, TestClient, str], generator: FakeGenerator, spec_version: str
@@ -139,7 +87,19 @@ def test_a_v1_client_that_goes_away_stops_generation(
     app, client, token = token_app
     generator.enqueue(LONG_REPLY)
     assert client.portal is not None
-    body = client.portal.call(read_then_leave, app, token, spec_version)
+    ask = {"model": "docent", "stream": True, "messages": [{"role": "user", "content": "Days?"}]}
+    body = client.portal.call(
+        partial(
+            read_then_leave,
+            app,
+            "POST",
+            "/v1/chat/completions",
+            body=json.dumps(ask).encode(),
+            headers=[("content-type", "application/json"), ("authorization", f"Bearer {token}")],
+            spec_version=spec_version,
+            enough=lambda read: read.count('"content":"') >= 4,
+        )
+    )
     assert "[DONE]" not in body
     assert generator.finished == [False]  # closed before its last word…
     assert generator.yielded[0] < WORDS / 4  # …soon after the client went
