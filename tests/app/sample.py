@@ -1,12 +1,18 @@
-"""Passages used across app tests."""
+"""Passages and services used across app tests."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from app.services import Services
-from ingest.pipeline import ingest_paths
+from app.accounts import Accounts
+from app.answering.answer import Answerer, AnswerOptions
+from app.generation.prompting import Prompts
+from app.services import Services, open_store
+from app.settings import Settings
+from ingest.catalog import Catalog
+from ingest.pipeline import IngestOptions, ingest_paths
 from ingest.types import Passage
+from tests.fakes import FakeEmbedder, FakeGenerator
 
 
 def passage(
@@ -57,3 +63,21 @@ def ingest_text(services: Services, doc: Path, text: str) -> Path:
         options=services.ingest_options,
     )
     return doc
+
+
+def services_on_disk(settings: Settings, accounts: Accounts) -> Services:
+    """Fakes for the models, with the store and catalog `settings` name (the embedded store on
+    disk, holding its lock, as `docent serve` has it); close `store` and `catalog` after."""
+    store, catalog, embedder = open_store(settings), Catalog(settings.catalog_path), FakeEmbedder()
+    store.ensure_collection(embedder.dimension)
+    generator = FakeGenerator()
+    return Services(
+        embedder=embedder,
+        store=store,
+        catalog=catalog,
+        generator=generator,
+        answerer=Answerer(embedder, store, generator, Prompts(), AnswerOptions()),
+        ingest_options=IngestOptions(),
+        model_title="Fake Model",
+        accounts=accounts,
+    )

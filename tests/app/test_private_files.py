@@ -12,16 +12,11 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from app.accounts import Passwords, open_accounts
-from app.answering.answer import Answerer, AnswerOptions
 from app.cli.main import cli
-from app.generation.prompting import Prompts
 from app.private import private_dir
-from app.services import Services, open_store
 from app.settings import Settings
 from app.web import create_app
-from ingest.catalog import Catalog
-from ingest.pipeline import IngestOptions
-from tests.fakes import FakeEmbedder, FakeGenerator
+from tests.app.sample import services_on_disk
 
 
 @pytest.fixture
@@ -48,26 +43,14 @@ def test_the_data_dir_and_everything_written_in_it_is_owner_only(
     settings = Settings(data_dir=tmp_path / "data")
     accounts = open_accounts(settings, passwords)
     accounts.create_user("alice", password="correct horse battery")
-    store, catalog, embedder = open_store(settings), Catalog(settings.catalog_path), FakeEmbedder()
-    store.ensure_collection(embedder.dimension)
-    generator = FakeGenerator()
-    services = Services(
-        embedder=embedder,
-        store=store,
-        catalog=catalog,
-        generator=generator,
-        answerer=Answerer(embedder, store, generator, Prompts(), AnswerOptions()),
-        ingest_options=IngestOptions(),
-        model_title="Fake Model",
-        accounts=accounts,
-    )
+    services = services_on_disk(settings, accounts)
     try:
         app = create_app(settings, services)
         with TestClient(app):  # the operator token
             (app.state.admin.uploads.incoming / "upload.pdf").write_bytes(b"%PDF-")
     finally:
-        store.close()
-        catalog.close()
+        services.store.close()
+        services.catalog.close()
         accounts.close()
     modes = _modes(settings.data_dir)
     assert {"docent.db", "docent.sqlite3", "operator.token", "uploads"} <= set(modes)

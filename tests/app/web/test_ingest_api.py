@@ -16,15 +16,12 @@ from typer.testing import CliRunner
 
 from app.accounts import Accounts
 from app.accounts.operator_token import read_token
-from app.answering.answer import Answerer, AnswerOptions
 from app.cli.main import cli
-from app.generation.prompting import Prompts
-from app.services import Services, open_store
+from app.services import Services
 from app.settings import Settings
 from app.web import create_app
-from ingest.catalog import Catalog
-from ingest.pipeline import IngestOptions
-from tests.fakes import FakeEmbedder, FakeGenerator
+from tests.app.sample import services_on_disk
+from tests.fakes import FakeEmbedder
 
 
 def _docs(tmp_path: Path) -> Path:
@@ -120,20 +117,9 @@ def test_cli_ingest_goes_through_the_running_app_that_holds_the_store(
     port = _free_port()
     monkeypatch.setenv("DOCENT_PORT", str(port))
     settings = Settings()
-    store = open_store(settings)  # the default embedded store; holds its lock
-    embedder, catalog = FakeEmbedder(), Catalog(settings.catalog_path)
-    store.ensure_collection(embedder.dimension)
-    generator = FakeGenerator()
-    services = Services(
-        embedder=embedder,
-        store=store,
-        catalog=catalog,
-        generator=generator,
-        answerer=Answerer(embedder, store, generator, Prompts(), AnswerOptions()),
-        ingest_options=IngestOptions(),
-        model_title="Fake Model",
-        accounts=accounts,
-    )
+    services = services_on_disk(settings, accounts)  # the default embedded store: locked
+    store, catalog, embedder = services.store, services.catalog, services.embedder
+    assert isinstance(embedder, FakeEmbedder)
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings, services), port=port, log_level="warning")
     )
