@@ -8,7 +8,6 @@ model because the evidence was too weak. Times are naive UTC, as stored.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from sqlalchemy import ColumnElement, Engine, case, func, select
 from app.accounts.db import users
 from app.answering.answer import Answer
 from app.answering.api_view import citation_dict
-from app.conversations.stored_answer import answer_from_stored
+from app.conversations.stored_answer import from_json
 from app.conversations.tables import feedback, message_sources, messages
 
 
@@ -132,7 +131,7 @@ def feedback_queue(
             question=row["question"],
             search_query=row["search_query"],
             answer_text=row["answer_text"],
-            answer=answer_from_stored(json.loads(row["answer_json"])),
+            answer=from_json(row["answer_json"]),
             model=row["model"],
             found=bool(row["found"]),
             refused=bool(row["refused"]),

@@ -16,7 +16,6 @@ returns it as that reader may see it now (see `app.conversations.stored_answer.r
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -39,10 +38,10 @@ from app.answering.followup import Turn
 from app.conversations import stats as stats
 from app.conversations.stored_answer import (
     StoredAccess,
-    answer_from_stored,
     documents_of,
+    from_json,
     redacted,
-    stored,
+    to_json,
 )
 from app.conversations.tables import (
     MAX_TITLE_CHARS,
@@ -351,7 +350,7 @@ def _message_row(
         "question": answer.question,
         "search_query": answer.search_query,
         "answer_text": answer.text,
-        "answer_json": json.dumps(stored(answer), ensure_ascii=False),
+        "answer_json": to_json(answer),
         "found": answer.found,
         "refused": answer.refused,
         "model": answer.model[:200],
@@ -400,7 +399,7 @@ def _message(row: RowMapping) -> Message:
         question=row["question"],
         search_query=row["search_query"],
         answer_text=row["answer_text"],
-        answer=answer_from_stored(json.loads(row["answer_json"])),
+        answer=from_json(row["answer_json"]),
         found=bool(row["found"]),
         refused=bool(row["refused"]),
         model=row["model"],

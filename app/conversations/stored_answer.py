@@ -15,6 +15,7 @@ text too: it was written from that passage. The page says how many sources went.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -103,6 +104,16 @@ def stored(answer: Answer) -> dict[str, Any]:
         "declined": answer.declined,
         "grounding": None if answer.grounding is None else _grounding(answer.grounding),
     }
+
+
+def to_json(answer: Answer) -> str:
+    """The text of the `answer_json` column."""
+    return json.dumps(stored(answer), ensure_ascii=False)
+
+
+def from_json(text: str) -> Answer:
+    """The answer back from the `answer_json` column."""
+    return answer_from_stored(json.loads(text))
 
 
 def answer_from_stored(data: dict[str, Any]) -> Answer:
