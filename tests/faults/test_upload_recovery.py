@@ -3,7 +3,6 @@ saved without a job is listed as failed (never ingested for everyone)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -11,36 +10,11 @@ import pytest
 from app.accounts import Accounts
 from app.documents.uploads import NO_NOTE, QUEUED, UploadQueue
 from ingest.catalog import Catalog
-from ingest.pipeline import IngestOptions
 from ingest.store import QdrantStore
+from tests.app.documents.uploading import Parts
 from tests.fakes import FakeEmbedder
 
 TEXT = "# Leave\n\nEveryone gets twenty eight days of annual leave each year.\n"
-
-
-def _options(groups: tuple[str, ...], force: bool, tags: tuple[str, ...]) -> IngestOptions:
-    return IngestOptions(80, 10, groups, force=force, tags=tags, workers=0)
-
-
-@dataclass
-class Parts:
-    """What an upload queue is built on; each `queue()` is another worker (or a restart)."""
-
-    folder: Path
-    accounts: Accounts
-    embedder: FakeEmbedder
-    store: QdrantStore
-    catalog: Catalog
-
-    def queue(self) -> UploadQueue:
-        return UploadQueue(
-            self.folder,
-            engine=self.accounts.engine,
-            embedder=self.embedder,
-            store=self.store,
-            catalog=self.catalog,
-            options=_options,
-        )
 
 
 @pytest.fixture

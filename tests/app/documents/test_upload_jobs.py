@@ -17,8 +17,9 @@ from app.accounts import Accounts
 from app.documents.jobs import JobTable, worker_name
 from app.documents.uploads import UploadQueue
 from ingest.catalog import Catalog
-from ingest.pipeline import IngestOptions, IngestResult
+from ingest.pipeline import IngestResult
 from ingest.store import QdrantStore
+from tests.app.documents.uploading import Parts
 from tests.fakes import FakeEmbedder
 
 ANOTHER_MACHINE = "elsewhere:4242:dead"  # a worker on another host: only its lease tells
@@ -33,23 +34,11 @@ class SteadyEmbedder(FakeEmbedder):
         return super().embed(texts)
 
 
-def _options(groups: tuple[str, ...], force: bool, tags: tuple[str, ...]) -> IngestOptions:
-    return IngestOptions(80, 10, groups, force=force, tags=tags, workers=0)
-
-
 class Workers:
-    """Upload queues on one app database, store and catalog: one per app process."""
+    """Upload queues on shared parts, one per app process, counting the files each ingests."""
 
-    def __init__(
-        self,
-        folder: Path,
-        accounts: Accounts,
-        embedder: FakeEmbedder,
-        store: QdrantStore,
-        catalog: Catalog,
-    ) -> None:
-        self.folder, self.accounts = folder, accounts
-        self.embedder, self.store, self.catalog = embedder, store, catalog
+    def __init__(self, parts: Parts) -> None:
+        self.parts = parts
         self.results: Counter[str] = Counter()  # per worker: files it ingested
         self.started: list[UploadQueue] = []
 
@@ -59,18 +48,8 @@ class Workers:
         def counted(result: IngestResult) -> None:
             self.results[name] += 1
 
-        queue = UploadQueue(
-            self.folder,
-            engine=self.accounts.engine,
-            embedder=self.embedder,
-            store=self.store,
-            catalog=self.catalog,
-            options=_options,
-            lease=lease,
-            poll=0.05,
-            claim=claim,
-            worker=name,
-            on_result=counted,
+        queue = self.parts.queue(
+            lease=lease, poll=0.05, claim=claim, worker=name, on_result=counted
         )
         self.started.append(queue)
         return queue
@@ -84,7 +63,7 @@ class Workers:
 def workers(
     tmp_path: Path, accounts: Accounts, store: QdrantStore, catalog: Catalog
 ) -> Iterator[Workers]:
-    shared = Workers(tmp_path / "uploads", accounts, SteadyEmbedder(), store, catalog)
+    shared = Workers(Parts(tmp_path / "uploads", accounts, SteadyEmbedder(), store, catalog))
     yield shared
     shared.close()
 
@@ -105,7 +84,7 @@ def test_two_workers_ingest_one_batch_each_file_once(workers: Workers) -> None:
     assert second.wait_idle(60) and first.wait_idle(60)
     assert sum(workers.results.values()) == 6, workers.results  # each file exactly once
     assert len(workers.results) == 2, workers.results  # both took part
-    assert len(workers.catalog.all()) == 6
+    assert len(workers.parts.catalog.all()) == 6
     for job in jobs:  # the same progress from either process
         seen = first.get(job.id), second.get(job.id)
         assert seen[0] == seen[1] and seen[0] is not None and seen[0].state == "done"
@@ -115,7 +94,7 @@ def test_a_dead_workers_file_is_finished_by_another(workers: Workers) -> None:
     stopped = workers.start()
     stopped.close()
     job = stopped.add_file(_file(stopped, "leave.md"), "leave.md", ["hr"])
-    table = JobTable(workers.accounts.engine)
+    table = JobTable(workers.parts.accounts.engine)
     (taken,) = table.claim(ANOTHER_MACHINE, lease=0.5)  # it took the file, then died
     table.update(taken.id, state="parsing")
     survivor = workers.start()
