@@ -32,7 +32,7 @@ from sqlalchemy import (
     update,
 )
 
-from app.accounts.db import metadata, utcnow
+from app.accounts.db import create_all, utcnow
 from app.answering.answer import Answer
 from app.answering.followup import Turn
 from app.conversations import stats as stats
@@ -114,7 +114,7 @@ class Conversations:
     def __init__(self, engine: Engine, clock: Callable[[], datetime] = utcnow) -> None:
         self.engine = engine
         self.clock = clock
-        metadata.create_all(engine)  # only the tables that are missing
+        create_all(engine)  # the missing tables, and columns an older docent did not have
 
     # --- conversations -------------------------------------------------------------------------
     def start(self, user_id: int, title: str, surface: Surface = "chat") -> Conversation:

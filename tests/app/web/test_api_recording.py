@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
-from app.accounts.db import create_all
+from app.conversations.store import Conversations
 from app.conversations.tables import conversations
 from app.services import Services
 from tests.app.signin import add_user
@@ -64,5 +64,5 @@ def test_a_database_from_before_surfaces_gains_the_column(services: Services) ->
     chat = services.conversations.start(alice.id, "old chat")
     with services.accounts.engine.begin() as conn:
         conn.execute(text("ALTER TABLE conversations DROP COLUMN surface"))
-    create_all(services.accounts.engine)
+    Conversations(services.accounts.engine)  # what opening the app's conversations does
     assert [c.id for c in services.conversations.list_for(alice.id)] == [chat.id]
