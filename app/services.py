@@ -15,6 +15,7 @@ from app.answering.retrieve import RetrievalOptions
 from app.conversations.store import Conversations
 from app.conversations.stored_answer import StoredAccess
 from app.generation.generator import Generator, LlamaCppGenerator
+from app.generation.passage_cache import PassageCache
 from app.generation.prompting import Prompts
 from app.private import private_dir
 from app.settings import Settings
@@ -171,7 +172,22 @@ def load_generator(settings: Settings) -> Generator:
     if choice.note:
         log.warning(choice.note)
     return LlamaCppGenerator(
-        choice.path, model_id=choice.title, n_ctx=settings.n_ctx, n_threads=settings.n_threads
+        choice.path,
+        model_id=choice.title,
+        n_ctx=settings.n_ctx,
+        n_threads=settings.n_threads,
+        passage_cache=passage_cache(settings),
+    )
+
+
+def passage_cache(settings: Settings) -> PassageCache | None:
+    """Where computed passage cells are kept (None when DOCENT_PASSAGE_CACHE_MB is 0)."""
+    if settings.passage_cache_mb <= 0:
+        return None
+    return PassageCache(
+        settings.passage_cache_dir,
+        disk_bytes=settings.passage_cache_mb * 1024 * 1024,
+        ram_bytes=settings.passage_cache_ram_mb * 1024 * 1024,
     )
 
 

@@ -50,6 +50,22 @@ class Settings(BaseSettings):
     n_threads: int | None = Field(
         None, ge=1, description="CPU threads for llama.cpp; default: all cores of this machine."
     )
+    passage_cache_mb: int = Field(
+        2048,
+        ge=0,
+        description="Disk space (MB, under DATA_DIR/passage-cache) for the computed cells of "
+        "quoted passages and the system prompt, reused by later prompts so the model reads "
+        "only what is new (least recently used out; about 28 KB per token for the 1.5B "
+        "model). 0 turns the reuse off: every prompt is read whole.",
+    )
+    passage_cache_ram_mb: int = Field(
+        512, ge=0, description="Memory (MB) for the most recently used passage cells."
+    )
+    warm_start: bool = Field(
+        True,
+        description="Read the system prompt when the server starts, so the first question "
+        "does not wait for it (in-process model only).",
+    )
     max_answer_tokens: int = Field(
         384, ge=16, description="Most tokens the model may generate for one answer."
     )
@@ -337,6 +353,10 @@ class Settings(BaseSettings):
     def prompts_dir(self) -> Path:
         """Admins' prompt overrides (same file names as the repo's prompts/)."""
         return self.data_dir / "prompts"
+
+    @property
+    def passage_cache_dir(self) -> Path:
+        return self.data_dir / "passage-cache"
 
     @property
     def catalog_path(self) -> Path:

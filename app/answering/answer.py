@@ -251,6 +251,22 @@ class Answerer:
                     raise (ModelBusy if event.busy else GenerationFailed)(event.message)
         raise RuntimeError("answer stream ended without an answer")  # pragma: no cover
 
+    def warm(self) -> bool:
+        """Have an in-process model read the answer prompt's opening (the system prompt) now,
+        taking a turn like a question, so the first question finds it ready. False when the
+        generator has nothing to warm (a model server)."""
+        warm = getattr(self.generator, "warm", None)
+        if warm is None:
+            return False
+        turn = _Turn(self.generator.queue, None)
+        try:
+            for _ in turn.take():
+                pass
+            warm(self.prompts.messages("", []))
+        finally:
+            turn.leave()
+        return True
+
     def stream(
         self,
         question: str,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import httpx
 import uvicorn
 from rich.console import Console
@@ -32,6 +34,8 @@ def run_server(settings: Settings, host: str, port: int, console: Console) -> No
             highlight=False,
         )
         raise SystemExit(1) from exc
+    if settings.warm_start:  # the first question waits in line behind it, if it comes first
+        threading.Thread(target=services.answerer.warm, name="warm-start", daemon=True).start()
     if settings.ingest_demo and services.store.count() == 0:
         seed_demo(settings, services, console)
     announce_first_admin(services, console)

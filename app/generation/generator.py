@@ -15,7 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from app.generation.chat_prompt import ChatPrompt, ChatTemplate
 from app.generation.llama_state import restore_prompt, save_prompt
+from app.generation.passage_cache import PassageCache, model_fingerprint
+from app.generation.prompt_cells import CellFiller, FillReport, split_prompt, with_two_sequences
 
 Pieces = abc.Generator[str, None, None]  # a streamed completion; closing it stops decoding
 
@@ -24,6 +27,9 @@ Pieces = abc.Generator[str, None, None]  # a streamed completion; closing it sto
 class ChatMessage:
     role: Literal["system", "user", "assistant"]
     content: str
+    # stretches of `content` that quote passages verbatim, in order: a generator may reuse
+    # the cells it computed for the same stretch in an earlier prompt (see prompt_cells)
+    quoted: tuple[str, ...] = ()
 
 
 class GenerationFailed(RuntimeError):
@@ -144,10 +150,21 @@ class Generator(Protocol):
 
 
 class LlamaCppGenerator:
-    """A GGUF model in llama-cpp-python; the chat template comes from the GGUF itself."""
+    """A GGUF model in llama-cpp-python; the chat template comes from the GGUF itself.
+
+    With a `passage_cache`, the context gets a second sequence, and a prompt's opening and
+    quoted passages are placed from cells computed for earlier prompts (`prompt_cells`)
+    instead of being read again; `warm()` computes the opening before the first question.
+    """
 
     def __init__(
-        self, path: Path, *, model_id: str, n_ctx: int, n_threads: int | None = None
+        self,
+        path: Path,
+        *,
+        model_id: str,
+        n_ctx: int,
+        n_threads: int | None = None,
+        passage_cache: PassageCache | None = None,
     ) -> None:
         from llama_cpp import Llama
 
@@ -161,6 +178,13 @@ class LlamaCppGenerator:
         self.context_length = int(self._llama.n_ctx())
         self.queue: FairQueue | None = FairQueue()  # callers hold a turn while they stream
         self._running = threading.Lock()  # a guard: overlapping completions fail loudly
+        self.last_fill: FillReport | None = None  # how the last prompt's cells were placed
+        self._template = ChatTemplate.of(self._llama)
+        self._filler: CellFiller | None = None
+        if passage_cache is not None and self._template is not None:
+            with_two_sequences(self._llama)
+            self._filler = CellFiller(self._llama, passage_cache, model_fingerprint(path))
+        self.passage_cache = passage_cache if self._filler is not None else None
 
     def count_tokens(self, text: str) -> int:
         return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
@@ -179,15 +203,10 @@ class LlamaCppGenerator:
             raise RuntimeError("a completion is already running on this context: wait in `queue`")
         saved = save_prompt(self._llama) if keep_prompt else None
         try:
-            chunks = self._llama.create_chat_completion(
-                messages=[{"role": m.role, "content": m.content} for m in messages],
-                max_tokens=max_tokens,
-                temperature=temperature,
-                stream=True,
-            )
+            chunks = self._completion(messages, max_tokens=max_tokens, temperature=temperature)
             try:
                 for chunk in chunks:
-                    text = chunk["choices"][0]["delta"].get("content")
+                    text = chunk["choices"][0].get("text")
                     if text:
                         yield text
             finally:
@@ -196,6 +215,60 @@ class LlamaCppGenerator:
             if keep_prompt:
                 restore_prompt(self._llama, saved)
             self._running.release()
+
+    def _completion(
+        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float
+    ) -> Any:
+        """A streamed completion of `messages`, its prompt's cells placed first when cached
+        ones can be reused. Sampling settings are llama-cpp-python's chat defaults."""
+        sampling: dict[str, Any] = {
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "top_p": 0.95,
+            "top_k": 40,
+            "min_p": 0.05,
+            "repeat_penalty": 1.1,
+            "stream": True,
+        }
+        if self._template is None:  # no template in the GGUF: llama-cpp-python's guess
+            chat = self._llama.create_chat_completion(
+                messages=[{"role": m.role, "content": m.content} for m in messages], **sampling
+            )
+            return _as_text_chunks(chat)
+        prompt = self._template.render(messages)
+        if self._filler is not None:
+            self.last_fill = self._fill(prompt, messages)
+        return self._llama.create_completion(
+            prompt=prompt.tokens,
+            stop=prompt.stop,
+            stopping_criteria=prompt.stopping_criteria,
+            **sampling,
+        )
+
+    def _fill(self, prompt: ChatPrompt, messages: Sequence[ChatMessage]) -> FillReport | None:
+        assert self._filler is not None and self._template is not None
+        user = messages[-1]
+        opening = prompt.text.rfind(user.content) if user.role == "user" else -1
+        if opening <= 0 or len(prompt.tokens) < 2:
+            return None
+        stretches = split_prompt(self._template, prompt, opening, user.quoted)
+        if stretches is None:
+            return None
+        return self._filler.fill(prompt.tokens, stretches)
+
+    def warm(self, messages: Sequence[ChatMessage]) -> None:
+        """Read `messages`' prompt (all but its last token) now, so that the first question
+        finds the system prompt's cells ready (loaded from the passage cache when it has
+        them). The caller holds a turn in `queue`."""
+        if self._template is None:
+            return
+        prompt = self._template.render(messages)
+        with self._running:
+            if self._filler is not None:
+                self.last_fill = self._fill(prompt, messages)
+            else:
+                self._llama.reset()
+                self._llama.eval(prompt.tokens[:-1])
 
     def aside(self) -> Aside:
         """This model for short side tasks (rewriting a follow-up): same context, but the
@@ -206,6 +279,16 @@ class LlamaCppGenerator:
     def cached_tokens(self) -> int:
         """Tokens evaluated into the context (the cached prefix the next request may reuse)."""
         return int(self._llama.n_tokens)
+
+
+def _as_text_chunks(chat: Any) -> abc.Generator[dict[str, Any], None, None]:
+    """Chat completion chunks as completion chunks (`choices[0]["text"]`)."""
+    try:
+        for chunk in chat:
+            text = chunk["choices"][0]["delta"].get("content")
+            yield {"choices": [{"text": text}]}
+    finally:
+        chat.close()
 
 
 class Aside:

@@ -46,6 +46,11 @@ def fenced(text: str) -> str:
     return text.replace("</source", "</ source").replace("<source", "< source")
 
 
+def quoted_block(passage: Passage) -> str:
+    """A passage's text as the answer template quotes it: each line after "> "."""
+    return "".join(f"> {line}\n" for line in fenced(passage.text).splitlines())
+
+
 def attribute_value(text: str) -> str:
     return text.replace('"', "'").replace("\n", " ")
 
@@ -114,10 +119,13 @@ class Prompts:
         return render_bounded(template, question=question, conversation=conversation).strip()
 
     def messages(self, question: str, passages: Sequence[Passage]) -> list[ChatMessage]:
-        return [
-            ChatMessage("system", self.system()),
-            ChatMessage("user", self.user(question, passages)),
-        ]
+        """The system and user messages. The user message names the passages' quoted text
+        where it shows them as the default template does ("> " before each line), so a
+        generator may reuse their computed cells; an override that quotes otherwise simply
+        gets no reuse."""
+        user = self.user(question, passages)
+        quoted = tuple(q for q in map(quoted_block, passages) if q and q in user)
+        return [ChatMessage("system", self.system()), ChatMessage("user", user, quoted)]
 
     def _override_path(self, name: str) -> Path | None:
         return self._overrides / name if self._overrides else None

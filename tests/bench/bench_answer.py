@@ -7,8 +7,12 @@ citation validity (share of markers whose sentence the cited passage supports, b
 by meaning), and false refusals / false answers over the answerable and unanswerable demo
 questions. A benchmark: it measures, it asserts nothing.
 
+Then, on the demo corpus and on the real-document answer set (`eval/debian-docs`, once
+`make eval-answers` has ingested it), what reusing computed passage cells does: the same
+questions with the reuse off, on from an empty cache, and on again (tests/bench/passage_reuse).
+
     python -m tests.bench.bench_answer [--model-path GGUF] [--raw N] [--limit N] [--json]
-                                        [--claims FILE]
+                                        [--claims FILE] [--real N] [--reuse N]
 """
 
 from __future__ import annotations
@@ -26,11 +30,16 @@ from app.answering.answer import Answer
 from app.answering.followup import Turn
 from app.answering.support import SUPPORT_THRESHOLD
 from app.demo import demo_documents, demo_questions
-from app.services import Services, build_services, ingest_options
+from app.evaluation.answers import read_answer_set
+from app.services import Services, build_services, choose_chat_model, ingest_options
 from app.settings import Settings
 from ingest.pipeline import ingest_paths
+from tests.bench.passage_reuse import measure_reuse
 
-UNANSWERABLE = Path(__file__).resolve().parents[2] / "app" / "demo" / "unanswerable.jsonl"
+ROOT = Path(__file__).resolve().parents[2]
+UNANSWERABLE = ROOT / "app" / "demo" / "unanswerable.jsonl"
+REAL_SET = ROOT / "eval" / "debian-docs" / "questions.jsonl"
+REAL_DATA = ROOT / "data" / "eval-debian-docs"  # where `make eval-answers` ingests it
 FOLLOW_UP = ("How many days a week can I work from home?", "And from another country?")
 
 
@@ -78,9 +87,11 @@ def main() -> None:
         refusals = [_measure(services.answerer.answer(q), None) for q in unanswerable]
         cache = _follow_up_cache(services)
         services.close()
+        reuse = {"demo": measure_reuse(settings, [q.question for q in answerable][: args.reuse])}
+    reuse["real documents"] = _real_reuse(args)
     if args.claims:
         _write_claims(args.claims, answers)
-    report = _report(rows, refusals, cache, services.model_title)
+    report = _report(rows, refusals, cache, services.model_title) | {"passage_reuse": reuse}
     print(json.dumps(report, indent=2) if args.json else _table(rows, report))
 
 
@@ -91,13 +102,29 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--limit", type=int, default=None, help="answerable questions to run")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--claims", type=Path, default=None, help="write checked claims (JSONL)")
+    parser.add_argument("--reuse", type=int, default=34, help="demo questions for the reuse part")
+    parser.add_argument("--real", type=int, default=20, help="real-document questions (dev)")
     return parser.parse_args()
+
+
+def _real_reuse(args: argparse.Namespace) -> dict[str, Any]:
+    """The reuse passes over the real-document answer set's first dev questions."""
+    if args.real <= 0:
+        return {"skipped": "--real 0"}
+    if not (REAL_DATA / "docent.sqlite3").is_file():
+        return {"skipped": f"no index in {REAL_DATA}: run `make eval-answers` first"}
+    model = args.model_path or choose_chat_model(Settings()).path
+    settings = Settings(data_dir=REAL_DATA, model_path=model, temperature=0.0)
+    items = [i for i in read_answer_set(REAL_SET) if i.split == "dev" and i.answerable]
+    return measure_reuse(settings, [i.question for i in items[: args.real]])
 
 
 def _settings(data: Path, model_path: Path | None) -> Settings:
     base = Settings()
     models_dir = base.models_dir.resolve()
-    values: dict[str, Any] = {"data_dir": data, "temperature": 0.0}
+    # the plain path here (every prompt read whole, as raw llama.cpp does); the reuse of
+    # passage cells is measured on its own below (measure_reuse)
+    values: dict[str, Any] = {"data_dir": data, "temperature": 0.0, "passage_cache_mb": 0}
     if model_path:
         values["model_path"] = model_path
     (data / "models").symlink_to(models_dir, target_is_directory=True)  # reuse pulled models

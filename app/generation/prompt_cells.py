@@ -1,0 +1,280 @@
+"""Fill a llama.cpp context with a prompt's cells, reusing cells computed for earlier prompts.
+
+A prompt is cut into stretches of tokens (`split_prompt`): the opening (the system prompt and
+everything before the user's text, the same in every answer), each quoted passage, and the
+fresh tokens between them (each source's header, the question). `CellFiller.fill` then puts
+the prompt's cells into sequence 0 in token order:
+
+- what the context already holds of this prompt (llama-cpp-python's cached prefix) stays;
+- the opening and each passage come from `PassageCache` when computed before, otherwise they
+  are computed once, alone after the opening, and kept. A passage's cells are computed at the
+  positions right after the opening and moved to where the passage sits in this prompt
+  (llama.cpp shifts their rotary positions); they are loaded into sequence 1, moved, and copied
+  into sequence 0;
+- fresh tokens are read in place, so each source's header and the question attend to every
+  passage before them.
+
+A passage's cells therefore do not see the passages before it, the approximation that makes
+them reusable (as in CacheBlend or EPIC, which recompute the first tokens of each passage: here,
+the header each source starts with). The last prompt token is left for llama-cpp-python to read,
+so its sampling starts as usual. Any refusal by llama.cpp empties the context; the completion
+then reads the whole prompt itself (slower, never wrong).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.generation.chat_prompt import ChatPrompt, ChatTemplate
+from app.generation.passage_cache import PassageCache, cell_key
+
+log = logging.getLogger(__name__)
+MAIN, SCRATCH = 0, 1  # sequence 0 is llama-cpp-python's; 1 is where passages are moved
+
+
+@dataclass(frozen=True)
+class Stretch:
+    start: int  # token offsets in the prompt
+    end: int
+    kind: str  # "opening", "passage" or "fresh"
+
+
+@dataclass
+class FillReport:
+    kept: int = 0  # tokens already in the context (a cached prefix)
+    reused: int = 0  # tokens whose cells came from the cache
+    computed: int = 0  # tokens of openings and passages computed now (and cached)
+    read: int = 0  # fresh tokens read in place
+    ms: float = 0.0
+    failed: str | None = None
+    keys: list[str] = field(default_factory=list)
+
+
+class FillFailed(RuntimeError):
+    pass
+
+
+def with_two_sequences(llama: Any) -> None:
+    """Give a loaded `Llama` a new context with room for two sequences in one KV cache (its
+    constructor offers one): sequence 1 is where cached cells are moved before they join 0."""
+    import contextlib
+
+    from llama_cpp import _internals
+
+    params = llama.context_params
+    params.n_seq_max = 2
+    params.kv_unified = True  # one cache for both: copying between them shares cells
+    old = llama._ctx
+    context = _internals.LlamaContext(model=llama._model, params=params, verbose=False)
+    llama._ctx = llama._stack.enter_context(contextlib.closing(context))
+    old.close()
+    llama.n_tokens = 0
+
+
+def split_prompt(
+    template: ChatTemplate, prompt: ChatPrompt, opening_chars: int, quoted: Sequence[str]
+) -> list[Stretch] | None:
+    """The prompt's stretches, or None when cutting the text at the stretches' edges does not
+    give the prompt's own tokens (a tokenizer merge across an edge) or a quote is not found."""
+    edges: list[tuple[int, int, str]] = [(0, opening_chars, "opening")]
+    cursor = opening_chars
+    for quote in quoted:
+        at = prompt.text.find(quote, cursor)
+        if at < 0 or not quote:
+            return None
+        edges.append((at, at + len(quote), "passage"))
+        cursor = at + len(quote)
+    pieces: list[tuple[str, str]] = []
+    done = 0
+    for start, end, kind in edges:
+        if start > done:
+            pieces.append((prompt.text[done:start], "fresh"))
+        pieces.append((prompt.text[start:end], kind))
+        done = end
+    if done < len(prompt.text):
+        pieces.append((prompt.text[done:], "fresh"))
+    stretches: list[Stretch] = []
+    tokens: list[int] = []
+    for i, (text, kind) in enumerate(pieces):
+        part = template.tokenize(text, first=i == 0, added_special=prompt.added_special)
+        stretches.append(Stretch(len(tokens), len(tokens) + len(part), kind))
+        tokens.extend(part)
+    if tokens != prompt.tokens:
+        return None
+    return [s for s in stretches if s.end > s.start]
+
+
+class CellFiller:
+    """Puts prompts' cells into one llama-cpp-python `Llama` whose context has two sequences."""
+
+    def __init__(self, llama: Any, cache: PassageCache, model: str) -> None:
+        import llama_cpp
+
+        self._llama, self._cache, self._model = llama, cache, model
+        self._n_batch = int(llama.n_batch)
+        self._batch = llama_cpp.llama_batch_init(self._n_batch, 0, 2)
+
+    def close(self) -> None:
+        import llama_cpp
+
+        if self._batch is not None:
+            llama_cpp.llama_batch_free(self._batch)
+            self._batch = None
+
+    def fill(self, tokens: Sequence[int], stretches: Sequence[Stretch]) -> FillReport:
+        """Sequence 0 holds the cells of `tokens[:-1]` afterwards, and llama-cpp-python knows it."""
+        report = FillReport()
+        started = time.perf_counter()
+        try:
+            self._fill(tokens, stretches, report)
+        except FillFailed as exc:
+            report.failed = str(exc)
+            log.warning("reusing cached cells failed (%s); reading the whole prompt", exc)
+            self._empty()
+        report.ms = (time.perf_counter() - started) * 1000
+        return report
+
+    def _fill(
+        self, tokens: Sequence[int], stretches: Sequence[Stretch], report: FillReport
+    ) -> None:
+        llama = self._llama
+        last = len(tokens) - 1  # the final token is read by the completion itself
+        held = report.kept = self._held_prefix(tokens, last)
+        opening = next((s for s in stretches if s.kind == "opening"), None)
+        if opening is None or opening.start != 0:
+            raise FillFailed("the prompt has no opening")
+        at = 0
+        for stretch in stretches:
+            end = min(stretch.end, last)
+            if end <= stretch.start:
+                break
+            if end <= held:  # already in the context
+                at = end
+                continue
+            if stretch.kind == "fresh" or stretch.end > last:
+                start = max(stretch.start, held)
+                self._drop_from(start)
+                self._read(tokens[start:end], start, MAIN)
+                report.read += end - start
+            else:
+                self._drop_from(stretch.start)
+                before = [] if stretch.kind == "opening" else tokens[: opening.end]
+                self._place(tokens, stretch, before, report)
+            held = at = end
+        if at != last:
+            raise FillFailed(f"filled {at} of {last} tokens")
+        llama.input_ids[:last] = tokens[:last]
+        llama.n_tokens = last
+
+    def _held_prefix(self, tokens: Sequence[int], last: int) -> int:
+        llama = self._llama
+        held = 0
+        for mine, theirs in zip(llama.input_ids[: llama.n_tokens], tokens[:last], strict=False):
+            if mine != theirs:
+                break
+            held += 1
+        self._drop_from(held)
+        return held
+
+    def _place(
+        self, tokens: Sequence[int], stretch: Stretch, before: Sequence[int], report: FillReport
+    ) -> None:
+        """The stretch's cells (cached, or computed alone after `before`) at its positions."""
+        own = tokens[stretch.start : stretch.end]
+        key = cell_key(self._model, before, own)
+        report.keys.append(key)
+        cells = self._cache.get(key)
+        if cells is None:
+            cells = self._compute(own, before)
+            self._cache.put(key, cells)
+            report.computed += len(own)
+        else:
+            report.reused += len(own)
+        if not before:  # the opening: position 0 of an empty sequence
+            self._load(cells, MAIN)
+            return
+        self._load(cells, SCRATCH)
+        self._move_scratch(stretch.start - len(before))
+
+    def _compute(self, own: Sequence[int], before: Sequence[int]) -> bytes:
+        import llama_cpp
+
+        memory = self._memory()
+        if not before:
+            self._read(own, 0, MAIN)
+            return self._save(MAIN)
+        llama_cpp.llama_memory_seq_rm(memory, SCRATCH, -1, -1)
+        llama_cpp.llama_memory_seq_cp(memory, MAIN, SCRATCH, 0, len(before))
+        self._read(own, len(before), SCRATCH)
+        llama_cpp.llama_memory_seq_rm(memory, SCRATCH, 0, len(before))
+        cells = self._save(SCRATCH)
+        llama_cpp.llama_memory_seq_rm(memory, SCRATCH, -1, -1)
+        return cells
+
+    def _move_scratch(self, shift: int) -> None:
+        import llama_cpp
+
+        memory = self._memory()
+        if shift:
+            llama_cpp.llama_memory_seq_add(memory, SCRATCH, -1, -1, shift)
+        llama_cpp.llama_memory_seq_cp(memory, SCRATCH, MAIN, -1, -1)
+        llama_cpp.llama_memory_seq_rm(memory, SCRATCH, -1, -1)
+
+    def _read(self, tokens: Sequence[int], start: int, seq: int) -> None:
+        """Compute the cells of `tokens` at positions from `start` in `seq` (no logits)."""
+        import llama_cpp
+
+        batch, ctx = self._batch, self._llama._ctx.ctx
+        for offset in range(0, len(tokens), self._n_batch):
+            part = tokens[offset : offset + self._n_batch]
+            for i, token in enumerate(part):
+                batch.token[i] = token
+                batch.pos[i] = start + offset + i
+                batch.n_seq_id[i] = 1
+                batch.seq_id[i][0] = seq
+                batch.logits[i] = 0
+            batch.n_tokens = len(part)
+            status = int(llama_cpp.llama_decode(ctx, batch))
+            if status != 0:
+                raise FillFailed(f"llama_decode returned {status}")
+
+    def _save(self, seq: int) -> bytes:
+        import llama_cpp
+
+        ctx = self._llama._ctx.ctx
+        size = int(llama_cpp.llama_state_seq_get_size(ctx, seq))
+        buffer = (ctypes.c_uint8 * size)()
+        written = int(llama_cpp.llama_state_seq_get_data(ctx, buffer, size, seq))
+        if written == 0:
+            raise FillFailed("llama.cpp wrote no state")
+        return bytes(buffer)[:written]
+
+    def _load(self, cells: bytes, seq: int) -> None:
+        import llama_cpp
+
+        ctx = self._llama._ctx.ctx
+        buffer = (ctypes.c_uint8 * len(cells)).from_buffer_copy(cells)
+        if int(llama_cpp.llama_state_seq_set_data(ctx, buffer, len(cells), seq)) == 0:
+            raise FillFailed("llama.cpp refused cached cells")
+
+    def _drop_from(self, position: int) -> None:
+        import llama_cpp
+
+        llama_cpp.llama_memory_seq_rm(self._memory(), MAIN, position, -1)
+        self._llama.n_tokens = min(int(self._llama.n_tokens), position)
+
+    def _empty(self) -> None:
+        import llama_cpp
+
+        llama_cpp.llama_memory_clear(self._memory(), True)
+        self._llama.n_tokens = 0
+
+    def _memory(self) -> Any:
+        import llama_cpp
+
+        return llama_cpp.llama_get_memory(self._llama._ctx.ctx)
