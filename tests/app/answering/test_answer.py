@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from app.answering.answer import Answerer, AnswerOptions, Done, Retrieved, Token
-from app.generation.generator import ChatMessage
+from app.generation.generator import ChatMessage, FairQueue
 from app.generation.prompting import NOT_FOUND, Prompts
 from app.services import Services
 from ingest.pipeline import ingest_paths
@@ -164,3 +164,40 @@ def test_strong_evidence_is_answered(
     assert not answer.refused and answer.found
     assert answer.evidence is not None and answer.evidence >= 0.5
     assert len(generator.calls) == 1
+
+
+def test_the_user_message_names_each_quoted_passage_in_order(
+    services: Services, generator: FakeGenerator, tmp_path: Path
+) -> None:
+    """What a generator may reuse cells for: each passage's text exactly as quoted."""
+    _ingest(services, tmp_path)
+    services.answerer.answer("What is the per-diem for domestic travel?")
+    _, user = generator.calls[0]
+    assert user.quoted and all(block in user.content for block in user.quoted)
+    assert "> Travel\n> \n> The per-diem for domestic travel is 45 EUR.\n" in user.quoted
+    where = [user.content.index(block) for block in user.quoted]
+    assert where == sorted(where)
+
+
+@dataclass
+class WarmingGenerator(FakeGenerator):
+    """A fake that, like llama.cpp in-process, can read a prompt's opening ahead of time."""
+
+    warmed: list[list[ChatMessage]] = field(default_factory=list)
+    queue_length_then: list[int] = field(default_factory=list)
+
+    def warm(self, messages: Sequence[ChatMessage]) -> None:
+        self.warmed.append(list(messages))
+        self.queue_length_then.append(len(self.queue) if self.queue else 0)
+
+
+def test_warm_reads_the_answer_prompt_s_opening_in_its_own_turn(services: Services) -> None:
+    warming = WarmingGenerator(queue=FairQueue())
+    answerer = replace(services.answerer, generator=warming)
+    assert answerer.warm()
+    [(system, user)] = warming.warmed
+    assert system.content == answerer.prompts.system() and user.role == "user"
+    assert warming.queue_length_then == [1]  # it held the turn while warming
+    assert warming.queue is not None and len(warming.queue) == 0  # and left
+
+    assert not services.answerer.warm()  # a generator with nothing to warm (a model server)
