@@ -8,6 +8,7 @@ is counted.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 
 from prometheus_client import (
@@ -19,9 +20,12 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from app.answering.answer import Answer, AnswerEvent, Done, Failed
 from app.generation.generator import Generator
+from app.generation.passage_cache import PassageCache
 from app.services import Services
 from ingest.pipeline import IngestResult
 
@@ -135,6 +139,10 @@ class Metrics:
         """Report the length of this generator's queue (none: the backend queues itself)."""
         self._generator = generator
 
+    def watch_passage_cache(self, cache: PassageCache) -> None:
+        """Report the passage cell cache's lookups and size."""
+        self.registry.register(_PassageCacheCollector(cache))
+
     def _waiting(self) -> float:
         queue = self._generator.queue if self._generator is not None else None
         return float(max(len(queue) - 1, 0)) if queue is not None else 0.0
@@ -185,8 +193,38 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+class _PassageCacheCollector(Collector):
+    """The cache's own counts, read at each scrape."""
+
+    def __init__(self, cache: PassageCache) -> None:
+        self._cache = cache
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self._cache.stats
+        lookups = CounterMetricFamily(
+            "docent_passage_cache_lookups",
+            "Passage and system-prompt cells looked up in the cache, by result (hit, miss).",
+            labels=["result"],
+        )
+        lookups.add_metric(["hit"], stats.hits)
+        lookups.add_metric(["miss"], stats.misses)
+        size = GaugeMetricFamily(
+            "docent_passage_cache_bytes",
+            "Bytes of cached cells, by tier (ram, disk).",
+            labels=["tier"],
+        )
+        size.add_metric(["ram"], stats.ram_bytes)
+        size.add_metric(["disk"], stats.disk_bytes)
+        yield lookups
+        yield size
+
+
 def instrumented(services: Services, metrics: Metrics) -> Services:
-    """A copy of `services` whose answerer reports to `metrics`; the queue is watched too."""
+    """A copy of `services` whose answerer reports to `metrics`; the queue and the passage
+    cache are watched too."""
     metrics.watch_queue(services.generator)
+    cache = getattr(services.generator, "passage_cache", None)
+    if isinstance(cache, PassageCache):
+        metrics.watch_passage_cache(cache)
     answerer = services.answerer
     return replace(services, answerer=replace(answerer, observers=(*answerer.observers, metrics)))

@@ -13,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from app.accounts.operator_token import read_token
 from app.answering.answer import Done, Token
 from app.generation.generator import FairQueue
+from app.generation.passage_cache import PassageCache
 from app.metrics import Metrics, instrumented
 from app.services import Services
 from app.settings import Settings
@@ -202,3 +203,17 @@ def test_a_local_proxy_does_not_make_its_visitors_local(
         assert proxy.get("/metrics", headers=spoofed).status_code == 401
         assert proxy.get("/metrics").status_code == 401  # the proxy did not say for whom
         assert proxy.get("/metrics", headers={"X-Forwarded-For": "127.0.0.1"}).status_code == 200
+
+
+def test_the_passage_cache_reports_its_lookups_and_size(tmp_path: Path) -> None:
+    cache = PassageCache(tmp_path, disk_bytes=10_000, ram_bytes=10_000)
+    metrics = Metrics()
+    metrics.watch_passage_cache(cache)
+    cache.put("a", b"x" * 100)
+    cache.get("a")
+    cache.get("b")
+    text = metrics.render().decode()
+    assert sample(text, "docent_passage_cache_lookups_total", result="hit") == 1
+    assert sample(text, "docent_passage_cache_lookups_total", result="miss") == 1
+    assert sample(text, "docent_passage_cache_bytes", tier="disk") == 100
+    assert sample(text, "docent_passage_cache_bytes", tier="ram") == 100
