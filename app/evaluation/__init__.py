@@ -10,7 +10,7 @@ from app.evaluation.index import (
 )
 from app.evaluation.report import EvalReport, ModeSummary, QueryResult, report_table
 from app.evaluation.run import eval_retrieval, eval_store
-from app.evaluation.runner import MODES, RERANK_MODE, HybridSearch, Reranker, evaluate
+from app.evaluation.runner import MODES, RERANK_MODE, Reranker, evaluate
 
 __all__ = [
     "MODES",
@@ -18,7 +18,6 @@ __all__ = [
     "BeirDataset",
     "DatasetError",
     "EvalReport",
-    "HybridSearch",
     "IndexOptions",
     "IndexResult",
     "ModeSummary",

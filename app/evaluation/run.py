@@ -22,13 +22,8 @@ from app.evaluation.gold import load_gold
 from app.evaluation.index import IndexOptions, collection_name, index_corpus
 from app.evaluation.progress import ProgressBar
 from app.evaluation.report import EvalReport
-from app.evaluation.runner import (
-    MODES,
-    HybridSearch,
-    QueryProgress,
-    Reranker,
-    evaluate,
-)
+from app.evaluation.runner import MODES, QueryProgress, Reranker, evaluate
+from app.services import retrieval_options
 from app.settings import Settings
 from ingest.embed import Embedder
 from ingest.store import QdrantStore, VectorStore
@@ -65,11 +60,6 @@ def eval_store(settings: Settings, collection: str) -> QdrantStore:
         key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
         return QdrantStore(collection, url=settings.qdrant_url, api_key=key)
     return QdrantStore(collection, path=settings.data_dir / EVAL_STORE)
-
-
-def hybrid_search(settings: Settings) -> HybridSearch:
-    """The hybrid search the app runs (fusion, prefetch and rerank depths)."""
-    return HybridSearch(settings.fusion, settings.hybrid_prefetch, settings.rerank_candidates)
 
 
 @dataclass(frozen=True)
@@ -136,7 +126,7 @@ class _Run:
                 reranker=self.reranker,
                 live_versions=live,
                 progress=step,
-                hybrid=hybrid_search(self.settings),
+                retrieval=retrieval_options(self.settings),
             )
 
         if self.console is None:

@@ -1,7 +1,9 @@
 """Run every judged query in each search mode and score the documents found.
 
-A query fetches `depth` chunks; documents rank where their best chunk ranks (so fewer than
-`depth` documents may come back). Latency is the wall clock of what the mode needs per query:
+Each query goes through the product's own `retrieve()` with the app's retrieval options (the
+same over-fetching, access and version checks, joined neighbours and per-document limit as an
+answer), asking for `depth` chunks; documents rank where their best passage ranks (so fewer
+than `depth` documents may come back). Latency is the wall clock of what the mode needs per query:
 the sparse query always, the dense embedding for the dense and hybrid modes, and the reranker
 for "hybrid+rerank".
 
@@ -13,18 +15,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
-from app.answering.rerank import RERANK_CANDIDATES, Reranker, rerank_first
-from app.answering.retrieve import LiveVersions
+from app.answering.rerank import Reranker
+from app.answering.retrieve import LiveVersions, RetrievalOptions, retrieve
 from app.evaluation.beir import BeirDataset
 from app.evaluation.metrics import mrr_at_k, ndcg_at_k, rank_documents, recall_at_k
 from app.evaluation.report import EvalReport, QueryResult, summarize
 from ingest.access import Access
 from ingest.embed import Embedder
-from ingest.sparse import encode_query
-from ingest.store import DEFAULT_FUSION, Fusion, SearchMode, VectorStore, prefetch_depth
+from ingest.store import Fusion, SearchMode, VectorStore, prefetch_depth
 from ingest.types import Passage
 
 MODES: tuple[str, ...] = ("dense", "sparse", "hybrid")  # the default: hybrid as configured
@@ -55,18 +56,18 @@ def evaluate(
     live_versions: LiveVersions | None = None,
     access: Access = EVERYTHING,
     progress: QueryProgress | None = None,
-    hybrid: HybridSearch | None = None,
+    retrieval: RetrievalOptions | None = None,
 ) -> EvalReport:
     """Score each mode over `dataset`'s queries; a reranker adds the "hybrid+rerank" mode.
 
     `live_versions` (the catalog's) keeps only each document's current version, for gold sets
     run against the main collection; `access` narrows the search to what one asker may read;
-    `hybrid` is the configured fusion, prefetch depth and rerank depth.
+    `retrieval` is the app's retrieval options (fusion, prefetch and rerank depths, per-document
+    limit; app.services.retrieval_options), its reranker used by "hybrid+rerank" only.
     """
     modes = _checked_modes(modes, reranker, k, depth)
-    searcher = _Searcher(
-        embedder, store, depth, reranker, live_versions, access, hybrid or HybridSearch()
-    )
+    options = replace(retrieval or RetrievalOptions(), reranker=reranker)
+    searcher = _Searcher(embedder, store, depth, live_versions, access, options)
     total, done = len(modes) * len(dataset.queries), 0
     per_query: dict[str, list[QueryResult]] = {}
     for mode in modes:
@@ -81,19 +82,17 @@ def evaluate(
                 progress(done, total)
         per_query[mode] = results
     summaries = [summarize(mode, per_query[mode]) for mode in modes]
-    return EvalReport(
-        dataset.name, k, depth, summaries, per_query, _setup(searcher.hybrid, depth, reranker)
-    )
+    return EvalReport(dataset.name, k, depth, summaries, per_query, _setup(options, depth))
 
 
-def _setup(hybrid: HybridSearch, depth: int, reranker: Reranker | None) -> dict[str, Any]:
+def _setup(options: RetrievalOptions, depth: int) -> dict[str, Any]:
     """What the hybrid modes ran with (prefetch: candidates per half, as the store took it)."""
     setup: dict[str, Any] = {
-        "fusion": hybrid.fusion,
-        "prefetch": prefetch_depth(depth, hybrid.prefetch),
+        "fusion": options.fusion,
+        "prefetch": prefetch_depth(options.candidates(depth), options.prefetch),
     }
-    if reranker is not None:
-        setup |= {"reranker": reranker.name, "reranked": hybrid.rerank_candidates}
+    if options.reranker is not None:
+        setup |= {"reranker": options.reranker.name, "reranked": options.rerank_candidates}
     return setup
 
 
@@ -127,51 +126,37 @@ def _score(
     )
 
 
-@dataclass(frozen=True)
-class HybridSearch:
-    """How the hybrid modes search, as the app does (`app.answering.retrieve.RetrievalOptions`)."""
-
-    fusion: Fusion = DEFAULT_FUSION  # for "hybrid" and "hybrid+rerank"
-    prefetch: int | None = None  # candidates per half (None: the store's default)
-    rerank_candidates: int = RERANK_CANDIDATES  # the first this many are reranked
-
-
 class _Searcher:
-    """One query in one mode, encoded as that mode needs."""
+    """One query in one mode, through the product's `retrieve()`."""
 
     def __init__(
         self,
         embedder: Embedder,
         store: VectorStore,
         depth: int,
-        reranker: Reranker | None,
         live_versions: LiveVersions | None,
         access: Access,
-        hybrid: HybridSearch,
+        options: RetrievalOptions,
     ) -> None:
         self.embedder, self.store, self.depth = embedder, store, depth
-        self.reranker, self.live_versions, self.access = reranker, live_versions, access
-        self.hybrid = hybrid
+        self.live_versions, self.access, self.options = live_versions, access, options
 
     def search(self, query: str, mode: str) -> list[Passage]:
         search_mode, fusion = SEARCH_MODES[mode]
-        sparse = encode_query(query)
-        if search_mode == "sparse":
-            dense = [0.0] * self.embedder.dimension  # unused by a sparse search
-        else:
-            dense = self.embedder.embed([query])[0]
-        found = self.store.search(
-            dense,
-            sparse,
-            self.depth,
+        options = replace(
+            self.options,
+            fusion=fusion or self.options.fusion,
+            reranker=self.options.reranker if mode == RERANK_MODE else None,
+        )
+        unused = [0.0] * self.embedder.dimension if search_mode == "sparse" else None
+        return retrieve(
+            query,
+            embedder=self.embedder,
+            store=self.store,
+            limit=self.depth,
+            live_versions=self.live_versions,
             mode=search_mode,
             access=self.access,
-            fusion=fusion or self.hybrid.fusion,
-            prefetch=self.hybrid.prefetch,
+            question_vector=unused,  # a sparse search needs no embedding
+            options=options,
         )
-        if self.live_versions is not None:
-            live = self.live_versions(p.doc_id for p in found)
-            found = [p for p in found if live.get(p.doc_id) == p.version]
-        if mode == RERANK_MODE and self.reranker is not None:
-            found = rerank_first(self.reranker, query, found, self.hybrid.rerank_candidates)
-        return found

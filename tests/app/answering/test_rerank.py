@@ -11,7 +11,7 @@ import pytest
 from app.answering.rerank import CrossEncoderReranker, rerank, rerank_first
 from app.answering.retrieve import OVERFETCH, RetrievalOptions, retrieve
 from app.evaluation.beir import BeirDataset
-from app.evaluation.runner import RERANK_MODE, HybridSearch, evaluate
+from app.evaluation.runner import RERANK_MODE, evaluate
 from app.services import Services, load_reranker, retrieval_options
 from app.settings import Settings
 from ingest.pipeline import IngestOptions, ingest_paths
@@ -139,7 +139,7 @@ def test_evaluation_adds_the_rerank_mode(kb: Services) -> None:
         k=3,
         depth=10,
         reranker=reranker,
-        hybrid=HybridSearch(rerank_candidates=2),
+        retrieval=RetrievalOptions(rerank_candidates=2),
     )
     assert [s.mode for s in report.summaries] == ["sparse", RERANK_MODE]
     assert len(reranker.calls) == 1 and len(reranker.calls[0][1]) == 2  # the first two only

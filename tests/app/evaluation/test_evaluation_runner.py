@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from app.answering.retrieve import RetrievalOptions
 from app.evaluation.beir import BeirDataset, load_beir
 from app.evaluation.index import (
     IndexOptions,
     collection_name,
     index_corpus,
 )
-from app.evaluation.runner import RERANK_MODE, HybridSearch, evaluate
+from app.evaluation.runner import RERANK_MODE, evaluate
 from ingest.pipeline import CHUNKER_VERSION
 from ingest.planning import point_id
 from ingest.sparse import VERSION as SPARSE_VERSION
@@ -135,7 +136,7 @@ def test_a_reranker_adds_a_mode_that_scores_its_order(
         indexed,
         modes=("hybrid",),
         reranker=reranker,
-        hybrid=HybridSearch(rerank_candidates=50),
+        retrieval=RetrievalOptions(rerank_candidates=50),
     )
     assert [s.mode for s in report.summaries] == ["hybrid", RERANK_MODE]
     assert [query for query, _ in reranker.calls] == list(dataset.queries.values())
