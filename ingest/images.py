@@ -89,3 +89,19 @@ def picture_pages(path: Path, max_pixels: int, max_frames: int) -> Iterator[tupl
                 raise ParseError(f"damaged picture (page {number}): {exc}") from exc
             page.thumbnail((MAX_OCR_SIDE, MAX_OCR_SIDE))
             yield number, page
+
+
+def picture_page(path: Path, number: int, max_pixels: int) -> Image:
+    """Page `number` (from 1) of a picture file, decoded and upright, for showing."""
+    from PIL import ImageOps
+
+    with _opened(path) as image:
+        try:
+            image.seek(number - 1)
+        except EOFError:
+            raise ParseError(f"the picture has no page {number}") from None
+        _check_size(image, number, max_pixels)
+        try:
+            return ImageOps.exif_transpose(image.copy())
+        except (OSError, ValueError) as exc:
+            raise ParseError(f"damaged picture (page {number}): {exc}") from exc

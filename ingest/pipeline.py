@@ -85,6 +85,7 @@ class IngestResult:
     chunks: int = 0
     pages: int | None = None
     reason: str | None = None
+    notes: tuple[str, ...] = ()  # how it was read (a scanned page OCR found no text on)
 
 
 ResultHook = Callable[[IngestResult], None]
@@ -266,12 +267,14 @@ class _Writer:
                     outcome.pages,
                     self.options.groups,
                     self.options.tags,
+                    outcome.notes,
                 )
             )
         except Exception as exc:  # a store error fails this file only
             return self._failed(plan, f"{type(exc).__name__}: {exc}")
         self._clean(plan.doc_id, version, True)
-        return IngestResult(plan.source, status, len(stored), outcome.pages, plan.reason)
+        pages = outcome.pages
+        return IngestResult(plan.source, status, len(stored), pages, plan.reason, outcome.notes)
 
     def remove(self, doc_id: str, source: str) -> IngestResult:
         if not self.options.dry_run:

@@ -9,7 +9,7 @@ from typing import Any
 Box = tuple[float, float, float, float]  # left, top, right, bottom: fractions of the page
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Region:
     """Where a stretch [start, end) of text sits on a page: a box, as fractions of the page's
     width and height (so any rendering of the page can draw it). In an element, the offsets
