@@ -102,13 +102,69 @@ class PageText:
 
 
 def read_page(engine: OcrEngine, image: Image, page: int, options: OcrOptions) -> PageText:
-    lines = engine.read(image)
+    """The page's text; a page scanned upside down or sideways is read turned upright (its
+    regions still point at the page as scanned)."""
+    lines, turn = upright_lines(engine, image)
     kept = [
         line for line in lines if line.text.strip() and line.confidence >= options.min_confidence
     ]
     doubtful = sum(1 for line in lines if line.text.strip()) - len(kept)
     paragraphs = paragraphs_of(reading_order(kept))
-    return PageText(page, [_element(lines, page) for lines in paragraphs], doubtful)
+    return PageText(page, [_element(lines, page, turn) for lines in paragraphs], doubtful)
+
+
+SURE = 0.85  # a page read with less (mean confidence per letter) is tried the other way up
+
+
+def upright_lines(engine: OcrEngine, image: Image) -> tuple[list[OcrLine], int]:
+    """The lines read the way up that reads best, and that turn (degrees, anticlockwise).
+    Only a page read with little confidence (upside down?) or whose lines stand on end
+    (sideways?) is read again, turned."""
+    from PIL.Image import Transpose
+
+    lines = engine.read(image)
+    sideways = _sideways(lines, image.size)
+    if not lines or (not sideways and _sureness(lines) >= SURE):
+        return lines, 0
+    if sideways:
+        turns = {90: Transpose.ROTATE_90, 270: Transpose.ROTATE_270}
+    else:
+        turns = {180: Transpose.ROTATE_180}
+    readings = [(lines, 0)] + [(engine.read(image.transpose(t)), a) for a, t in turns.items()]
+    return max(readings, key=lambda reading: _sureness(reading[0]) * _letters(reading[0]))
+
+
+def _sureness(lines: Sequence[OcrLine]) -> float:
+    letters = _letters(lines)
+    return sum(line.confidence * len(line.text) for line in lines) / letters if letters else 0.0
+
+
+def _letters(lines: Sequence[OcrLine]) -> int:
+    return sum(len(line.text) for line in lines)
+
+
+def _sideways(lines: Sequence[OcrLine], size: tuple[int, int]) -> bool:
+    """Most lines (of 3 or more letters) are taller than wide on the page."""
+    width, height = size
+    long = [line for line in lines if len(line.text.strip()) >= 3]
+    tall = sum(
+        1
+        for line in long
+        if (line.box[3] - line.box[1]) * height > 1.5 * (line.box[2] - line.box[0]) * width
+    )
+    return bool(long) and tall > len(long) / 2
+
+
+def unturned(box: Box, turn: int) -> Box:
+    """A box on the page turned `turn` degrees anticlockwise, back on the page as scanned."""
+    left, top, right, bottom = box
+    if turn == 90:
+        return 1 - bottom, left, 1 - top, right
+    if turn == 180:
+        return 1 - right, 1 - bottom, 1 - left, 1 - top
+    if turn == 270:
+        return top, 1 - right, bottom, 1 - left
+    return box
 
 
 def reading_order(lines: Sequence[OcrLine]) -> list[OcrLine]:
@@ -144,7 +200,7 @@ def paragraphs_of(lines: Sequence[OcrLine]) -> list[list[OcrLine]]:
     return paragraphs
 
 
-def _element(lines: Sequence[OcrLine], page: int) -> Element:
+def _element(lines: Sequence[OcrLine], page: int, turn: int = 0) -> Element:
     """The lines as one paragraph; a word hyphenated at a line's end is joined again."""
     text = ""
     regions: list[Region] = []
@@ -156,6 +212,6 @@ def _element(lines: Sequence[OcrLine], page: int) -> Element:
             regions[-1] = Region(last.start, last.end - 1, page, last.box)
         elif text:
             text += " "
-        regions.append(Region(len(text), len(text) + len(words), page, line.box))
+        regions.append(Region(len(text), len(text) + len(words), page, unturned(line.box, turn)))
         text += words
     return Element(text=text, kind=_OCR_KIND, page=page, regions=tuple(regions))

@@ -114,3 +114,11 @@ def docx_with_scan(path: Path, heading: str, scan: Image.Image) -> Path:
     document.add_picture(buffer, width=docx.shared.Inches(6))
     document.save(str(path))
     return path
+
+
+def char_accuracy(expected: str, got: str) -> float:
+    """1 - (character edit distance / length of the expected text), spaces collapsed."""
+    from rapidfuzz.distance import Levenshtein
+
+    want, have = " ".join(expected.split()), " ".join(got.split())
+    return max(0.0, 1 - Levenshtein.distance(want, have) / max(1, len(want)))

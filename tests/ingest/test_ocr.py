@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from ingest.errors import ParseError, Refused
-from ingest.ocr import OcrLine, OcrOptions, reading_order
+from ingest.ocr import OcrLine, OcrOptions, reading_order, unturned
 from ingest.parse import parse_file
 from ingest.regions import document_regions
 from tests.fakes import FakeOcr, ocr_lines
@@ -173,3 +173,23 @@ def test_a_slides_picture_is_read_onto_that_slide(tmp_path: Path) -> None:
         (1, " ".join(FIRE)),
         (2, "Leave"),
     ]
+
+
+@pytest.mark.parametrize(
+    "turn, transpose",
+    [
+        (90, Image.Transpose.ROTATE_90),
+        (180, Image.Transpose.ROTATE_180),
+        (270, Image.Transpose.ROTATE_270),
+    ],
+)
+def test_a_box_found_on_a_turned_page_is_put_back_on_the_page_as_scanned(
+    turn: int, transpose: Image.Transpose
+) -> None:
+    page = Image.new("L", (400, 200), 0)
+    page.paste(255, (40, 20, 120, 60))  # a bright block somewhere off centre
+    turned = page.transpose(transpose)
+    left, top, right, bottom = turned.getbbox() or (0, 0, 0, 0)
+    width, height = turned.size
+    box = unturned((left / width, top / height, right / width, bottom / height), turn)
+    assert box == pytest.approx((40 / 400, 20 / 200, 120 / 400, 60 / 200))
