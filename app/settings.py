@@ -217,7 +217,7 @@ class Settings(BaseSettings):
         "document's status).",
     )
     ocr_dpi: int = Field(
-        200, ge=72, le=600, description="Resolution PDF pages are rendered at to be read by OCR."
+        150, ge=72, le=600, description="Resolution PDF pages are rendered at to be read by OCR."
     )
     ocr_max_megapixels: int = Field(
         50,
