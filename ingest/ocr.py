@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from itertools import pairwise
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -82,10 +82,17 @@ OCR_OFF = OcrOptions(mode="off")
 OCR_AUTO = OcrOptions()
 
 
-@lru_cache(maxsize=4)
 def engine_for(options: OcrOptions) -> OcrEngine:
-    """One engine per parser process and options (loading the models takes about a second)."""
-    return options.engine(options)
+    """One engine per parser process (loading the models takes about a second), whatever
+    the mode or thresholds; another factory or thread count gets its own."""
+    return _engine(
+        options.engine, replace(OCR_AUTO, engine=options.engine, threads=options.threads)
+    )
+
+
+@lru_cache(maxsize=4)
+def _engine(factory: EngineFactory, options: OcrOptions) -> OcrEngine:
+    return factory(options)
 
 
 @dataclass(frozen=True)
