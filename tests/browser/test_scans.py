@@ -29,7 +29,7 @@ def test_a_cited_scan_shows_its_page_with_the_passage_outlined(
         answer = ask(page, question).answer
         chips = answer.locator("a.cite")
         sources = [cited_source(page, chips.nth(i)) for i in range(chips.count())]
-        scan = next((s for s in sources if "bicycles.pdf" in s.inner_text()), None)
+        scan = next((s for s in sources if "bicycles.pdf" in (s.text_content() or "")), None)
         if scan is not None:
             break
         page.get_by_role("link", name="+ New conversation").click()
