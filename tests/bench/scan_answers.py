@@ -57,9 +57,26 @@ def copies() -> dict[str, Path]:
     return {"text": text.parent, "scan": scan.parent}
 
 
+DOCENT = (sys.executable, "-c", "from app.cli.main import main; main()")  # this checkout's
+
+
+def chat_model() -> str:
+    """DOCENT_MODEL_PATH, else the model `make run` chose (in the default data folder)."""
+    from app.services import choose_chat_model
+    from app.settings import Settings
+
+    return os.environ.get("DOCENT_MODEL_PATH") or str(choose_chat_model(Settings()).path)
+
+
 def docent(args: list[str], data: Path) -> str:
-    env = os.environ | {"DOCENT_DATA_DIR": str(data), "DOCENT_INGEST_DEMO": "false"}
-    done = subprocess.run(["docent", *args], env=env, capture_output=True, text=True, check=True)
+    env = os.environ | {
+        "DOCENT_DATA_DIR": str(data),
+        "DOCENT_INGEST_DEMO": "false",
+        "DOCENT_MODEL_PATH": chat_model(),
+    }
+    done = subprocess.run(
+        [*DOCENT, *args], env=env, cwd=ROOT, capture_output=True, text=True, check=True
+    )
     return done.stdout
 
 
