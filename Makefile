@@ -71,7 +71,7 @@ clean: ## Remove .venv and the fetched static files (keeps ./data)
 .PHONY: bench bench-ingest bench-answer bench-search
 bench: bench-ingest bench-search bench-answer ## Run the benchmarks
 
-bench-ingest: install ## Time ingesting a generated 300-page corpus (ARGS="--json --pages N --keep")
+bench-ingest: install ## Time ingesting a generated 300-page corpus, then OCR of generated scans (ARGS="--json --pages N --keep --scan-pages N")
 	$(BIN)/python -m tests.bench.bench_ingest $(ARGS)
 
 bench-answer: install ## Answer latency vs raw llama.cpp, citation validity, refusal rates (ARGS="--json --limit N")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from app.settings import Settings
 from ingest.access import Access
 from ingest.catalog import Catalog
 from ingest.embed import Embedder, open_embedder
+from ingest.ocr import OcrOptions
 from ingest.pipeline import IngestOptions
 from ingest.store import QdrantStore, ServerLayout, VectorStore
 
@@ -117,9 +119,21 @@ def ingest_options(settings: Settings, groups: tuple[str, ...] = (), **extra: An
         "workers": settings.ingest_workers,
         "max_file_bytes": settings.max_file_mb << 20,
         "parse_timeout": settings.parse_timeout or None,
+        "ocr": ocr_options(settings),
     }
     return IngestOptions(
         settings.chunk_tokens, settings.chunk_overlap, groups, **(defaults | extra)
+    )
+
+
+def ocr_options(settings: Settings) -> OcrOptions:
+    """How parsers read pictures; the cores are shared among the parser processes."""
+    return OcrOptions(
+        mode=settings.ocr,
+        min_confidence=settings.ocr_min_confidence,
+        dpi=settings.ocr_dpi,
+        max_pixels=settings.ocr_max_megapixels * 1_000_000,
+        threads=max(1, (os.cpu_count() or 1) // max(1, settings.ingest_workers)),
     )
 
 

@@ -219,6 +219,28 @@ class Settings(BaseSettings):
         "and the file reported as failed (0 = no limit; needs parser processes, "
         "DOCENT_INGEST_WORKERS >= 1).",
     )
+    ocr: Literal["auto", "off", "force"] = Field(
+        "auto",
+        description="Read text from pictures: auto = picture files, pictures in Word and "
+        "PowerPoint files, and PDF pages without a usable text layer; force = every PDF page "
+        "too (a text layer is ignored); off = never (picture files are skipped).",
+    )
+    ocr_min_confidence: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="OCR lines read with less confidence are left out (and counted in the "
+        "document's status).",
+    )
+    ocr_dpi: int = Field(
+        150, ge=72, le=600, description="Resolution PDF pages are rendered at to be read by OCR."
+    )
+    ocr_max_megapixels: int = Field(
+        50,
+        ge=1,
+        description="Largest picture (or rendered PDF page) OCR decodes; a larger one is "
+        "refused as a likely decompression bomb.",
+    )
 
     # --- web --------------------------------------------------------------------------------
     host: str = Field("127.0.0.1", description="Address the web app listens on.")
@@ -361,6 +383,11 @@ class Settings(BaseSettings):
     @property
     def catalog_path(self) -> Path:
         return self.data_dir / "docent.sqlite3"
+
+    @property
+    def page_pictures_dir(self) -> Path:
+        """Pages of PDFs and pictures rendered for the source panel (a cache)."""
+        return self.data_dir / "page-pictures"
 
     def masked(self) -> dict[str, Any]:
         """The effective settings with secrets masked, for `docent config`."""

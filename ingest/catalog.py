@@ -36,10 +36,13 @@ CREATE TABLE IF NOT EXISTS documents (
 );
 CREATE INDEX IF NOT EXISTS documents_hash ON documents (content_hash);
 """
-_ADDED_COLUMNS = {"tags": "TEXT NOT NULL DEFAULT '[]'"}  # added after the first release
+_ADDED_COLUMNS = {  # added after the first release
+    "tags": "TEXT NOT NULL DEFAULT '[]'",
+    "notes": "TEXT NOT NULL DEFAULT '[]'",
+}
 _COLUMNS = (
     "doc_id, source, title, content_hash, version, pipeline, chunk_count, pages, groups, "
-    "status, error, cleanup_pending, created_at, updated_at, tags"
+    "status, error, cleanup_pending, created_at, updated_at, tags, notes"
 )
 
 
@@ -60,11 +63,14 @@ class DocumentRecord:
     created_at: str
     updated_at: str
     tags: tuple[str, ...] = ()  # labels for search filters (`docent ingest --tag`)
+    notes: tuple[str, ...] = ()  # how it was read (a scanned page OCR found no text on)
 
     @property
     def status_text(self) -> str:
         if self.error and self.status == "ok":
             return f"ok (last update failed: {self.error})"
+        if self.notes and self.status == "ok":
+            return f"ok ({'; '.join(self.notes)})"
         return f"{self.status}: {self.error}" if self.error else self.status
 
 
@@ -82,6 +88,7 @@ class OkRecord:
     pages: int | None
     groups: tuple[str, ...]
     tags: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 class Catalog:
@@ -148,12 +155,13 @@ class Catalog:
         now = _now()
         self._execute(
             "INSERT INTO documents (doc_id, source, title, content_hash, version, pipeline,"
-            " chunk_count, pages, groups, tags, status, error, cleanup_pending, created_at,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok', NULL, 1, ?, ?)"
+            " chunk_count, pages, groups, tags, notes, status, error, cleanup_pending,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok', NULL, 1, ?, ?)"
             " ON CONFLICT(doc_id) DO UPDATE SET source = excluded.source, title = excluded.title,"
             " content_hash = excluded.content_hash, version = excluded.version,"
             " pipeline = excluded.pipeline, chunk_count = excluded.chunk_count,"
             " pages = excluded.pages, groups = excluded.groups, tags = excluded.tags,"
+            " notes = excluded.notes,"
             " status = 'ok', error = NULL, cleanup_pending = 1, updated_at = excluded.updated_at",
             (
                 record.doc_id,
@@ -166,6 +174,7 @@ class Catalog:
                 record.pages,
                 json.dumps(list(record.groups)),
                 json.dumps(list(record.tags)),
+                json.dumps(list(record.notes)),
                 now,
                 now,
             ),
@@ -232,6 +241,7 @@ def _record(row: tuple[Any, ...]) -> DocumentRecord:
     values[8] = tuple(json.loads(values[8] or "[]"))
     values[11] = bool(values[11])
     values[14] = tuple(json.loads(values[14] or "[]"))
+    values[15] = tuple(json.loads(values[15] or "[]"))
     return DocumentRecord(*values)
 
 

@@ -11,7 +11,9 @@ import zlib
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ingest.parse import ParseError
+from ingest.errors import ParseError, Refused
+from ingest.images import IMAGE_SUFFIXES, check_picture
+from ingest.ocr import OCR_OFF, OcrOptions
 
 TEXT_SUFFIXES = frozenset(
     {".txt", ".text", ".md", ".markdown", ".csv", ".tsv", ".html", ".htm", ".eml"}
@@ -30,11 +32,7 @@ _ZIP_LOCAL_HEADER = 30
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE2: legacy and encrypted Office files
 
 
-class Refused(ParseError):
-    """A file docent will not parse by policy (too large); reported as skipped."""
-
-
-def check_file(path: Path, max_bytes: int) -> None:
+def check_file(path: Path, max_bytes: int, ocr: OcrOptions = OCR_OFF) -> None:
     """Raise ParseError (or Refused) when the file should not reach the parser."""
     size = path.stat().st_size
     if size > max_bytes:
@@ -53,6 +51,8 @@ def check_file(path: Path, max_bytes: int) -> None:
         _check_archive(path, suffix)
     elif suffix == ".pdf":
         _check_pdf(path)
+    elif suffix in IMAGE_SUFFIXES and ocr.enabled:
+        check_picture(path, ocr.max_pixels, ocr.max_frames)
 
 
 def _check_text(path: Path) -> None:

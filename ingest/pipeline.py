@@ -18,7 +18,8 @@ from typing import Literal
 from ingest.catalog import Catalog, DocumentRecord, OkRecord
 from ingest.chunk import chunk_elements, embedding_text
 from ingest.embed import Embedder
-from ingest.guards import Refused
+from ingest.errors import Refused
+from ingest.ocr import OCR_AUTO, OcrOptions
 from ingest.parse import UnsupportedFormat
 from ingest.planning import (
     Plan,
@@ -29,6 +30,7 @@ from ingest.planning import (
     point_id,
     vanished,
 )
+from ingest.regions import placed
 from ingest.sparse import VERSION as SPARSE_VERSION
 from ingest.sparse import encode_document
 from ingest.store import VectorStore
@@ -46,7 +48,7 @@ __all__ = [
 
 EMBED_BATCH_TEXTS = 64  # texts gathered across documents before one embedding call
 log = logging.getLogger(__name__)
-PARSER_VERSION = "3"  # 3: plain-text FAQ entries and questions are headings
+PARSER_VERSION = "4"  # 4: OCR, and passages placed on their pages (regions)
 CHUNKER_VERSION = "2"
 
 Status = Literal["new", "updated", "unchanged", "moved", "removed", "failed", "skipped"]
@@ -73,6 +75,7 @@ class IngestOptions:
     max_file_bytes: int = 200 << 20  # larger files are skipped
     parse_timeout: float | None = None  # seconds per file in a parser process; None: no limit
     tags: tuple[str, ...] = ()  # labels for search filters; like groups, they replace earlier ones
+    ocr: OcrOptions = OCR_AUTO  # reading pictures: scans, photos, pictures in documents
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,7 @@ class IngestResult:
     chunks: int = 0
     pages: int | None = None
     reason: str | None = None
+    notes: tuple[str, ...] = ()  # how it was read (a scanned page OCR found no text on)
 
 
 ResultHook = Callable[[IngestResult], None]
@@ -91,7 +95,7 @@ def pipeline_fingerprint(embedder: Embedder, options: IngestOptions) -> str:
     """Everything that changes the stored vectors; a change means re-embedding."""
     return (
         f"parser={PARSER_VERSION};chunker={CHUNKER_VERSION};sparse={SPARSE_VERSION};"
-        f"embedder={embedder.name};"
+        f"embedder={embedder.name};ocr={options.ocr.mode};"
         f"tokens={options.chunk_tokens};overlap={options.chunk_overlap}"
     )
 
@@ -130,7 +134,7 @@ def ingest_paths(
             to_parse.append((plan, plan.path))
     batch: list[_Parsed] = []
     parsed = parse_in_order(
-        to_parse, options.workers, options.max_file_bytes, options.parse_timeout
+        to_parse, options.workers, options.max_file_bytes, options.parse_timeout, options.ocr
     )
     for plan, outcome in parsed:
         batch.append(writer.chunked(plan, outcome))
@@ -263,12 +267,14 @@ class _Writer:
                     outcome.pages,
                     self.options.groups,
                     self.options.tags,
+                    outcome.notes,
                 )
             )
         except Exception as exc:  # a store error fails this file only
             return self._failed(plan, f"{type(exc).__name__}: {exc}")
         self._clean(plan.doc_id, version, True)
-        return IngestResult(plan.source, status, len(stored), outcome.pages, plan.reason)
+        pages = outcome.pages
+        return IngestResult(plan.source, status, len(stored), pages, plan.reason, outcome.notes)
 
     def remove(self, doc_id: str, source: str) -> IngestResult:
         if not self.options.dry_run:
@@ -289,6 +295,7 @@ class _Writer:
         budget = min(self.options.chunk_tokens, self.embedder.max_tokens)
         overlap = min(self.options.chunk_overlap, budget - 1)
         chunks = chunk_elements(document.elements, self.embedder.count_tokens, budget, overlap)
+        chunks = placed(chunks, document.elements)
         texts = [_fitting_embedding_text(document.title, c, self.embedder) for c in chunks]
         return chunks, texts
 

@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from ingest.access import PUBLIC, Access
-from ingest.types import Passage, SearchFilters, SparseVector, StoredChunk, passage_from_record
+from ingest.types import (
+    Passage,
+    SearchFilters,
+    SparseVector,
+    StoredChunk,
+    passage_from_record,
+    regions_record,
+)
 
 DENSE = "dense"
 SPARSE = "sparse"
@@ -393,6 +400,7 @@ def _payload(c: StoredChunk) -> dict[str, Any]:
         "tags": list(c.tags),
         "modified": _timestamp(c.modified),
         "ingested": _timestamp(c.ingested),
+        "regions": regions_record(chunk.regions),
     }
 
 

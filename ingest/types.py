@@ -6,6 +6,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+Box = tuple[float, float, float, float]  # left, top, right, bottom: fractions of the page
+
+
+@dataclass(frozen=True, order=True)
+class Region:
+    """Where a stretch [start, end) of text sits on a page: a box, as fractions of the page's
+    width and height (so any rendering of the page can draw it). In an element, the offsets
+    point into the element's text; in a chunk or passage, into the document's text."""
+
+    start: int
+    end: int
+    page: int
+    box: Box
+
+    def shifted(self, offset: int) -> Region:
+        return Region(self.start + offset, self.end + offset, self.page, self.box)
+
 
 @dataclass(frozen=True)
 class Element:
@@ -15,6 +32,7 @@ class Element:
     kind: str
     page: int | None = None
     depth: int | None = None  # heading level for titles, when the parser knows it
+    regions: tuple[Region, ...] = ()  # where its text sits on the page, when known
 
     @property
     def is_heading(self) -> bool:
@@ -30,6 +48,7 @@ class ParsedDocument:
     content_hash: str
     elements: list[Element]
     pages: int | None = None  # highest page number seen; None for unpaged formats
+    notes: tuple[str, ...] = ()  # what a person should know (a scanned page that gave no text)
 
 
 @dataclass(frozen=True)
@@ -45,6 +64,7 @@ class Chunk:
     page_start: int | None
     page_end: int | None
     context: str = ""  # embedded with the chunk, not part of its text: a split table's header row
+    regions: tuple[Region, ...] = ()  # where its text sits on its pages (scans, PDFs)
 
 
 @dataclass(frozen=True)
@@ -94,6 +114,7 @@ class Passage:
     # cosine similarity of the question and the chunk's stored vector (a joined passage: its
     # closest chunk's), when the search returned the vector; the answer's evidence signal
     similarity: float | None = field(default=None, compare=False)
+    regions: tuple[Region, ...] = ()  # where its text sits on its pages (document offsets)
 
     @property
     def location(self) -> str:
@@ -132,7 +153,20 @@ def passage_record(passage: Passage) -> dict[str, Any]:
         "groups": list(passage.groups),
         "chunk_spans": [list(span) for span in passage.chunk_spans],
         "similarity": passage.similarity,
+        "regions": regions_record(passage.regions),
     }
+
+
+def regions_record(regions: tuple[Region, ...]) -> list[list[float]]:
+    """Regions as compact JSON: [page, start, end, left, top, right, bottom] each."""
+    return [[r.page, r.start, r.end, *(round(v, 4) for v in r.box)] for r in regions]
+
+
+def regions_from_record(data: list[list[float]] | None) -> tuple[Region, ...]:
+    return tuple(
+        Region(int(s), int(e), int(page), (float(a), float(b), float(c), float(d)))
+        for page, s, e, a, b, c, d in data or ()
+    )
 
 
 def passage_from_record(data: dict[str, Any]) -> Passage:
@@ -155,6 +189,7 @@ def passage_from_record(data: dict[str, Any]) -> Passage:
         groups=tuple(data.get("groups", ())),
         chunk_spans=tuple((s, e) for s, e in data.get("chunk_spans", ())),
         similarity=data.get("similarity"),
+        regions=regions_from_record(data.get("regions")),
     )
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from ingest.guards import check_file
+from ingest.ocr import OCR_OFF, OcrOptions, engine_for
 from ingest.parse import ParseError, parse_file
 from ingest.types import ParsedDocument
 
@@ -26,11 +27,11 @@ _VANISHED = "the file disappeared before it was read (deleted or moved during in
 _SLOW = "parsing took longer than {seconds:g} s and was stopped (DOCENT_PARSE_TIMEOUT)"
 
 
-def safe_parse(path: Path, max_bytes: int) -> Outcome:
+def safe_parse(path: Path, max_bytes: int, ocr: OcrOptions = OCR_OFF) -> Outcome:
     """Check and parse, returning the error instead of raising it (it crosses processes)."""
     try:
-        check_file(path, max_bytes)
-        return parse_file(path)
+        check_file(path, max_bytes, ocr)
+        return parse_file(path, ocr)
     except ParseError as exc:
         return exc
     except FileNotFoundError:
@@ -59,42 +60,52 @@ def exit_with_parent(parent_pid: int, every: float = 0.5) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def warm_up() -> bool:
-    """Import the parsers a worker needs before its first timed file (seconds of imports)."""
+def warm_up(ocr: OcrOptions = OCR_OFF) -> bool:
+    """Import the parsers (and load the OCR models) a worker needs before its first timed
+    file (seconds of imports)."""
     with tempfile.TemporaryDirectory() as folder:
         sample = Path(folder) / "warm-up.md"
         sample.write_text("# Warm-up\n\nA sentence to parse.\n", encoding="utf-8")
         safe_parse(sample, 1 << 20)
+    if ocr.enabled:
+        engine_for(ocr)
     return True
 
 
 def parse_in_order(
-    items: Iterable[tuple[T, Path]], workers: int, max_bytes: int, timeout: float | None = None
+    items: Iterable[tuple[T, Path]],
+    workers: int,
+    max_bytes: int,
+    timeout: float | None = None,
+    ocr: OcrOptions = OCR_OFF,
 ) -> Iterator[tuple[T, Outcome]]:
     """Outcomes in input order; `workers` processes parse ahead (0 = parse in this process).
     With workers, a file still parsing `timeout` seconds after its turn came is stopped (its
     worker killed) and reported as failed; inline parsing cannot be stopped."""
     if workers <= 0:
         for item, path in items:
-            yield item, safe_parse(path, max_bytes)
+            yield item, safe_parse(path, max_bytes, ocr)
         return
-    yield from _ParsePool(workers, max_bytes, timeout).run(iter(items))
+    yield from _ParsePool(workers, max_bytes, timeout, ocr).run(iter(items))
 
 
 class _ParsePool:
     """A process pool that keeps a bounded number of files in flight and survives crashes
     and files that never finish."""
 
-    def __init__(self, workers: int, max_bytes: int, timeout: float | None = None) -> None:
+    def __init__(
+        self, workers: int, max_bytes: int, timeout: float | None, ocr: OcrOptions
+    ) -> None:
         self._workers = workers
         self._max_bytes = max_bytes
+        self._ocr = ocr
         self._timeout = timeout
         self._context = multiprocessing.get_context("spawn")  # torch threads do not fork well
 
     def _pool(self) -> ProcessPoolExecutor:
         pool = self._executor(self._workers)
         if self._timeout is not None:  # imports must not count against the first file
-            for ready in [pool.submit(warm_up) for _ in range(self._workers)]:
+            for ready in [pool.submit(warm_up, self._ocr) for _ in range(self._workers)]:
                 ready.result()
         return pool
 
@@ -112,9 +123,7 @@ class _ParsePool:
         try:
             while True:
                 while len(pending) < self._workers * 2 and (nxt := next(items, None)):
-                    pending.append(
-                        (nxt[0], nxt[1], pool.submit(safe_parse, nxt[1], self._max_bytes))
-                    )
+                    pending.append((nxt[0], nxt[1], self._submit(pool, nxt[1])))
                 if not pending:
                     return
                 item, path, future = pending.popleft()
@@ -137,13 +146,16 @@ class _ParsePool:
     ) -> tuple[ProcessPoolExecutor, deque[tuple[T, Path, Future[Outcome]]]]:
         """A fresh pool, with the files that were in flight in the old one submitted again."""
         pool = self._pool()
-        again = deque((i, p, pool.submit(safe_parse, p, self._max_bytes)) for i, p, _ in pending)
+        again = deque((i, p, self._submit(pool, p)) for i, p, _ in pending)
         return pool, again
+
+    def _submit(self, pool: ProcessPoolExecutor, path: Path) -> Future[Outcome]:
+        return pool.submit(safe_parse, path, self._max_bytes, self._ocr)
 
     def _alone(self, path: Path) -> Outcome:
         solo = self._executor(1)
         try:
-            return solo.submit(safe_parse, path, self._max_bytes).result(timeout=self._timeout)
+            return self._submit(solo, path).result(timeout=self._timeout)
         except BrokenProcessPool:
             return ParseError(_CRASHED)
         except FutureTimeout:

@@ -8,7 +8,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from PIL.Image import Image
+
 from app.generation.generator import ChatMessage, FairQueue, Pieces
+from ingest.ocr import OcrLine, OcrOptions
 
 _WORD = re.compile(r"\w+")
 
@@ -96,3 +99,35 @@ class FakeReranker:
         self.calls.append((query, list(texts)))
         asked = set(_WORD.findall(query.lower()))
         return [float(len(asked & set(_WORD.findall(text.lower())))) for text in texts]
+
+
+@dataclass(eq=False)  # hashed by identity: it travels inside OcrOptions
+class FakeOcr:
+    """An OCR engine that reads queued pages: each picture it is given gets the next queued
+    list of lines (none left: a picture with no text). It records each picture's size, and is
+    its own factory (`OcrOptions(engine=fake)`)."""
+
+    pages: list[list[OcrLine]] = field(default_factory=list)
+    name: str = "fake-ocr"
+    seen: list[tuple[int, int]] = field(default_factory=list)
+
+    def __call__(self, options: OcrOptions) -> FakeOcr:
+        return self
+
+    def read(self, image: Image) -> list[OcrLine]:
+        self.seen.append(image.size)
+        return self.pages.pop(0) if self.pages else []
+
+
+def ocr_lines(*texts: str, top: float = 0.1, confidence: float = 0.95) -> list[OcrLine]:
+    """Lines stacked down a page, one line height apart ("" leaves a blank line)."""
+    height = 0.04
+    return [
+        OcrLine(
+            text,
+            (0.1, top + row * 1.5 * height, 0.8, top + row * 1.5 * height + height),
+            confidence,
+        )
+        for row, text in enumerate(texts)
+        if text
+    ]

@@ -133,6 +133,7 @@ def _joined(run: list[Passage], best: Passage) -> Passage:
         score=max(p.score for p in run),
         similarity=_closest(run),
         chunk_spans=tuple(span for p in run for span in (p.chunk_spans or ((p.start, p.end),))),
+        regions=tuple(sorted({region for p in run for region in p.regions})),
     )
 
 

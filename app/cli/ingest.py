@@ -120,6 +120,12 @@ def print_summary(results: list[IngestResult], console: Console, dry_run: bool =
         for r in problems:
             reasons.add_row(shown(r.source), r.status, shown(r.reason or ""))
         console.print(reasons)
+    noted = [r for r in results if r.notes and r.status in ("new", "updated")]
+    if noted:
+        notes = Table("file", "note", title="Ingested, with notes")
+        for r in noted:
+            notes.add_row(shown(r.source), shown("; ".join(r.notes)))
+        console.print(notes)
 
 
 def run_ingest(

@@ -28,6 +28,7 @@ from app.web import (
     login,
     metrics_api,
     openai_api,
+    page_pictures,
 )
 from app.web.allowed_hosts import AllowedHostsMiddleware
 from app.web.asking import InFlight
@@ -77,6 +78,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(chat.router)
     app.include_router(conversations.router)
     app.include_router(files.router)
+    app.include_router(page_pictures.router)
     app.include_router(api.router)
     app.include_router(ingest_api.router)
     app.include_router(admin.router)

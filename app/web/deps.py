@@ -52,10 +52,11 @@ def record_or_404(services: ServicesDep, doc_id: str) -> DocumentRecord:
 
 
 def _register_filters() -> None:
-    from app.web.render import answer_html, highlighted
+    from app.web.render import answer_html, highlighted, page_view
 
     templates.env.filters["answer_html"] = answer_html
     templates.env.filters["highlighted"] = highlighted
+    templates.env.filters["page_view"] = page_view
     templates.env.filters["basename"] = lambda path: PurePath(str(path)).name
 
 

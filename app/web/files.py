@@ -14,10 +14,9 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
 
-from app.accounts import User
+from app.documents.originals import may_open, servable_path
 from app.web.auth import CurrentUser
 from app.web.deps import ServicesDep
-from ingest.catalog import DocumentRecord
 
 router = APIRouter()
 NOT_FOUND = "no such document"
@@ -45,22 +44,6 @@ def document_file(doc_id: str, services: ServicesDep, user: CurrentUser) -> File
         headers=headers,
         content_disposition_type="inline" if pdf else "attachment",
     )
-
-
-def may_open(user: User, record: DocumentRecord) -> bool:
-    """Searchable documents the user's groups allow; admins may open any catalogued one."""
-    if user.is_admin:
-        return True
-    return record.status == "ok" and user.access.allows(record.groups)
-
-
-def servable_path(source: str) -> Path | None:
-    """The catalogued path if it is still a regular file reached without symbolic links
-    (the catalog stores resolved paths), else None."""
-    path = Path(source)
-    if not path.is_absolute() or path.is_symlink() or not path.is_file():
-        return None
-    return path if path.resolve() == path else None
 
 
 def _download_type(path: Path) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from urllib.parse import quote
 
 import nh3
 from markdown_it import MarkdownIt
@@ -16,7 +18,8 @@ from markupsafe import Markup, escape
 
 from app.answering.answer_text import markers
 from app.answering.support import Span
-from ingest.types import Passage
+from app.documents.page_pictures import shows_pages
+from ingest.types import Box, Passage
 
 _OPEN, _CLOSE = "\ue000", "\ue001"  # private-use characters hold a marker's place in Markdown
 _PLACEHELD = re.compile(f"{_OPEN}(\\d+){_CLOSE}")
@@ -68,6 +71,42 @@ def highlighted(text: str, span: Span | None) -> Markup:
         return escape(text)
     before, inside, after = text[: span.start], text[span.start : span.end], text[span.end :]
     return Markup(f"{escape(before)}<mark>{escape(inside)}</mark>{escape(after)}")
+
+
+@dataclass(frozen=True)
+class PageView:
+    """A cited passage on its page: the page's picture and the boxes to outline on it, in
+    percent of the page (left, top, width, height)."""
+
+    doc_id: str
+    page: int
+    boxes: tuple[tuple[float, float, float, float], ...]
+
+    @property
+    def picture(self) -> str:
+        return f"/documents/{quote(self.doc_id, safe='')}/pages/{self.page}.png"
+
+
+def page_view(passage: Passage, span: Span | None) -> PageView | None:
+    """Where the supporting span (or, without one, the passage) sits on its first page, for
+    PDFs and pictures whose passages were placed (OCR boxes, or the text layer's)."""
+    if not passage.regions or not shows_pages(passage.source):
+        return None
+    start, end = (span.start, span.end) if span else (0, len(passage.text))
+    start, end = passage.start + start, passage.start + end
+    found = sorted(r for r in passage.regions if r.start < end and start < r.end)
+    if not found:
+        return None
+    page = found[0].page
+    boxes = {_percent(r.box) for r in found if r.page == page}
+    return PageView(passage.doc_id, page, tuple(sorted(boxes, key=lambda b: (b[1], b[0]))))
+
+
+def _percent(box: Box, margin: float = 0.3) -> tuple[float, float, float, float]:
+    """The box in percent of the page, a little wider so the outline clears the letters."""
+    left, top = max(0.0, box[0] * 100 - margin), max(0.0, box[1] * 100 - margin)
+    right, bottom = min(100.0, box[2] * 100 + margin), min(100.0, box[3] * 100 + margin)
+    return round(left, 2), round(top, 2), round(right - left, 2), round(bottom - top, 2)
 
 
 class LiveSources:

@@ -1,10 +1,13 @@
 """Ingestion benchmark: a fixed mixed corpus through `ingest_paths` with the packaged MiniLM.
 
     python -m tests.bench.bench_ingest [--pages N] [--keep] [--json] [--workers N]
+                                        [--scan-pages N]
 
 Measures and prints; asserts nothing. Reports the first run (files, pages, chunks per second),
 the embedding-only ceiling over the very texts that run embedded, a second run over the unchanged
-corpus, and peak memory. Progress goes to stderr, the report to stdout.
+corpus, and peak memory; then the scanned-document part (`tests.bench.bench_scans`, in a process
+of its own so its memory is its own): OCR pages per second, peak RSS and character accuracy.
+Progress goes to stderr, the report to stdout.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import logging
 import os
 import resource
 import shutil
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -28,6 +32,7 @@ from ingest.catalog import Catalog
 from ingest.embed import Embedder, SentenceTransformerEmbedder, resolve_embedder_path
 from ingest.pipeline import IngestOptions, IngestResult, ingest_paths
 from ingest.store import QdrantStore
+from tests.bench.bench_scans import render as render_scans
 from tests.bench.corpus import DEFAULT_ROOT, Corpus, load_or_generate
 
 EMBEDDER = "all-MiniLM-L6-v2"
@@ -356,13 +361,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep data/bench/run-<timestamp>/")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--workers", type=int, help="parser processes (IngestOptions default)")
+    parser.add_argument("--scan-pages", type=int, default=6, help="scanned pages (6; 0: none)")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     logging.getLogger("unstructured").setLevel(logging.ERROR)
     report = build_report(measure(args.pages, args.keep, args.workers))
-    print(json.dumps(report, indent=2) if args.json else render_table(report))
+    scans = scanned_part(args.scan_pages) if args.scan_pages else None
+    if args.json:
+        print(json.dumps(report | {"scanned": scans}, indent=2))
+    else:
+        print(render_table(report))
+        print(render_scans(scans) if scans else "")
     return 0
+
+
+def scanned_part(pages: int) -> dict[str, Any]:
+    log(f"scanned documents: OCR of {pages} generated pages")
+    command = [sys.executable, "-m", "tests.bench.bench_scans", "--pages", str(pages), "--json"]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    report: dict[str, Any] = json.loads(done.stdout)
+    return report
 
 
 if __name__ == "__main__":

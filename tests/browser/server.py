@@ -8,12 +8,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.demo import demo_documents
+from tests.ingest.scans import docx_with_scan, save_pdf, save_png, scanned
 from tests.serving import Server, clean_env, docent, serve
 
 # Short text documents: quick to parse, and SmolLM2 restates their sentences.
 DEMO_FILES = ("employee-handbook.md", "office-faq.txt", "it-security-policy.md")
 STARTUP_SECONDS = 240.0
 MAX_FILE_MB = 1  # small, so the size limit can be tested with a small file
+# Scanned copies (no text layer) of notices nothing else in the demo documents talks about.
+BICYCLES = (
+    "Bicycles are kept in the locked cage in the basement.",
+    "Ask reception for a key to the bicycle cage.",
+)
+ROOFTOP = ("The rooftop garden opens at seven in the morning.",)
+ARCHIVE = ("Signed contracts are archived for ten years.",)
 
 
 @dataclass(frozen=True)
@@ -48,8 +56,18 @@ def prepare(root: Path) -> dict[str, str]:
         docent([*add, "--password-stdin"], env, root, stdin=account.password + "\n")
     documents = [str(p) for p in demo_documents() if p.name in DEMO_FILES]
     assert len(documents) == len(DEMO_FILES), documents
-    docent(["ingest", *documents], env, root)
+    docent(["ingest", *documents, *map(str, scans(root / "scans"))], env, root)
     return env
+
+
+def scans(folder: Path) -> list[Path]:
+    """A scanned PDF, a PNG photo of a page and a Word file with a scan pasted in."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return [
+        save_pdf([scanned(BICYCLES, rotate=1.0, noise=0.005, seed=5)], folder / "bicycles.pdf"),
+        save_png(scanned(ROOFTOP, noise=0.005, seed=6), folder / "rooftop-notice.png"),
+        docx_with_scan(folder / "archive.docx", "Archive", scanned(ARCHIVE)),
+    ]
 
 
 def start(root: Path) -> Server:

@@ -19,6 +19,7 @@ import pytest
 
 from ingest import pipeline as pipeline_module
 from ingest.catalog import Catalog
+from ingest.ocr import OCR_OFF, OcrOptions
 from ingest.pipeline import IngestOptions, IngestResult, ingest_paths
 from ingest.planning import Plan, is_utf8
 from ingest.store import QdrantStore
@@ -201,10 +202,14 @@ def _record_parsed(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     real = pipeline_module.parse_in_order
 
     def recording(
-        items: list[tuple[Plan, Path]], workers: int, max_bytes: int, timeout: float | None = None
+        items: list[tuple[Plan, Path]],
+        workers: int,
+        max_bytes: int,
+        timeout: float | None = None,
+        ocr: OcrOptions = OCR_OFF,
     ) -> Iterator[tuple[Plan, Outcome]]:
         parsed.extend(path for _, path in items)
-        return real(items, workers, max_bytes, timeout)
+        return real(items, workers, max_bytes, timeout, ocr)
 
     monkeypatch.setattr(pipeline_module, "parse_in_order", recording)
     return parsed

@@ -244,7 +244,7 @@ def test_folders_skip_hidden_files_and_report_unsupported_ones(
 ) -> None:
     (tmp_path / "docs" / ".git").mkdir(parents=True)
     (tmp_path / "docs" / ".git" / "notes.md").write_text("# Hidden\n\nNot ingested.\n")
-    (tmp_path / "docs" / "image.png").write_bytes(b"\x89PNG")
+    (tmp_path / "docs" / "drawing.svg").write_bytes(b"<svg/>")
     (tmp_path / "docs" / "sub").mkdir()
     (tmp_path / "docs" / "sub" / "travel.md").write_text(guide("zeppelin"))
 
@@ -252,12 +252,12 @@ def test_folders_skip_hidden_files_and_report_unsupported_ones(
 
     # unsupported files are reported, never silently dropped; hidden folders are not walked
     assert [(Path(r.source).name, r.status) for r in results] == [
-        ("image.png", "skipped"),
+        ("drawing.svg", "skipped"),
         ("travel.md", "new"),
     ]
-    assert results[0].reason == "unsupported file type .png"
-    record = catalog.get_by_source(str((tmp_path / "docs" / "image.png").resolve()))
-    assert record is not None and record.status_text == "skipped: unsupported file type .png"
+    assert results[0].reason == "unsupported file type .svg"
+    record = catalog.get_by_source(str((tmp_path / "docs" / "drawing.svg").resolve()))
+    assert record is not None and record.status_text == "skipped: unsupported file type .svg"
 
 
 def test_document_id_is_deterministic_per_path(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ from ingest.store import (
     VectorStore,
     prefetch_depth,
 )
-from ingest.types import Chunk, Passage, SearchFilters, SparseVector, StoredChunk
+from ingest.types import Chunk, Passage, Region, SearchFilters, SparseVector, StoredChunk
 from tests.fakes import FakeEmbedder
 
 KINDS = ["qdrant-memory", "qdrant-path", "edge"]
@@ -66,7 +66,15 @@ def stored_chunks(
             doc_id=doc_id,
             version=version,
             chunk=Chunk(
-                i, text, 10 * i, 10 * i + len(text), (doc_id, f"part {i}"), ("P",), i + 1, i + 1
+                i,
+                text,
+                10 * i,
+                10 * i + len(text),
+                (doc_id, f"part {i}"),
+                ("P",),
+                i + 1,
+                i + 1,
+                regions=(Region(10 * i, 10 * i + len(text), i + 1, (0.1, 0.25, 0.9, 0.3125)),),
             ),
             title=f"{doc_id} title",
             source=f"/docs/{doc_id}{suffix}",
@@ -196,6 +204,7 @@ def test_passages_carry_the_whole_payload(library: VectorStore) -> None:
         (),
     )
     assert (top.start, top.end) == (10, 10 + len(VOLCANO[1]))
+    assert top.regions == (Region(10, 10 + len(VOLCANO[1]), 2, (0.1, 0.25, 0.9, 0.3125)),)
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -338,6 +338,21 @@ def test_files_open_only_for_their_readers(kb: Kb) -> None:
     assert LEDGER.leaks[leaks_before:] == []
 
 
+def test_page_pictures_follow_the_files_rule(kb: Kb) -> None:
+    """The documents here are Markdown (no page pictures): a reader is told so, anyone else
+    gets the 404 of a document that does not exist."""
+    leaks_before = len(LEDGER.leaks)
+    for user in (*MEMBERS, "root"):
+        for canary, doc_id in kb.docs.items():
+            response = kb.clients[user].get(f"/documents/{doc_id}/pages/1.png")
+            LEDGER.probe(user, "/documents/{id}/pages/{n}.png", response)
+            assert response.status_code == 404
+            readable = canary in READABLE[user]
+            detail = response.json()["detail"]
+            assert (detail == "no such document") is not readable, (user, canary, detail)
+    assert LEDGER.leaks[leaks_before:] == []
+
+
 GUESSED_DOC_IDS = ("1", "0", "-1", "..", "%2e%2e", "..%2Fcatalog.sqlite3", "null", "*", "%00")
 
 

@@ -21,6 +21,7 @@ from app.services import Services
 from app.settings import Settings
 from app.web.upload_form import check_content_length, request_limit
 from ingest import workers
+from ingest.ocr import OCR_OFF, OcrOptions
 from ingest.pipeline import IngestResult
 from tests.app import admining
 from tests.app.admining import HTMX, MARKDOWN, queue_of, upload
@@ -87,9 +88,9 @@ def test_states_move_from_queued_through_parsing_and_embedding_to_done(
     embedder: FakeEmbedder = admin_services.embedder  # type: ignore[assignment]
     real_embed, real_parse = embedder.embed, workers.safe_parse
 
-    def parsing(path: Path, max_bytes: int) -> workers.Outcome:
+    def parsing(path: Path, max_bytes: int, ocr: OcrOptions = OCR_OFF) -> workers.Outcome:
         seen.append(("parse", queue.jobs()[0].state))
-        return real_parse(path, max_bytes)
+        return real_parse(path, max_bytes, ocr)
 
     def embedding(texts: Sequence[str]) -> list[list[float]]:
         seen.append(("embed", queue.jobs()[0].state))
