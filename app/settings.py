@@ -63,8 +63,9 @@ class Settings(BaseSettings):
     )
     warm_start: bool = Field(
         True,
-        description="Read the system prompt when the server starts, so the first question "
-        "does not wait for it (in-process model only).",
+        description="When the server starts, read the system prompt, and compute the passage "
+        "cells of a collection small enough for half the passage cache, so the first "
+        "questions do not wait for them (in-process model only).",
     )
     max_answer_tokens: int = Field(
         384, ge=16, description="Most tokens the model may generate for one answer."

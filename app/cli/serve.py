@@ -9,6 +9,7 @@ import uvicorn
 from rich.console import Console
 
 from app.accounts.bootstrap import create_first_admin
+from app.answering.prefill import prefill_collection
 from app.cli.ingest import ingest_with_progress, print_summary
 from app.demo import demo_documents
 from app.logs import configure_logging
@@ -34,10 +35,10 @@ def run_server(settings: Settings, host: str, port: int, console: Console) -> No
             highlight=False,
         )
         raise SystemExit(1) from exc
-    if settings.warm_start:  # the first question waits in line behind it, if it comes first
-        threading.Thread(target=services.answerer.warm, name="warm-start", daemon=True).start()
     if settings.ingest_demo and services.store.count() == 0:
         seed_demo(settings, services, console)
+    if settings.warm_start:  # in turns on the model: questions asked meanwhile wait for one
+        threading.Thread(target=warm_start, args=(settings, services), daemon=True).start()
     announce_first_admin(services, console)
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     console.print(
@@ -57,6 +58,13 @@ def run_server(settings: Settings, host: str, port: int, console: Console) -> No
         )
     finally:
         services.close()
+
+
+def warm_start(settings: Settings, services: Services) -> None:
+    """Read the system prompt, then compute a small collection's passage cells."""
+    if services.answerer.warm() and settings.passage_cache_mb > 0:
+        budget = settings.passage_cache_mb * 2**20
+        prefill_collection(services.answerer, services.catalog, services.store, budget)
 
 
 def _unreachable(exc: BaseException) -> bool:

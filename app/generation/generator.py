@@ -256,6 +256,23 @@ class LlamaCppGenerator:
             return None
         return self._filler.fill(prompt.tokens, stretches)
 
+    def prepare(self, messages: Sequence[ChatMessage]) -> FillReport | None:
+        """Compute and keep the cells of `messages`' quoted passages that are not cached yet,
+        without answering (None when this generator keeps no passage cells, or the prompt
+        cannot be cut into its stretches). The caller holds a turn in `queue`."""
+        if self._filler is None or self._template is None:
+            return None
+        prompt = self._template.render(messages)
+        user = messages[-1]
+        opening = prompt.text.rfind(user.content) if user.role == "user" else -1
+        stretches = (
+            split_prompt(self._template, prompt, opening, user.quoted) if opening > 0 else None
+        )
+        if stretches is None:
+            return None
+        with self._running:
+            return self._filler.precompute(prompt.tokens, stretches)
+
     def warm(self, messages: Sequence[ChatMessage]) -> None:
         """Read `messages`' prompt (all but its last token) now, so that the first question
         finds the system prompt's cells ready (loaded from the passage cache when it has

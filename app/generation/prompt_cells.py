@@ -50,6 +50,7 @@ class FillReport:
     reused: int = 0  # tokens whose cells came from the cache
     computed: int = 0  # tokens of openings and passages computed now (and cached)
     read: int = 0  # fresh tokens read in place
+    stored_bytes: int = 0  # bytes of the cells computed now and kept
     ms: float = 0.0
     failed: str | None = None
     keys: list[str] = field(default_factory=list)
@@ -139,6 +140,41 @@ class CellFiller:
         report.ms = (time.perf_counter() - started) * 1000
         return report
 
+    def precompute(self, tokens: Sequence[int], stretches: Sequence[Stretch]) -> FillReport:
+        """Compute and keep the cells of the prompt's passages not cached yet, without
+        answering: the context keeps only the opening (read or loaded when missing)."""
+        report = FillReport()
+        started = time.perf_counter()
+        try:
+            opening = stretches[0] if stretches and stretches[0].kind == "opening" else None
+            if opening is None:
+                raise FillFailed("the prompt has no opening")
+            held = report.kept = self._held_prefix(tokens, opening.end)
+            if held < opening.end:
+                self._drop_from(0)
+                self._place(tokens, opening, [], report)
+                self._llama.input_ids[: opening.end] = tokens[: opening.end]
+                self._llama.n_tokens = opening.end
+            for stretch in stretches:
+                if stretch.kind != "passage":
+                    continue
+                own = tokens[stretch.start : stretch.end]
+                key = cell_key(self._model, tokens[: opening.end], own)
+                report.keys.append(key)
+                if key in self._cache:
+                    report.reused += len(own)
+                    continue
+                cells = self._compute(own, tokens[: opening.end])
+                self._cache.put(key, cells)
+                report.computed += len(own)
+                report.stored_bytes += len(cells)
+        except FillFailed as exc:
+            report.failed = str(exc)
+            log.warning("computing passage cells ahead failed (%s)", exc)
+            self._empty()
+        report.ms = (time.perf_counter() - started) * 1000
+        return report
+
     def _fill(
         self, tokens: Sequence[int], stretches: Sequence[Stretch], report: FillReport
     ) -> None:
@@ -193,6 +229,7 @@ class CellFiller:
             cells = self._compute(own, before)
             self._cache.put(key, cells)
             report.computed += len(own)
+            report.stored_bytes += len(cells)
         else:
             report.reused += len(own)
         if not before:  # the opening: position 0 of an empty sequence

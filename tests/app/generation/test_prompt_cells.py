@@ -163,3 +163,16 @@ def _positions(generator: LlamaCppGenerator) -> tuple[int, int]:
     assert llama_cpp.llama_memory_seq_pos_max(memory, 1) == -1  # the scratch sequence is empty
     low = llama_cpp.llama_memory_seq_pos_min(memory, 0)
     return low, llama_cpp.llama_memory_seq_pos_max(memory, 0)
+
+
+def test_prepared_passages_are_reused_by_the_first_question(cached: LlamaCppGenerator) -> None:
+    ahead = cached.prepare(messages("", [HOME]))
+    assert ahead is not None and ahead.failed is None
+    assert ahead.computed == len(cached._llama.tokenize(quoted(HOME).encode(), add_bos=False))
+    assert ahead.stored_bytes > 0
+    again = cached.prepare(messages("", [HOME]))
+    assert again is not None and again.computed == 0 and again.reused == ahead.computed
+
+    answer(cached, messages("How many days can I work from home?", [HOME]))
+    fill = cached.last_fill
+    assert fill is not None and fill.computed == 0 and fill.reused == ahead.computed
