@@ -191,6 +191,7 @@ def load_generator(settings: Settings) -> Generator:
         n_ctx=settings.n_ctx,
         n_threads=settings.n_threads,
         passage_cache=passage_cache(settings),
+        move_passages=settings.passage_reuse == "moved",
     )
 
 

@@ -58,6 +58,13 @@ class Settings(BaseSettings):
         "only what is new (least recently used out; about 28 KB per token for the 1.5B "
         "model). 0 turns the reuse off: every prompt is read whole.",
     )
+    passage_reuse: Literal["exact", "moved"] = Field(
+        "exact",
+        description="exact: a passage's cells are reused only after the same passages in the "
+        "same order (answers unchanged); moved: wherever the passage comes back, moved into "
+        "place (faster on new questions, but the passage does not see the ones before it, "
+        "and answers can change).",
+    )
     passage_cache_ram_mb: int = Field(
         512, ge=0, description="Memory (MB) for the most recently used passage cells."
     )

@@ -153,8 +153,9 @@ class LlamaCppGenerator:
     """A GGUF model in llama-cpp-python; the chat template comes from the GGUF itself.
 
     With a `passage_cache`, the context gets a second sequence, and a prompt's opening and
-    quoted passages are placed from cells computed for earlier prompts (`prompt_cells`)
-    instead of being read again; `warm()` computes the opening before the first question.
+    quoted passages are placed from cells computed for earlier prompts (`prompt_cells`: where
+    the same passages came before them, or anywhere with `move_passages`) instead of being
+    read again; `warm()` computes the opening before the first question.
     """
 
     def __init__(
@@ -165,6 +166,7 @@ class LlamaCppGenerator:
         n_ctx: int,
         n_threads: int | None = None,
         passage_cache: PassageCache | None = None,
+        move_passages: bool = False,
     ) -> None:
         from llama_cpp import Llama
 
@@ -183,7 +185,9 @@ class LlamaCppGenerator:
         self._filler: CellFiller | None = None
         if passage_cache is not None and self._template is not None:
             with_two_sequences(self._llama)
-            self._filler = CellFiller(self._llama, passage_cache, model_fingerprint(path))
+            self._filler = CellFiller(
+                self._llama, passage_cache, model_fingerprint(path), exact=not move_passages
+            )
         self.passage_cache = passage_cache if self._filler is not None else None
 
     def count_tokens(self, text: str) -> int:

@@ -6,19 +6,24 @@ fresh tokens between them (each source's header, the question). `CellFiller.fill
 the prompt's cells into sequence 0 in token order:
 
 - what the context already holds of this prompt (llama-cpp-python's cached prefix) stays;
-- the opening and each passage come from `PassageCache` when computed before, otherwise they
-  are computed once, alone after the opening, and kept. A passage's cells are computed at the
-  positions right after the opening and moved to where the passage sits in this prompt
-  (llama.cpp shifts their rotary positions); they are loaded into sequence 1, moved, and copied
-  into sequence 0;
+- the opening comes from `PassageCache` when computed before, else it is read and kept;
+- each passage, in one of two ways:
+  - exact (the default): its cells are kept under everything that precedes it in the prompt,
+    so they are reused only where they are exactly what reading it would give: the same
+    passages in the same order before it (a question asked again, or one whose first passages
+    are another's). Otherwise it is read in place and kept;
+  - moved: its cells are computed once alone right after the opening and reused wherever the
+    passage comes back, moved to its position there (loaded into sequence 1, llama.cpp shifts
+    their rotary positions, copied into sequence 0). Such a passage does not see the passages
+    before it: the approximation that makes the cells reusable in any prompt (CacheBlend and
+    EPIC recompute each passage's first tokens to soften it; here, each source's header is
+    read in place). Faster on new questions, but answers can change;
 - fresh tokens are read in place, so each source's header and the question attend to every
   passage before them.
 
-A passage's cells therefore do not see the passages before it, the approximation that makes
-them reusable (as in CacheBlend or EPIC, which recompute the first tokens of each passage: here,
-the header each source starts with). The last prompt token is left for llama-cpp-python to read,
-so its sampling starts as usual. Any refusal by llama.cpp empties the context; the completion
-then reads the whole prompt itself (slower, never wrong).
+The last prompt token is left for llama-cpp-python to read, so its sampling starts as usual.
+Any refusal by llama.cpp empties the context; the completion then reads the whole prompt itself
+(slower, never wrong).
 """
 
 from __future__ import annotations
@@ -113,10 +118,11 @@ def split_prompt(
 class CellFiller:
     """Puts prompts' cells into one llama-cpp-python `Llama` whose context has two sequences."""
 
-    def __init__(self, llama: Any, cache: PassageCache, model: str) -> None:
+    def __init__(self, llama: Any, cache: PassageCache, model: str, *, exact: bool = True) -> None:
         import llama_cpp
 
         self._llama, self._cache, self._model = llama, cache, model
+        self.exact = exact  # passages keyed by all that precedes them, never moved
         self._n_batch = int(llama.n_batch)
         self._batch = llama_cpp.llama_batch_init(self._n_batch, 0, 2)
 
@@ -142,38 +148,12 @@ class CellFiller:
 
     def precompute(self, tokens: Sequence[int], stretches: Sequence[Stretch]) -> FillReport:
         """Compute and keep the cells of the prompt's passages not cached yet, without
-        answering: the context keeps only the opening (read or loaded when missing)."""
-        report = FillReport()
-        started = time.perf_counter()
-        try:
-            opening = stretches[0] if stretches and stretches[0].kind == "opening" else None
-            if opening is None:
-                raise FillFailed("the prompt has no opening")
-            held = report.kept = self._held_prefix(tokens, opening.end)
-            if held < opening.end:
-                self._drop_from(0)
-                self._place(tokens, opening, [], report)
-                self._llama.input_ids[: opening.end] = tokens[: opening.end]
-                self._llama.n_tokens = opening.end
-            for stretch in stretches:
-                if stretch.kind != "passage":
-                    continue
-                own = tokens[stretch.start : stretch.end]
-                key = cell_key(self._model, tokens[: opening.end], own)
-                report.keys.append(key)
-                if key in self._cache:
-                    report.reused += len(own)
-                    continue
-                cells = self._compute(own, tokens[: opening.end])
-                self._cache.put(key, cells)
-                report.computed += len(own)
-                report.stored_bytes += len(cells)
-        except FillFailed as exc:
-            report.failed = str(exc)
-            log.warning("computing passage cells ahead failed (%s)", exc)
-            self._empty()
-        report.ms = (time.perf_counter() - started) * 1000
-        return report
+        answering: the prompt is filled up to the end of its last passage."""
+        passages = [s for s in stretches if s.kind == "passage"]
+        if not passages:
+            return FillReport(failed="the prompt quotes no passage")
+        upto = passages[-1].end
+        return self.fill(tokens[: upto + 1], [s for s in stretches if s.end <= upto])
 
     def _fill(
         self, tokens: Sequence[int], stretches: Sequence[Stretch], report: FillReport
@@ -197,15 +177,49 @@ class CellFiller:
                 self._drop_from(start)
                 self._read(tokens[start:end], start, MAIN)
                 report.read += end - start
+            elif stretch.kind == "opening" or self.exact:
+                self._drop_from(stretch.start)
+                self._place_in_context(tokens, stretch, report)
             else:
                 self._drop_from(stretch.start)
-                before = [] if stretch.kind == "opening" else tokens[: opening.end]
-                self._place(tokens, stretch, before, report)
+                self._place(tokens, stretch, tokens[: opening.end], report)
             held = at = end
         if at != last:
             raise FillFailed(f"filled {at} of {last} tokens")
         llama.input_ids[:last] = tokens[:last]
         llama.n_tokens = last
+
+    def _place_in_context(
+        self, tokens: Sequence[int], stretch: Stretch, report: FillReport
+    ) -> None:
+        """The stretch's cells as they are after everything before it in this prompt (exact):
+        cached under that whole prefix, or read in place now and kept."""
+        own = tokens[stretch.start : stretch.end]
+        key = cell_key(self._model, tokens[: stretch.start], own)
+        report.keys.append(key)
+        cells = self._cache.get(key)
+        if cells is not None:
+            report.reused += len(own)
+            self._load(cells, SCRATCH if stretch.start else MAIN)
+            if stretch.start:
+                self._move_scratch(0)  # already at its positions
+            return
+        self._read(own, stretch.start, MAIN)
+        cells = self._copy_out(stretch.start, stretch.end)
+        self._cache.put(key, cells)
+        report.computed += len(own)
+        report.stored_bytes += len(cells)
+
+    def _copy_out(self, start: int, end: int) -> bytes:
+        import llama_cpp
+
+        memory = self._memory()
+        llama_cpp.llama_memory_seq_rm(memory, SCRATCH, -1, -1)
+        llama_cpp.llama_memory_seq_cp(memory, MAIN, SCRATCH, start, end)
+        try:
+            return self._save(SCRATCH)
+        finally:
+            llama_cpp.llama_memory_seq_rm(memory, SCRATCH, -1, -1)
 
     def _held_prefix(self, tokens: Sequence[int], last: int) -> int:
         llama = self._llama
@@ -232,9 +246,6 @@ class CellFiller:
             report.stored_bytes += len(cells)
         else:
             report.reused += len(own)
-        if not before:  # the opening: position 0 of an empty sequence
-            self._load(cells, MAIN)
-            return
         self._load(cells, SCRATCH)
         self._move_scratch(stretch.start - len(before))
 
@@ -242,9 +253,6 @@ class CellFiller:
         import llama_cpp
 
         memory = self._memory()
-        if not before:
-            self._read(own, 0, MAIN)
-            return self._save(MAIN)
         llama_cpp.llama_memory_seq_rm(memory, SCRATCH, -1, -1)
         llama_cpp.llama_memory_seq_cp(memory, MAIN, SCRATCH, 0, len(before))
         self._read(own, len(before), SCRATCH)

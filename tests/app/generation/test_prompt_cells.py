@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import pytest
 
@@ -42,20 +43,41 @@ def plain() -> Iterator[LlamaCppGenerator]:
     yield LlamaCppGenerator(smollm2_path(), model_id="smollm2", n_ctx=2048)
 
 
-@pytest.fixture(scope="module")
-def reusing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaCppGenerator]:
-    folder = tmp_path_factory.mktemp("cells")
+def reusing(folder: Path, *, move: bool) -> LlamaCppGenerator:
     cache = PassageCache(folder, disk_bytes=1 << 30, ram_bytes=1 << 28)
-    yield LlamaCppGenerator(smollm2_path(), model_id="smollm2", n_ctx=2048, passage_cache=cache)
+    return LlamaCppGenerator(
+        smollm2_path(), model_id="smollm2", n_ctx=2048, passage_cache=cache, move_passages=move
+    )
+
+
+@pytest.fixture(scope="module")
+def moving(tmp_path_factory: pytest.TempPathFactory) -> LlamaCppGenerator:
+    return reusing(tmp_path_factory.mktemp("moved"), move=True)
+
+
+@pytest.fixture(scope="module")
+def in_place(tmp_path_factory: pytest.TempPathFactory) -> LlamaCppGenerator:
+    return reusing(tmp_path_factory.mktemp("exact"), move=False)
+
+
+def emptied(generator: LlamaCppGenerator) -> LlamaCppGenerator:
+    """The generator with an empty cache and an empty context."""
+    assert generator.passage_cache is not None
+    generator.passage_cache.clear()
+    generator._llama.reset()
+    return generator
 
 
 @pytest.fixture()
-def cached(reusing: LlamaCppGenerator) -> LlamaCppGenerator:
-    """The reusing generator with an empty cache and an empty context."""
-    assert reusing.passage_cache is not None
-    reusing.passage_cache.clear()
-    reusing._llama.reset()
-    return reusing
+def cached(moving: LlamaCppGenerator) -> LlamaCppGenerator:
+    """Passages reused wherever they come back (moved into place)."""
+    return emptied(moving)
+
+
+@pytest.fixture()
+def exact(in_place: LlamaCppGenerator) -> LlamaCppGenerator:
+    """Passages reused only after the same passages (the default)."""
+    return emptied(in_place)
 
 
 def test_our_prompt_tokens_are_llama_cpp_python_s_own(plain: LlamaCppGenerator) -> None:
@@ -166,13 +188,44 @@ def _positions(generator: LlamaCppGenerator) -> tuple[int, int]:
 
 
 def test_prepared_passages_are_reused_by_the_first_question(cached: LlamaCppGenerator) -> None:
+    own = len(cached._llama.tokenize(quoted(HOME).encode(), add_bos=False))
     ahead = cached.prepare(messages("", [HOME]))
     assert ahead is not None and ahead.failed is None
-    assert ahead.computed == len(cached._llama.tokenize(quoted(HOME).encode(), add_bos=False))
-    assert ahead.stored_bytes > 0
+    assert ahead.computed >= own and ahead.stored_bytes > 0  # the passage (and the opening)
     again = cached.prepare(messages("", [HOME]))
-    assert again is not None and again.computed == 0 and again.reused == ahead.computed
+    assert again is not None and again.computed == 0
 
+    cached._llama.reset()  # not even the prepared prompt kept in the context: all from the cache
     answer(cached, messages("How many days can I work from home?", [HOME]))
     fill = cached.last_fill
-    assert fill is not None and fill.computed == 0 and fill.reused == ahead.computed
+    assert fill is not None and fill.computed == 0 and fill.reused >= own
+
+
+def test_exact_reuse_gives_the_plain_answer_and_needs_the_same_passages_before(
+    exact: LlamaCppGenerator, plain: LlamaCppGenerator
+) -> None:
+    chat = messages("When does the office open?", [HOURS, HOME, GYM])
+    plain._llama.reset()
+    expected = answer(plain, chat)
+    assert answer(exact, chat) == expected  # read in place, kept
+    first = exact.last_fill
+    assert first is not None and first.reused == 0 and first.computed > 0
+
+    exact._llama.reset()
+    assert answer(exact, chat) == expected  # all from the cache
+    again = exact.last_fill
+    assert again is not None and again.computed == 0 and again.reused == first.computed
+
+    exact._llama.reset()
+    answer(exact, messages("When does the office open?", [HOURS, GYM, HOME]))
+    swapped = exact.last_fill  # the first passage still follows the same opening and header
+    assert swapped is not None and 0 < swapped.reused < first.computed and swapped.computed > 0
+
+
+def test_exact_prepared_passage_is_reused_when_it_comes_first(exact: LlamaCppGenerator) -> None:
+    ahead = exact.prepare(messages("", [HOME]))
+    assert ahead is not None and ahead.failed is None and ahead.computed > 0
+    exact._llama.reset()
+    answer(exact, messages("How many days can I work from home?", [HOME, GYM]))
+    fill = exact.last_fill
+    assert fill is not None and fill.reused >= ahead.computed  # the opening and HOME
