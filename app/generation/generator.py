@@ -133,6 +133,7 @@ class Generator(Protocol):
     """
 
     model_id: str
+    adapter: str  # the LoRA adapter applied to the model ("" when none)
     context_length: int
     queue: FairQueue | None
 
@@ -147,16 +148,28 @@ class LlamaCppGenerator:
     """A GGUF model in llama-cpp-python; the chat template comes from the GGUF itself."""
 
     def __init__(
-        self, path: Path, *, model_id: str, n_ctx: int, n_threads: int | None = None
+        self,
+        path: Path,
+        *,
+        model_id: str,
+        n_ctx: int,
+        n_threads: int | None = None,
+        lora_path: Path | None = None,
+        lora_scale: float = 1.0,
     ) -> None:
         from llama_cpp import Llama
 
         self.model_id = model_id
+        self.adapter = lora_path.name if lora_path else ""
+        lora: dict[str, Any] = (
+            {"lora_path": str(lora_path), "lora_scale": lora_scale} if lora_path else {}
+        )
         self._llama: Any = Llama(
             model_path=str(path),
             n_ctx=n_ctx,
             n_threads=n_threads or os.cpu_count() or 1,
             verbose=False,
+            **lora,
         )
         self.context_length = int(self._llama.n_ctx())
         self.queue: FairQueue | None = FairQueue()  # callers hold a turn while they stream
@@ -217,6 +230,7 @@ class Aside:
     def __init__(self, main: LlamaCppGenerator) -> None:
         self.main = main
         self.model_id = main.model_id
+        self.adapter = main.adapter
         self.context_length = main.context_length
 
     def count_tokens(self, text: str) -> int:
