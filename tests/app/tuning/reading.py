@@ -1,5 +1,6 @@
 """A fake model that reads its prompts: it asks about a passage's first words, and answers from
-the numbered source that shares the most words with the question (or says not found)."""
+the numbered source that shares the most words with the question, three at least (or says
+not found)."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def _question(prompt: str) -> str:
 def _answer(prompt: str) -> str:
     question = prompt.rsplit("Question:", 1)[1].split("\n", 1)[0]
     asked = set(_WORD.findall(question.lower()))
-    best, number, line = 1, 0, ""
+    best, number, line = 2, 0, ""  # three words in common, at least
     for found in _SOURCE.finditer(prompt):
         lines = [raw[2:] for raw in found.group(2).splitlines() if raw.startswith("> ")]
         shared = len(asked & set(_WORD.findall(" ".join(lines).lower())))

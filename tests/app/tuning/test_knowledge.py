@@ -11,6 +11,7 @@ import pytest
 from app.generation.prompting import NOT_FOUND, Prompts
 from app.services import Services
 from app.tuning.knowledge import KnowledgeOptions, knowledge_examples, sample_chunks
+from app.tuning.questions import usable_question
 from tests.app.sample import ingest_text
 from tests.app.tuning.reading import ReadingGenerator
 
@@ -98,7 +99,7 @@ def test_questions_and_answers_that_fail_the_checks_are_skipped_with_the_reason(
         None,
         (),
     )
-    services.answerer.generator.questions = ["Who won the football match last night?"]  # type: ignore[attr-defined]
+    services.answerer.generator.questions = ["Is the probation for remotely working staff paid?"]  # type: ignore[attr-defined]
     (unanswered,) = knowledge_examples(services.answerer, chunks, OPTIONS)
     assert unanswered.skipped == "not found" and unanswered.examples == ()
 
@@ -123,3 +124,23 @@ def test_sampling_skips_short_chunks_and_failed_documents(
     sampled = _chunks(services)
     assert [c.source.rsplit("/", 1)[-1] for c in sampled] == ["remote.md"]
     assert _chunks(services, count=0) == []
+
+
+@pytest.mark.parametrize(
+    ("reply", "question"),
+    [
+        (
+            "Question: How many days may employees work remotely?",
+            "How many days may employees work remotely?",
+        ),
+        (
+            "Sure!\n**How many days per week can staff work remotely?**",
+            "How many days per week can staff work remotely?",
+        ),
+        ("What is the answer to this question?", None),  # names nothing of the passage
+        ("Employees may work remotely.", None),  # not a question
+        ("Remote days?", None),  # too short to stand alone
+    ],
+)
+def test_a_usable_question_asks_about_the_passage(reply: str, question: str | None) -> None:
+    assert usable_question(reply, REMOTE) == question
