@@ -123,7 +123,11 @@ def data(
             reviewed = services.conversations.reviewed_answers()
             examples.extend(people_examples(reviewed, services.answerer.prompts, heldout))
     if not examples:
-        raise _fail("no examples: ingest documents (or rate answers) first")
+        why = ", ".join(f"{n} {reason}" for reason, n in sorted(skipped.items()))
+        raise _fail(
+            f"no examples from {len(sampled)} chunks ({why or 'no chunks: ingest documents first'}"
+            "); a larger chat model writes usable questions and answers more often"
+        )
     write_training_set(target, examples)
     minutes = (time.monotonic() - started) / 60
     _print_counts(_read(target), skipped)
@@ -162,6 +166,9 @@ def train_command(
         str, typer.Option(help="auto (a CUDA GPU when present), cpu or cuda")
     ] = "auto",
     fresh: Annotated[bool, typer.Option(help="Start over instead of resuming")] = False,
+    checkpointing: Annotated[
+        bool, typer.Option(help="Recompute activations backwards: far less memory, ~30% slower")
+    ] = True,
     seed: Annotated[int, typer.Option()] = 0,
 ) -> None:
     """Train a LoRA adapter on the train split; resumes a stopped run; exports adapter.gguf."""
@@ -182,6 +189,7 @@ def train_command(
             checkpoint_every=checkpoint_every,
             max_steps=max_steps,
             max_minutes=max_minutes,
+            checkpointing=checkpointing,
             seed=seed,
             device=torch_device(device),
         )

@@ -106,3 +106,24 @@ def test_nothing_to_train_on_is_said_plainly(tmp_path: Path) -> None:
         train(
             _examples(), model, tmp_path / "run", replace_budget(max_tokens=64), loader=tiny_llama
         )
+
+
+def test_the_loss_is_the_models_own_loss_on_the_reply(tmp_path: Path) -> None:
+    """The first step's loss (before any update) is what transformers computes with labels
+    on the reply only: the logits kept and the labels line up."""
+    import torch
+
+    from app.tuning.encoding import encode
+
+    example = _examples(1)[0]
+    options = replace(OPTIONS, lora=replace(OPTIONS.lora, dropout=0.0), epochs=1, accumulate=1)
+    report = train(
+        [example], tiny_header(tmp_path / "tiny.gguf"), tmp_path / "run", options, loader=tiny_llama
+    )
+    model, tokenizer = tiny_llama(tmp_path, "cpu")
+    encoded = encode(example, tokenizer)
+    with torch.no_grad():
+        expected = model(
+            input_ids=torch.tensor([encoded.input_ids]), labels=torch.tensor([encoded.labels])
+        ).loss
+    assert report.first_loss == pytest.approx(float(expected), rel=1e-4)
