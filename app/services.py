@@ -185,11 +185,15 @@ def load_generator(settings: Settings) -> Generator:
     choice = choose_chat_model(settings)
     if choice.note:
         log.warning(choice.note)
+    if settings.lora_path is not None:
+        check_adapter(settings.lora_path, choice.path)
     return LlamaCppGenerator(
         choice.path,
         model_id=choice.title,
         n_ctx=settings.n_ctx,
         n_threads=settings.n_threads,
+        lora_path=settings.lora_path,
+        lora_scale=settings.lora_scale,
         passage_cache=passage_cache(settings),
         move_passages=settings.passage_reuse == "moved",
     )
@@ -204,6 +208,16 @@ def passage_cache(settings: Settings) -> PassageCache | None:
         disk_bytes=settings.passage_cache_mb * 1024 * 1024,
         ram_bytes=settings.passage_cache_ram_mb * 1024 * 1024,
     )
+
+
+def check_adapter(adapter: Path, model: Path) -> None:
+    """Refuse (ModelNotReady, with the reason) an adapter that does not fit the chat model."""
+    from app.tuning.gguf_adapter import AdapterError, BaseModel, check_fits, read_adapter
+
+    try:
+        check_fits(read_adapter(adapter), BaseModel.read(model))
+    except AdapterError as exc:
+        raise ModelNotReady(f"DOCENT_LORA_PATH: {exc}") from exc
 
 
 def _rewriter(generator: Generator) -> Generator | None:

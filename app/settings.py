@@ -93,6 +93,18 @@ class Settings(BaseSettings):
         "(each holds a worker thread); one more is refused with 429 and Retry-After.",
     )
 
+    lora_path: Path | None = Field(
+        None,
+        description="A GGUF LoRA adapter (`docent tune train` writes one) that llama.cpp applies "
+        "to the chat model; unset = the model alone. Ignored with DOCENT_LLM_URL.",
+    )
+    lora_scale: float = Field(
+        1.0,
+        ge=0.0,
+        le=4.0,
+        description="How strongly the LoRA adapter is applied (1 = as trained).",
+    )
+
     llm_url: str | None = Field(
         None,
         description="Base URL of an OpenAI-compatible model server (e.g. llama-server's "
@@ -337,6 +349,8 @@ class Settings(BaseSettings):
             )
         if self.model_path is not None and not self.model_path.is_file():
             raise ValueError(f"DOCENT_MODEL_PATH={self.model_path} is not a file")
+        if self.lora_path is not None and not self.lora_path.is_file():
+            raise ValueError(f"DOCENT_LORA_PATH={self.lora_path} is not a file")
         if self.reranker_path is not None and not self.reranker_path.is_dir():
             raise ValueError(f"DOCENT_RERANKER_PATH={self.reranker_path} is not a folder")
         try:

@@ -52,6 +52,7 @@ class FakeGenerator:
     Give it a `queue` to make requests take turns, as on one llama.cpp context."""
 
     model_id: str = "fake-model"
+    adapter: str = ""
     context_length: int = 4096
     default_reply: str = "I could not find the answer in the knowledge base."
     replies: list[str] = field(default_factory=list)

@@ -88,6 +88,7 @@ class Answer:
     )
     model_text: str = ""  # what the model wrote, before docent's citation markers
     grounding: Grounding | None = None  # what the grounding checks measured
+    adapter: str = ""  # the LoRA adapter applied to the model ("" when none)
 
     @property
     def declined_because(self) -> str:
@@ -437,6 +438,7 @@ class Answerer:
             citations=citations,
             passages=passages,
             model=self.generator.model_id,
+            adapter=self.generator.adapter,
             prompt_version=self.prompts.version,
             timings=timings,
             dropped=evidence.dropped,

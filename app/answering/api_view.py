@@ -86,6 +86,7 @@ def answer_dict(answer: Answer) -> dict[str, Any]:
         "passages": [passage_dict(p) for p in answer.passages],
         "dropped_passages": [passage_dict(p) for p in answer.dropped],
         "model": answer.model,
+        "adapter": answer.adapter or None,
         "prompt_version": answer.prompt_version,
         "timings": {
             "retrieval_ms": round(t.retrieval_ms, 1),

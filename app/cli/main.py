@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from app.cli.tune import tune_cli
 from app.cli.users import users_cli
 from app.private import owner_only_files
 from app.settings import Settings
@@ -31,6 +32,7 @@ cli.add_typer(docs_cli, name="docs")
 eval_cli = typer.Typer(help="Measure the quality of retrieval.", no_args_is_help=True)
 cli.add_typer(eval_cli, name="eval")
 cli.add_typer(users_cli, name="users")
+cli.add_typer(tune_cli, name="tune")
 console = Console()
 err = Console(stderr=True)
 

@@ -35,6 +35,7 @@ from sqlalchemy import (
 from app.accounts.db import create_all, utcnow
 from app.answering.answer import Answer
 from app.answering.followup import Turn
+from app.conversations import corrections as fixes
 from app.conversations import stats as stats
 from app.conversations.stored_answer import (
     StoredAccess,
@@ -273,6 +274,18 @@ class Conversations:
                 row = {"message_id": message_id, "user_id": user_id} | values
                 conn.execute(insert(feedback).values(**row))
         return self.message(user_id, message_id)
+
+    # --- corrections (admins' right answers; training examples) -------------------------------
+    def correct(self, message_id: int, admin_id: int, text: str) -> None:
+        """Store an admin's right answer to a message (any user's: admins review all)."""
+        fixes.correct(self.engine, message_id, admin_id, text, self.clock())
+
+    def corrections(self, message_ids: Iterable[int]) -> dict[int, fixes.Correction]:
+        return fixes.corrections_of(self.engine, message_ids)
+
+    def reviewed_answers(self) -> list[fixes.ReviewedAnswer]:
+        """Answers rated up, and corrected answers (see app.conversations.corrections)."""
+        return fixes.reviewed_answers(self.engine)
 
     # --- analytics (for the admin console) ----------------------------------------------------
     def feedback_queue(

@@ -96,6 +96,7 @@ def stored(answer: Answer) -> dict[str, Any]:
         "citations": [_citation(c) for c in answer.citations],
         "claims": [_claim(c) for c in answer.claims],
         "model": answer.model,
+        "adapter": answer.adapter,
         "prompt_version": answer.prompt_version,
         "timings": _timings(answer.timings),
         "reasoning": answer.reasoning,
@@ -139,6 +140,7 @@ def answer_from_stored(data: dict[str, Any]) -> Answer:
         declined=data["declined"],
         model_text=data["model_text"],
         grounding=None if data["grounding"] is None else _grounding_from(data["grounding"]),
+        adapter=data.get("adapter", ""),  # stored before adapters: none
     )
 
 

@@ -85,3 +85,14 @@ feedback = Table(
     UniqueConstraint("message_id", "user_id", name="feedback_once_per_user"),
 )
 Index("feedback_rating", feedback.c.rating, feedback.c.created_at)
+
+# an admin's right answer to an answer rated down (one per message; writing again replaces it):
+# a training example for `docent tune data`
+corrections = Table(
+    "corrections",
+    metadata,
+    Column("message_id", Integer, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)

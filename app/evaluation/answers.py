@@ -72,6 +72,7 @@ class Verdict:
     leaked: str  # the prompt words repeated, "" when none
     first_token_ms: float | None
     total_ms: float
+    tokens_per_second: float | None = None  # decoding speed of the answer the model wrote
 
 
 @dataclass
@@ -90,6 +91,7 @@ class Summary:
     leaks: int = 0
     oos_answered: int = 0
     first_tokens: list[float] = field(default_factory=list)
+    speeds: list[float] = field(default_factory=list)
 
     def add(self, v: Verdict) -> None:
         if v.answerable:
@@ -108,6 +110,8 @@ class Summary:
         self.leaks += bool(v.leaked)
         if v.first_token_ms is not None:
             self.first_tokens.append(v.first_token_ms)
+        if v.tokens_per_second is not None:
+            self.speeds.append(v.tokens_per_second)
 
     def row(self) -> dict[str, Any]:
         def share(n: int, d: int) -> float | None:
@@ -128,6 +132,9 @@ class Summary:
             "prompt_leaks": self.leaks,
             "first_token_p50_s": (
                 round(statistics.median(self.first_tokens) / 1000, 2) if self.first_tokens else None
+            ),
+            "tokens_per_second_p50": (
+                round(statistics.median(self.speeds), 1) if self.speeds else None
             ),
         }
 
@@ -226,6 +233,7 @@ def judge(item: AnswerItem, answer: Answer, streamed: str, leaks: set[tuple[str,
         leaked=leaked(streamed, leaks),
         first_token_ms=answer.timings.first_token_ms,
         total_ms=answer.timings.total_ms,
+        tokens_per_second=answer.timings.tokens_per_second,
     )
 
 

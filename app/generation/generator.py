@@ -139,6 +139,7 @@ class Generator(Protocol):
     """
 
     model_id: str
+    adapter: str  # the LoRA adapter applied to the model ("" when none)
     context_length: int
     queue: FairQueue | None
 
@@ -165,17 +166,24 @@ class LlamaCppGenerator:
         model_id: str,
         n_ctx: int,
         n_threads: int | None = None,
+        lora_path: Path | None = None,
+        lora_scale: float = 1.0,
         passage_cache: PassageCache | None = None,
         move_passages: bool = False,
     ) -> None:
         from llama_cpp import Llama
 
         self.model_id = model_id
+        self.adapter = lora_path.name if lora_path else ""
+        lora: dict[str, Any] = (
+            {"lora_path": str(lora_path), "lora_scale": lora_scale} if lora_path else {}
+        )
         self._llama: Any = Llama(
             model_path=str(path),
             n_ctx=n_ctx,
             n_threads=n_threads or os.cpu_count() or 1,
             verbose=False,
+            **lora,
         )
         self.context_length = int(self._llama.n_ctx())
         self.queue: FairQueue | None = FairQueue()  # callers hold a turn while they stream
@@ -185,8 +193,9 @@ class LlamaCppGenerator:
         self._filler: CellFiller | None = None
         if passage_cache is not None and self._template is not None:
             with_two_sequences(self._llama)
+            fingerprint = model_fingerprint(path, lora_path, lora_scale)
             self._filler = CellFiller(
-                self._llama, passage_cache, model_fingerprint(path), exact=not move_passages
+                self._llama, passage_cache, fingerprint, exact=not move_passages
             )
         self.passage_cache = passage_cache if self._filler is not None else None
 
@@ -321,6 +330,7 @@ class Aside:
     def __init__(self, main: LlamaCppGenerator) -> None:
         self.main = main
         self.model_id = main.model_id
+        self.adapter = main.adapter
         self.context_length = main.context_length
 
     def count_tokens(self, text: str) -> int:

@@ -39,6 +39,7 @@ class OpenAIGenerator:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.model_id = model
+        self.adapter = ""  # the server applies its own adapters (llama-server --lora)
         self.context_length = context_length
         self.queue: FairQueue | None = None  # the server queues (or batches) requests itself
         self._base = base_url.rstrip("/")  # e.g. http://127.0.0.1:8080/v1

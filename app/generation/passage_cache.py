@@ -35,12 +35,17 @@ def cell_key(model: str, before: Sequence[int], tokens: Sequence[int]) -> str:
     return digest.hexdigest()[:40]
 
 
-def model_fingerprint(path: Path) -> str:
-    """Changes when the model file or llama.cpp (whose state format may change) does."""
+def model_fingerprint(path: Path, adapter: Path | None = None, scale: float = 1.0) -> str:
+    """Changes when the model file, its LoRA adapter (and scale) or llama.cpp (whose state
+    format may change) does."""
     import llama_cpp
 
-    stat = path.stat()
-    return f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}:llama_cpp-{llama_cpp.__version__}"
+    def file(p: Path) -> str:
+        stat = p.stat()
+        return f"{p.name}:{stat.st_size}:{stat.st_mtime_ns}"
+
+    lora = f":lora={file(adapter)}@{scale}" if adapter is not None else ""
+    return f"{file(path)}{lora}:llama_cpp-{llama_cpp.__version__}"
 
 
 @dataclass

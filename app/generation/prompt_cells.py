@@ -80,6 +80,16 @@ def with_two_sequences(llama: Any) -> None:
     llama._ctx = llama._stack.enter_context(contextlib.closing(context))
     old.close()
     llama.n_tokens = 0
+    adapter = getattr(llama, "_lora_adapter", None)
+    if adapter is not None:  # a LoRA adapter is set on a context: set it on the new one
+        import ctypes as c
+
+        import llama_cpp
+
+        adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(adapter)
+        scales = (c.c_float * 1)(llama.lora_scale)
+        if llama_cpp.llama_set_adapters_lora(context.ctx, adapters, 1, scales):
+            raise RuntimeError("llama.cpp refused the LoRA adapter on the new context")
 
 
 def split_prompt(

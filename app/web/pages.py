@@ -32,6 +32,7 @@ def chat_page(
     )
     context = {
         "model_title": services.model_title,
+        "adapter": services.generator.adapter,
         "chunk_count": readable_chunks(services.catalog, user.access),  # not others' documents
         "conversations": services.conversations.list_for(user.id),
         "conversation": conversation,

@@ -35,6 +35,7 @@ NOTICES = {
     "prompt-restored": "{arg}: the older version is restored and in use.",
     "prompt-reset": "{arg} is back to the built-in template.",
     "cleared": "Finished uploads cleared from the list.",
+    "corrected": "The right answer to answer {arg} is saved: `docent tune data` learns from it.",
 }
 PAGE_SIZE = 50
 

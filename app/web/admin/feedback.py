@@ -7,15 +7,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from app.accounts.db import utcnow
 from app.answering.support import Span
+from app.conversations.corrections import MAX_CORRECTION_CHARS, CorrectionError
 from app.conversations.stats import FeedbackItem
-from app.web.admin.common import PAGE_SIZE, page
-from app.web.auth import AdminUser
+from app.web.admin.common import PAGE_SIZE, page, redirect
+from app.web.auth import AdminUser, CsrfChecked, accounts_of
 from app.web.deps import ServicesDep
 from app.web.render import highlighted
 
@@ -54,16 +55,38 @@ def feedback(
     items = store.feedback_queue(
         rating=rating or None, limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE
     )
+    shown = items[:PAGE_SIZE]
     return page(
         request,
         "admin/feedback.html",
         "feedback",
-        items=[(item, source_views(item)) for item in items[:PAGE_SIZE]],
+        items=[(item, source_views(item)) for item in shown],
+        corrections=store.corrections(item.message_id for item in shown),
+        max_correction=MAX_CORRECTION_CHARS,
         counts=store.feedback_counts(),
         rating=rating,
         page_number=page_number,
         has_next=len(items) > PAGE_SIZE,
     )
+
+
+@router.post("/feedback/{message_id}/correction", dependencies=[CsrfChecked])
+def correct(
+    request: Request,
+    services: ServicesDep,
+    user: AdminUser,
+    message_id: int,
+    text: Annotated[str, Form(max_length=MAX_CORRECTION_CHARS * 2)],
+    rating: Annotated[Literal["", "down", "up"], Form()] = "",
+) -> Response:
+    """Store the right answer to a rated answer (with who and when): a training example."""
+    try:
+        services.conversations.correct(message_id, user.id, text)
+    except CorrectionError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    accounts_of(request).audit(user, "correct-answer", str(message_id))
+    back = "/admin/feedback" + (f"?rating={rating}" if rating else "")
+    return redirect(back, "corrected", str(message_id))
 
 
 @router.get("/analytics", response_class=HTMLResponse)

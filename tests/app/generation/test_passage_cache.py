@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from app.generation.passage_cache import PassageCache, cell_key
+from app.generation.passage_cache import PassageCache, cell_key, model_fingerprint
 
 
 def cells(size: int, fill: int = 1) -> bytes:
@@ -90,3 +90,15 @@ def test_clear_empties_both_tiers(tmp_path: Path) -> None:
     cache.clear()
     assert "k" not in cache and not list(tmp_path.glob("*.kv"))
     assert cache.stats.ram_bytes == 0 and cache.stats.disk_bytes == 0
+
+
+def test_the_model_fingerprint_changes_with_the_adapter_and_its_scale(tmp_path: Path) -> None:
+    model, adapter = tmp_path / "model.gguf", tmp_path / "adapter.gguf"
+    model.write_bytes(b"model")
+    adapter.write_bytes(b"adapter")
+    plain = model_fingerprint(model)
+    assert plain == model_fingerprint(model)
+    tuned = model_fingerprint(model, adapter)
+    assert len({plain, tuned, model_fingerprint(model, adapter, 0.5)}) == 3
+    adapter.write_bytes(b"adapter, trained again")
+    assert model_fingerprint(model, adapter) != tuned

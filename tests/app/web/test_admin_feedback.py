@@ -95,3 +95,45 @@ def test_empty_pages_say_so(admin: TestClient) -> None:
     assert "No feedback yet." in admin.get("/admin/feedback").text
     page = admin.get("/admin/analytics?days=7").text
     assert "No answer has cited a document" in page and page.count('class="bar"') == 7
+
+
+def test_an_admin_writes_the_right_answer_to_an_answer_rated_down(
+    admin: TestClient, admin_services: Services
+) -> None:
+    upload(admin, [("leave.md", MARKDOWN)])
+    ids = _conversation_data(admin_services)
+    page = admin.get("/admin/feedback").text
+    down = page.split('rating-down">')[1].split('rating-up">')[0]
+    assert "Write the right answer" in down
+    assert f'action="/admin/feedback/{ids["cited"]}/correction"' in down
+    up = page.split('rating-up">')[1]
+    assert "Write the right answer" not in up  # answers rated up need none
+
+    right = "Everyone gets twenty eight days of annual leave each year [1]."
+    saved = admin.post(
+        f"/admin/feedback/{ids['cited']}/correction",
+        data={"text": right, "rating": "down"},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    assert saved.headers["location"].startswith("/admin/feedback?rating=down")
+    shown = admin.get(saved.headers["location"]).text
+    assert "The right answer to answer" in shown
+    assert "twenty eight days of annual leave each year" in shown.split("Right answer")[1]
+    assert "written by boss on" in shown
+    fix = admin_services.conversations.corrections([ids["cited"]])[ids["cited"]]
+    assert (fix.text, fix.username) == (right, "boss")
+    entries = admin_services.accounts.audit_entries()
+    assert (entries[0].action, entries[0].target) == ("correct-answer", str(ids["cited"]))
+
+
+def test_an_empty_correction_or_an_unknown_answer_is_refused(
+    admin: TestClient, admin_services: Services
+) -> None:
+    upload(admin, [("leave.md", MARKDOWN)])
+    ids = _conversation_data(admin_services)
+    empty = admin.post(f"/admin/feedback/{ids['cited']}/correction", data={"text": "  "})
+    assert empty.status_code == 422 and "write the right answer" in empty.text
+    unknown = admin.post("/admin/feedback/999999/correction", data={"text": "Right."})
+    assert unknown.status_code == 422 and "no answer 999999" in unknown.text
+    assert admin_services.conversations.corrections([ids["cited"], 999999]) == {}
