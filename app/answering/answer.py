@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections import abc
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -215,6 +215,19 @@ class _Turn:
             self._ticket.leave()
 
 
+@contextmanager
+def model_turn(queue: FairQueue | None) -> Iterator[None]:
+    """Hold a turn on the model, after those ahead, for work that is not an answer (warming
+    up, computing passage cells ahead); without a queue, nothing to wait for."""
+    turn = _Turn(queue, None)
+    try:
+        for _ in turn.take():
+            pass
+        yield
+    finally:
+        turn.leave()
+
+
 @dataclass(frozen=True)
 class Answerer:
     """The core of the answer flow; built once with the app's services."""
@@ -259,13 +272,8 @@ class Answerer:
         warm = getattr(self.generator, "warm", None)
         if warm is None:
             return False
-        turn = _Turn(self.generator.queue, None)
-        try:
-            for _ in turn.take():
-                pass
+        with model_turn(self.generator.queue):
             warm(self.prompts.messages("", []))
-        finally:
-            turn.leave()
         return True
 
     def stream(

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from app.answering.answer import Answerer
+from app.answering.answer import Answerer, model_turn
 from ingest.catalog import Catalog, DocumentRecord
 from ingest.store import VectorStore
 from ingest.types import Passage
@@ -60,15 +60,8 @@ def prefill_passages(
         return report
     for passage in passages:
         report.chunks += 1
-        ticket = generator.queue.join() if generator.queue is not None else None
-        try:
-            if ticket is not None:
-                for _ in ticket.wait():
-                    pass  # questions that came first go first
+        with model_turn(generator.queue):  # questions that came first go first
             filled = prepare(answerer.prompts.messages("", [passage]))
-        finally:
-            if ticket is not None:
-                ticket.leave()
         if filled is None or filled.failed:
             report.stopped = filled.failed if filled else "the prompt has no quoted passage"
             return report

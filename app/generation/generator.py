@@ -18,7 +18,13 @@ from typing import Any, Literal, Protocol
 from app.generation.chat_prompt import ChatPrompt, ChatTemplate
 from app.generation.llama_state import restore_prompt, save_prompt
 from app.generation.passage_cache import PassageCache, model_fingerprint
-from app.generation.prompt_cells import CellFiller, FillReport, split_prompt, with_two_sequences
+from app.generation.prompt_cells import (
+    CellFiller,
+    FillReport,
+    Stretch,
+    split_prompt,
+    with_two_sequences,
+)
 
 Pieces = abc.Generator[str, None, None]  # a streamed completion; closing it stops decoding
 
@@ -259,15 +265,22 @@ class LlamaCppGenerator:
         )
 
     def _fill(self, prompt: ChatPrompt, messages: Sequence[ChatMessage]) -> FillReport | None:
-        assert self._filler is not None and self._template is not None
-        user = messages[-1]
-        opening = prompt.text.rfind(user.content) if user.role == "user" else -1
-        if opening <= 0 or len(prompt.tokens) < 2:
-            return None
-        stretches = split_prompt(self._template, prompt, opening, user.quoted)
-        if stretches is None:
+        assert self._filler is not None
+        stretches = self._stretches(prompt, messages)
+        if stretches is None or len(prompt.tokens) < 2:
             return None
         return self._filler.fill(prompt.tokens, stretches)
+
+    def _stretches(
+        self, prompt: ChatPrompt, messages: Sequence[ChatMessage]
+    ) -> list[Stretch] | None:
+        """The prompt cut at its opening and its user message's quoted passages."""
+        assert self._template is not None
+        user = messages[-1]
+        opening = prompt.text.rfind(user.content) if user.role == "user" else -1
+        if opening <= 0:
+            return None
+        return split_prompt(self._template, prompt, opening, user.quoted)
 
     def prepare(self, messages: Sequence[ChatMessage]) -> FillReport | None:
         """Compute and keep the cells of `messages`' quoted passages that are not cached yet,
@@ -276,11 +289,7 @@ class LlamaCppGenerator:
         if self._filler is None or self._template is None:
             return None
         prompt = self._template.render(messages)
-        user = messages[-1]
-        opening = prompt.text.rfind(user.content) if user.role == "user" else -1
-        stretches = (
-            split_prompt(self._template, prompt, opening, user.quoted) if opening > 0 else None
-        )
+        stretches = self._stretches(prompt, messages)
         if stretches is None:
             return None
         with self._running:
