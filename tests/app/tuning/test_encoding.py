@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from app.generation.generator import ChatMessage
 from app.tuning.encoding import IGNORED, encode, encode_all
 from app.tuning.examples import TrainingExample
-
-
-class CharTokenizer:
-    """One token per character, with a ChatML chat template (as SmolLM2 and Qwen have)."""
-
-    def apply_chat_template(
-        self,
-        chat: list[dict[str, str]],
-        tokenize: bool = False,
-        add_generation_prompt: bool = False,
-    ) -> str:
-        text = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in chat)
-        return text + ("<|im_start|>assistant\n" if add_generation_prompt else "")
-
-    def __call__(self, text: str, add_special_tokens: bool = False) -> dict[str, Any]:
-        return {"input_ids": [ord(c) for c in text]}
+from tests.app.tuning.tiny import ByteTokenizer
 
 
 def _example(reply: str = "Three days [1].") -> TrainingExample:
@@ -37,7 +20,7 @@ def _example(reply: str = "Three days [1].") -> TrainingExample:
 
 
 def test_only_the_reply_and_its_end_of_turn_are_learned() -> None:
-    encoded = encode(_example(), CharTokenizer())
+    encoded = encode(_example(), ByteTokenizer())
     text = "".join(chr(i) for i in encoded.input_ids)
     assert text.endswith("<|im_start|>assistant\nThree days [1].<|im_end|>\n")
     learned = "".join(chr(label) for label in encoded.labels if label != IGNORED)
@@ -49,12 +32,12 @@ def test_only_the_reply_and_its_end_of_turn_are_learned() -> None:
 def test_examples_longer_than_the_limit_are_left_out_by_id() -> None:
     short, long = _example(), _example("x" * 500)
     long = TrainingExample("kb-long", "knowledge", "q", long.messages)
-    kept, too_long = encode_all([short, long], CharTokenizer(), max_tokens=200)
+    kept, too_long = encode_all([short, long], ByteTokenizer(), max_tokens=200)
     assert [e.id for e in kept] == ["kb-1"] and too_long == ["kb-long"]
 
 
 def test_a_template_that_renders_the_prompt_differently_alone_is_refused() -> None:
-    class Odd(CharTokenizer):
+    class Odd(ByteTokenizer):
         def apply_chat_template(
             self,
             chat: list[dict[str, str]],
