@@ -166,6 +166,7 @@ def answer_options(settings: Settings) -> AnswerOptions:
         queue_timeout=settings.queue_timeout,
         grounding=GroundingOptions(
             min_subject_coverage=settings.min_subject_coverage,
+            rare_name_below=settings.rare_name_below,
             min_cited_coverage=settings.min_cited_coverage,
             min_supported=settings.min_supported,
             require_citation=settings.require_citation,

@@ -163,11 +163,20 @@ class Settings(BaseSettings):
         "this similar to the question; calibrated for all-MiniLM-L6-v2, 0 turns refusals off.",
     )
     min_subject_coverage: float = Field(
-        0.6,
+        0.4,
         ge=0.0,
         le=1.0,
         description="Decline before generating when the retrieved passages name less than "
         "this share of the question's distinctive terms (its subject); 0 turns it off.",
+    )
+    rare_name_below: float = Field(
+        3.5,
+        ge=0.0,
+        le=8.0,
+        description="Decline before generating when the question names something no document "
+        "uses: a word the passages miss, that no readable document contains, and that has a "
+        "digit or is rarer in English than this (Zipf scale of wordfreq; 3.5 is about 3 uses "
+        "per billion words); 0 turns it off.",
     )
     min_cited_coverage: float = Field(
         0.4,

@@ -90,14 +90,30 @@ def parse_file(path: Path, ocr: OcrOptions = OCR_OFF) -> ParsedDocument:
         raise ParseError(
             _damage(path, suffix) or no_text.get(suffix, "no text found in the document")
         )
+    elements = [replace(e, text=folded(e.text)) for e in reading.elements]
     return ParsedDocument(
         source=str(path),
-        title=_title(path, reading.elements),
+        title=_title(path, elements),
         content_hash=file_hash(path),
-        elements=reading.elements,
+        elements=elements,
         pages=reading.pages,
         notes=tuple(reading.notes),
     )
+
+
+# Typesetting forms a PDF's text layer carries where the author wrote plain letters: ligatures
+# ("ﬁ" in "proﬁle") and the minus sign groff sets for every hyphen ("−−login"). Left alone,
+# "profile" and "--login" match nothing in the keyword index, and an answer that quotes the
+# passage hands the reader a path or an option that does not work when typed.
+_FOLDED = str.maketrans(
+    {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl"}
+    | {"\ufb05": "st", "\ufb06": "st", "\u2212": "-", "\u2010": "-", "\u2011": "-"}
+)
+
+
+def folded(text: str) -> str:
+    """`text` with ligatures spelled out and typeset hyphens and minus signs as "-"."""
+    return text.translate(_FOLDED)
 
 
 def _reading(path: Path, suffix: str, ocr: OcrOptions) -> Reading:

@@ -48,7 +48,7 @@ __all__ = [
 
 EMBED_BATCH_TEXTS = 64  # texts gathered across documents before one embedding call
 log = logging.getLogger(__name__)
-PARSER_VERSION = "4"  # 4: OCR, and passages placed on their pages (regions)
+PARSER_VERSION = "5"  # 4: OCR, passages placed on their pages; 5: ligatures, minus signs
 CHUNKER_VERSION = "2"
 
 Status = Literal["new", "updated", "unchanged", "moved", "removed", "failed", "skipped"]

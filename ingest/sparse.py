@@ -31,9 +31,13 @@ _local = threading.local()
 
 def terms(text: str) -> list[str]:
     """Lower-cased words without stopwords, Snowball-stemmed ("policies" -> "polici")."""
-    words = [t for t in _TOKEN.findall(text.lower()) if t not in STOPWORDS]
-    stemmed: list[str] = _stemmer().stemWords(words)
+    stemmed: list[str] = _stemmer().stemWords(words(text))
     return stemmed
+
+
+def words(text: str) -> list[str]:
+    """The words `terms` stems, in order: lower-cased, without stopwords."""
+    return [t for t in _TOKEN.findall(text.lower()) if t not in STOPWORDS]
 
 
 def _stemmer() -> Any:

@@ -23,11 +23,14 @@ from app.answering.grounding import (
     REASONS,
     Grounding,
     GroundingOptions,
+    Subject,
     after_generation,
     before_generation,
+    missing_words,
 )
 from app.answering.retrieve import LiveVersions, RetrievalOptions, retrieve
 from app.answering.support import Claim
+from app.answering.unknown_names import unknown_names
 from app.generation.generator import FairQueue, GenerationFailed, Generator, ModelBusy, Ticket
 from app.generation.prompting import NOT_FOUND, Prompts
 from app.generation.thinking import ThinkingFilter, without_thinking
@@ -341,7 +344,9 @@ class Answerer:
             vector, found = self._retrieve(query, access, filters)
         strength = evidence_strength(vector, found, self.embedder)  # as calibrated
         passages, dropped = self.fit(query, found, max_tokens)
-        grounding = before_generation(query, passages, self.options.grounding)
+        grounding = before_generation(
+            query, passages, self.options.grounding, self._unknown(query, access, vector)
+        )
         return _Evidence(query, passages, dropped, strength, _ms_since(started), grounding)
 
     def _retrieve(
@@ -360,6 +365,18 @@ class Answerer:
             options=self.retrieval,
         )
         return vector, found
+
+    def _unknown(
+        self, query: str, access: Access, vector: list[float]
+    ) -> Callable[[Subject], tuple[str, ...]]:
+        """Which of the words the passages miss no document (that the asker may read) uses."""
+        rare_below = self.options.grounding.rare_name_below
+
+        def unknown(found: Subject) -> tuple[str, ...]:
+            missing = missing_words(query, found)
+            return unknown_names(missing, self.store, access, vector, rare_below)
+
+        return unknown
 
     def _decline_early(self, evidence: _Evidence) -> str | None:
         """Why not to generate at all: "" for no passages, a reason, or None (generate)."""

@@ -63,6 +63,7 @@ def grounding_dict(grounding: Grounding | None) -> dict[str, Any] | None:
         "subject_coverage": round(grounding.subject.coverage, 3),
         "cited_coverage": None if cited is None else round(cited.coverage, 3),
         "missing_terms": list((cited or grounding.subject).missing),
+        "unknown_names": list(grounding.subject.unknown),
         "supported_share": None if grounding.supported is None else round(grounding.supported, 3),
     }
 

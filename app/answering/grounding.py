@@ -4,7 +4,9 @@ the question asks?) and after (does the answer cite passages that say what it sa
 The question's subject is its distinctive terms: its content words without the generic words of
 questions ("how", "use", "configure"), stemmed like the keyword index. A passage set that names
 too few of them is about something else: a question on a product the documents never mention
-gets no answer, even when the passages share its generic words. After generation, an answer is
+gets no answer, even when the passages share its generic words. A question that names
+something no document uses at all (app.answering.unknown_names) is declined whatever the
+share. After generation, an answer is
 grounded when it cites at least one passage, enough of its cited sentences are supported by the
 passages they cite (app.answering.support), and the passages it cites name the subject.
 
@@ -14,13 +16,13 @@ The thresholds were chosen on the answer set in eval/debian-docs (README "Refusa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from functools import cache
 
 from app.answering.acronyms import acronyms, written_out
 from app.answering.support import Claim
-from ingest.sparse import terms
+from ingest.sparse import terms, words
 from ingest.types import Passage
 
 # words that say what kind of question it is, not what it is about (stemmed before use)
@@ -41,6 +43,7 @@ class Subject:
 
     terms: tuple[str, ...]
     found: tuple[str, ...]  # named by the passages
+    unknown: tuple[str, ...] = ()  # the question's names that no document uses (its words)
 
     @property
     def coverage(self) -> float:
@@ -57,6 +60,7 @@ class GroundingOptions:
     """Thresholds (0 turns a check off); built from the settings."""
 
     min_subject_coverage: float = 0.0  # before generation, over the passages retrieved
+    rare_name_below: float = 0.0  # Zipf frequency under which an unused word is a name; 0: off
     min_cited_coverage: float = 0.0  # after, over the passages the answer cites
     min_supported: float = 0.0  # share of the answer's cited sentences that are supported
     require_citation: bool = False
@@ -74,6 +78,7 @@ class Grounding:
 
 REASONS = {
     "weak_evidence": "the closest passages were not close enough to answer from",
+    "unknown_name": "the question names something no document mentions",
     "off_subject": "no passage found is about what the question asks",
     "uncited": "the answer cites none of the passages",
     "unsupported": "the passages cited do not say what the answer says",
@@ -103,10 +108,25 @@ def subject_terms(question: str) -> tuple[str, ...]:
     return tuple(seen)
 
 
+def missing_words(question: str, found: Subject) -> dict[str, str]:
+    """The subject's terms the passages do not name, each with the question's word for it."""
+    spelled: dict[str, str] = {}
+    for term, word in zip(terms(question), words(question), strict=True):
+        spelled.setdefault(term, word)
+    return {t: spelled.get(t, t) for t in found.missing}
+
+
 def before_generation(
-    question: str, passages: Sequence[Passage], options: GroundingOptions
+    question: str,
+    passages: Sequence[Passage],
+    options: GroundingOptions,
+    unknown: Callable[[Subject], tuple[str, ...]] | None = None,
 ) -> Grounding:
+    """`unknown` says which of the question's words no document uses (given the subject)."""
     found = subject(question, passages)
+    names = unknown(found) if unknown is not None and found.missing else ()
+    if names:
+        return Grounding(replace(found, unknown=names), reason="unknown_name")
     reason = "off_subject" if found.coverage < options.min_subject_coverage else ""
     return Grounding(found, reason=reason)
 

@@ -298,3 +298,14 @@ def test_a_plain_text_faq_entry_is_headed_by_its_question(tmp_path: Path) -> Non
     assert "3.8 How do I tell curl to follow HTTP redirects?" in titles
     assert "Why is the sky blue?" in titles
     assert not [t for t in titles if "://" in t]  # commands are text, not headings
+
+
+def test_ligatures_and_typeset_minus_signs_are_read_as_the_letters_typed(tmp_path: Path) -> None:
+    # what a groff-made PDF's text layer carries for "~/.bash_profile" and "--login"
+    path = tmp_path / "startup.txt"
+    path.write_text("Bash reads ~/.bash_pro\ufb01le when started with \u2212\u2212login.\n")
+
+    document = parse_file(path)
+
+    [element] = document.elements
+    assert element.text == "Bash reads ~/.bash_profile when started with --login."

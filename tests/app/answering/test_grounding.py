@@ -10,6 +10,7 @@ from app.answering.acronyms import expanded
 from app.answering.answer import Answerer, AnswerOptions, Done, Token
 from app.answering.api_view import answer_dict
 from app.answering.grounding import GroundingOptions, subject, subject_terms
+from app.answering.unknown_names import looks_like_a_name
 from app.generation.prompting import NOT_FOUND
 from app.services import Services
 from ingest.pipeline import ingest_paths
@@ -140,3 +141,54 @@ def test_an_acronym_is_searched_again_spelled_out(
     _, user = generator.calls[0]
     assert "Who is the CFO? (Chief Financial Officer)" in user.content
     assert expanded("Who is the CFO?", [passage("No definition here.")]) is None
+
+
+NAMES = replace(STRICT, rare_name_below=3.5)
+
+
+def test_a_question_naming_something_no_document_uses_is_declined_naming_it(
+    services: Services, generator: FakeGenerator, tmp_path: Path
+) -> None:
+    _ingest(services, tmp_path)
+    question = "How many days per week can I work remotely with Zoomify?"
+    assert subject(question, [passage("Work remotely up to three days per week.")]).coverage > 0.5
+
+    answer = _strict(services, NAMES).answer(question)
+
+    assert generator.calls == []
+    assert answer.declined == "unknown_name" and answer.text == NOT_FOUND
+    assert answer_dict(answer)["grounding"]["unknown_names"] == ["zoomify"]
+
+
+def test_an_everyday_word_the_documents_do_not_use_is_not_taken_for_a_name(
+    services: Services, generator: FakeGenerator, tmp_path: Path
+) -> None:
+    _ingest(services, tmp_path)
+    generator.enqueue("You may work remotely up to three days per week [1].")
+
+    answer = _strict(services, NAMES).answer("How many days per week can I work from my garden?")
+
+    assert answer.found and not answer.declined
+    assert answer.grounding is not None and answer.grounding.subject.unknown == ()
+
+
+def test_a_name_the_documents_use_is_not_unknown_although_the_passages_miss_it(
+    services: Services, generator: FakeGenerator, tmp_path: Path
+) -> None:
+    _ingest(services, tmp_path)  # "Maria Chen" is in roles.md, not in the remote-work passage
+    generator.enqueue("You may work remotely up to three days per week [1].")
+    names = replace(NAMES, rare_name_below=4.5, min_subject_coverage=0)
+    assert looks_like_a_name("chen", names.rare_name_below)
+    answerer = replace(services.answerer, options=AnswerOptions(top_k=1, grounding=names))
+
+    answer = answerer.answer("How many days per week may Chen work remotely?")
+
+    assert answer.grounding is not None and "chen" in answer.grounding.subject.missing
+    assert answer.declined != "unknown_name" and answer.grounding.subject.unknown == ()
+
+
+def test_names_are_rare_words_or_words_with_digits_in_any_inflection() -> None:
+    assert looks_like_a_name("aria2c", 3.5) and looks_like_a_name("7.0", 3.5)
+    assert looks_like_a_name("handbrake", 3.5) and looks_like_a_name("tmux", 3.5)
+    assert not looks_like_a_name("photo", 3.5) and not looks_like_a_name("colouring", 3.5)
+    assert not looks_like_a_name("scratch", 3.5)
