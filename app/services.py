@@ -213,12 +213,19 @@ def passage_cache(settings: Settings) -> PassageCache | None:
 
 def check_adapter(adapter: Path, model: Path) -> None:
     """Refuse (ModelNotReady, with the reason) an adapter that does not fit the chat model."""
+    if problem := adapter_problem(adapter, model):
+        raise ModelNotReady(f"DOCENT_LORA_PATH: {problem}")
+
+
+def adapter_problem(adapter: Path, model: Path) -> str | None:
+    """Why the adapter does not fit the chat model (another model, not an adapter), or None."""
     from app.tuning.gguf_adapter import AdapterError, BaseModel, check_fits, read_adapter
 
     try:
         check_fits(read_adapter(adapter), BaseModel.read(model))
     except AdapterError as exc:
-        raise ModelNotReady(f"DOCENT_LORA_PATH: {exc}") from exc
+        return str(exc)
+    return None
 
 
 def _rewriter(generator: Generator) -> Generator | None:

@@ -17,6 +17,7 @@ from typing import Any, Literal, Protocol
 
 from app.generation.chat_prompt import ChatPrompt, ChatTemplate
 from app.generation.llama_state import restore_prompt, save_prompt
+from app.generation.lora import LoraSlot, forget_context
 from app.generation.passage_cache import PassageCache, model_fingerprint
 from app.generation.prompt_cells import (
     CellFiller,
@@ -145,9 +146,12 @@ class Generator(Protocol):
     """
 
     model_id: str
-    adapter: str  # the LoRA adapter applied to the model ("" when none)
     context_length: int
     queue: FairQueue | None
+
+    @property
+    def adapter(self) -> str:
+        """The LoRA adapter applied to the model now ("" when none)."""
 
     def count_tokens(self, text: str) -> int: ...
 
@@ -180,16 +184,12 @@ class LlamaCppGenerator:
         from llama_cpp import Llama
 
         self.model_id = model_id
-        self.adapter = lora_path.name if lora_path else ""
-        lora: dict[str, Any] = (
-            {"lora_path": str(lora_path), "lora_scale": lora_scale} if lora_path else {}
-        )
+        self._path = path
         self._llama: Any = Llama(
             model_path=str(path),
             n_ctx=n_ctx,
             n_threads=n_threads or os.cpu_count() or 1,
             verbose=False,
-            **lora,
         )
         self.context_length = int(self._llama.n_ctx())
         self.queue: FairQueue | None = FairQueue()  # callers hold a turn while they stream
@@ -204,6 +204,25 @@ class LlamaCppGenerator:
                 self._llama, passage_cache, fingerprint, exact=not move_passages
             )
         self.passage_cache = passage_cache if self._filler is not None else None
+        self._lora = LoraSlot(self._llama)  # set on the context in use (after the one above)
+        self._lora.set(lora_path, lora_scale)
+        self.adapter = lora_path.name if lora_path else ""
+        self.adapter_path: Path | None = lora_path
+
+    def use_adapter(self, path: Path | None, scale: float | None = None) -> None:
+        """Answer with the LoRA adapter at `path` from the next completion on (None: the model
+        alone), without loading the model again; `scale` defaults to the current one. The
+        context's cells are emptied and the passage cells are keyed by the new adapter. The
+        caller holds a turn in `queue`; a file llama.cpp refuses (AdapterNotLoaded) leaves the
+        adapter in use as it was."""
+        scale = self._lora.scale if scale is None else scale
+        with self._running:
+            self._lora.set(path, scale)
+            self.adapter, self.adapter_path = (path.name if path else ""), path
+            self.last_fill = None
+            forget_context(self._llama)
+            if self._filler is not None:
+                self._filler.rekey(model_fingerprint(self._path, path, scale))
 
     def count_tokens(self, text: str) -> int:
         return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
@@ -339,8 +358,12 @@ class Aside:
     def __init__(self, main: LlamaCppGenerator) -> None:
         self.main = main
         self.model_id = main.model_id
-        self.adapter = main.adapter
         self.context_length = main.context_length
+
+    @property
+    def adapter(self) -> str:
+        """The main generator's adapter, whichever is in use now."""
+        return self.main.adapter
 
     def count_tokens(self, text: str) -> int:
         return self.main.count_tokens(text)

@@ -136,6 +136,12 @@ class CellFiller:
         self._n_batch = int(llama.n_batch)
         self._batch = llama_cpp.llama_batch_init(self._n_batch, 0, 2)
 
+    def rekey(self, model: str) -> None:
+        """Key cells by `model` from now on (the model or its adapter changed) and empty the
+        context: cells computed before are the old model's."""
+        self._model = model
+        self._empty()
+
     def close(self) -> None:
         import llama_cpp
 

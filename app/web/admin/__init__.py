@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
-from app.web.admin import audit, documents, feedback, prompts, uploads, users
+from app.web.admin import adapters, audit, documents, feedback, prompts, uploads, users
 from app.web.admin.state import start, stop
 from app.web.auth import AdminUser
 
@@ -20,5 +20,5 @@ def console(request: Request, user: AdminUser) -> RedirectResponse:
     return RedirectResponse("/admin/documents", status_code=303)
 
 
-for module in (documents, uploads, users, prompts, feedback, audit):
+for module in (documents, uploads, users, prompts, adapters, feedback, audit):
     router.include_router(module.router)

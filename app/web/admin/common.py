@@ -15,6 +15,7 @@ SECTIONS = (
     ("uploads", "Upload", "/admin/uploads"),
     ("users", "Users", "/admin/users"),
     ("prompts", "Prompts", "/admin/prompts"),
+    ("adapters", "Adapters", "/admin/adapters"),
     ("feedback", "Feedback", "/admin/feedback"),
     ("analytics", "Usage", "/admin/analytics"),
     ("audit", "Audit log", "/admin/audit"),
@@ -34,6 +35,7 @@ NOTICES = {
     "prompt-saved": "{arg} saved: the next question uses it.",
     "prompt-restored": "{arg}: the older version is restored and in use.",
     "prompt-reset": "{arg} is back to the built-in template.",
+    "adapter-activated": "{arg} answers from the next question on.",
     "cleared": "Finished uploads cleared from the list.",
     "corrected": "The right answer to answer {arg} is saved: `docent tune data` learns from it.",
 }

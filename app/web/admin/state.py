@@ -1,4 +1,5 @@
-"""What the admin console keeps for the app's lifetime: the upload queue and the prompt editor."""
+"""What the admin console keeps for the app's lifetime: the upload queue, the prompt editor and
+the adapter in use."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Request
 
 from app.documents.uploads import UploadQueue
+from app.generation.adapter_choice import AdapterChoices
 from app.generation.prompt_versions import PromptEditor
-from app.services import Services, ingest_options
+from app.services import ModelNotReady, Services, choose_chat_model, ingest_options
 from app.settings import Settings
+from app.tuning.active import ActiveAdapter
 from ingest.pipeline import IngestOptions
 
 
@@ -18,6 +21,7 @@ from ingest.pipeline import IngestOptions
 class AdminState:
     uploads: UploadQueue
     prompts: PromptEditor
+    adapters: ActiveAdapter
 
 
 def start(app: FastAPI) -> AdminState:
@@ -41,15 +45,36 @@ def start(app: FastAPI) -> AdminState:
     prompts = PromptEditor(
         services.accounts.engine, settings.prompts_dir, services.answerer.prompts
     )
-    app.state.admin = AdminState(uploads, prompts)
+    adapters = active_adapter(settings, services)
+    app.state.admin = AdminState(uploads, prompts, adapters)
     uploads.recover()
+    adapters.start()  # the adapter chosen in the console, if any, instead of DOCENT_LORA_PATH
     return app.state.admin
+
+
+def active_adapter(settings: Settings, services: Services) -> ActiveAdapter:
+    """The adapters under DATA_DIR/tuning and the one the model answers with."""
+    model = None
+    if not settings.llm_url:
+        try:
+            model = choose_chat_model(settings).path
+        except ModelNotReady:  # services passed in (tests): no chat model file to check against
+            model = None
+    return ActiveAdapter(
+        AdapterChoices(services.accounts.engine),
+        services.generator,
+        settings.data_dir / "tuning",
+        default=settings.lora_path,
+        model=model,
+        server=bool(settings.llm_url),
+    )
 
 
 def stop(app: FastAPI) -> None:
     """Let the file being ingested finish before the services close."""
     state: AdminState | None = getattr(app.state, "admin", None)
     if state is not None:
+        state.adapters.close()
         state.uploads.close()
 
 
