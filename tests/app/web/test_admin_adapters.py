@@ -66,7 +66,9 @@ def admin_settings(tmp_path: Path, model: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data", model_path=model, ingest_workers=0)
 
 
-def _adapter(settings: Settings, run: str, *, qwen: bool = False, **scores: float) -> Path:
+def _adapter(
+    settings: Settings, run: str, scores: dict[str, float] | None = None, *, qwen: bool = False
+) -> Path:
     """A run folder with its adapter, training.json and (given `scores`) an eval file whose
     answer set "dev" has the adapter at those figures, the model alone at ROW's."""
     folder = settings.data_dir / "tuning" / run
@@ -74,7 +76,7 @@ def _adapter(settings: Settings, run: str, *, qwen: bool = False, **scores: floa
     path = write_adapter(folder / "adapter.gguf", PAIRS, QWEN if qwen else LLAMA, alpha=8.0)
     report = {"finished": True, "examples": 42, "steps": 21, "last_loss": 0.731, "device": "cpu"}
     (folder / "training.json").write_text(json.dumps(report))
-    if scores:
+    if scores is not None:
         rows = {"base": ROW, "adapter.gguf": ROW | scores}
         held_out = SetComparison("held-out", 8, {"base": ROW, "adapter.gguf": ROW})
         write_comparison(path.with_suffix(".eval.json"), [held_out, SetComparison("dev", 40, rows)])
@@ -97,7 +99,7 @@ def _audit(services: Services) -> list[tuple[str, str, str]]:
 def test_the_page_lists_the_adapters_with_their_check_training_and_scores(
     admin: TestClient, admin_settings: Settings
 ) -> None:
-    _adapter(admin_settings, "handbook", complete=0.75, citation_validity=0.8)
+    _adapter(admin_settings, "handbook", {"complete": 0.75, "citation_validity": 0.8})
     _adapter(admin_settings, "other-model", qwen=True)
     page = admin.get("/admin/adapters")
     assert page.status_code == 200
@@ -122,7 +124,7 @@ def test_a_better_adapter_is_activated_stored_and_audited(
     admin_services: Services,
     generator: SwitchingGenerator,
 ) -> None:
-    better = _adapter(admin_settings, "handbook", complete=0.75)
+    better = _adapter(admin_settings, "handbook", {"complete": 0.75})
     response = _activate(admin, better)
     assert response.status_code == 303
     assert generator.switches == [(better, True)]  # with a turn on the model held
@@ -155,7 +157,7 @@ def test_a_worse_or_unmeasured_adapter_needs_confirming_first(
     scores: dict[str, float],
     reason: str,
 ) -> None:
-    path = _adapter(admin_settings, "handbook", **scores)
+    path = _adapter(admin_settings, "handbook", scores or None)
     asked = _activate(admin, path)
     assert asked.status_code == 409
     assert reason in asked.text
@@ -196,8 +198,8 @@ def _app_client(settings: Settings, services: Services) -> Iterator[TestClient]:
 def test_the_choice_outlives_a_restart_and_wins_over_docent_lora_path(
     admin_settings: Settings, admin_services: Services, generator: SwitchingGenerator
 ) -> None:
-    first = _adapter(admin_settings, "first", complete=0.75)
-    second = _adapter(admin_settings, "second", complete=0.75)
+    first = _adapter(admin_settings, "first", {"complete": 0.75})
+    second = _adapter(admin_settings, "second", {"complete": 0.75})
     add_user(admin_services.accounts, "boss", role="admin")
     env = admin_settings.model_copy(update={"lora_path": first})  # DOCENT_LORA_PATH=first
     generator.use_adapter(first)  # as load_generator loads it
@@ -224,7 +226,7 @@ def test_another_process_choice_is_followed(
     admin_services: Services,
     generator: SwitchingGenerator,
 ) -> None:
-    path = _adapter(admin_settings, "handbook", complete=0.75)
+    path = _adapter(admin_settings, "handbook", {"complete": 0.75})
     AdapterChoices(admin_services.accounts.engine).choose(path, "another-process")
     follower = admin.app.state.admin.adapters  # type: ignore[attr-defined]
     follower.sync()  # what its poller does every few seconds
@@ -236,7 +238,7 @@ def test_another_process_choice_is_followed(
 def test_with_a_model_server_the_page_explains_and_switches_nothing(
     admin_settings: Settings, admin_services: Services, generator: SwitchingGenerator
 ) -> None:
-    path = _adapter(admin_settings, "handbook", complete=0.75)
+    path = _adapter(admin_settings, "handbook", {"complete": 0.75})
     add_user(admin_services.accounts, "boss", role="admin")
     served = admin_settings.model_copy(update={"llm_url": "http://127.0.0.1:9/v1"})
     for client in _app_client(served, admin_services):
