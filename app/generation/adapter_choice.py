@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import Column, DateTime, Engine, Integer, String, Table, Text, insert, select
 
-from app.accounts.db import metadata, utcnow
+from app.accounts.db import create_all, metadata, utcnow
 
 adapter_choices = Table(
     "adapter_choices",
@@ -38,7 +38,7 @@ class AdapterChoices:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine, tables=[adapter_choices])
+        create_all(engine)  # app workers starting together take turns (PostgreSQL)
 
     def current(self) -> AdapterChoice | None:
         """The choice in effect, or None when no admin has chosen yet."""
