@@ -30,7 +30,7 @@ from app.answering.grounding import (
 )
 from app.answering.retrieve import LiveVersions, RetrievalOptions, retrieve
 from app.answering.support import Claim
-from app.answering.unknown_names import unknown_names
+from app.answering.unknown_names import looks_like_a_name, unknown_names
 from app.generation.generator import FairQueue, GenerationFailed, Generator, ModelBusy, Ticket
 from app.generation.prompting import NOT_FOUND, Prompts
 from app.generation.thinking import ThinkingFilter, without_thinking
@@ -271,7 +271,10 @@ class Answerer:
     def warm(self) -> bool:
         """Have an in-process model read the answer prompt's opening (the system prompt) now,
         taking a turn like a question, so the first question finds it ready. False when the
-        generator has nothing to warm (a model server)."""
+        generator has nothing to warm (a model server). The English word frequencies of the
+        name check are loaded here too (about 0.4 s, once)."""
+        if self.options.grounding.rare_name_below > 0:
+            looks_like_a_name("docent", self.options.grounding.rare_name_below)
         warm = getattr(self.generator, "warm", None)
         if warm is None:
             return False
