@@ -8,7 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
+
 from app.accounts import Accounts, open_accounts
+from app.accounts.db import make_engine
 from app.answering.answer import Answerer, AnswerOptions
 from app.answering.grounding import GroundingOptions
 from app.answering.rerank import Reranker
@@ -101,6 +104,13 @@ def open_store(settings: Settings) -> VectorStore:
 
         return EdgeStore(settings.collection, path=settings.qdrant_path)
     return QdrantStore(settings.collection, path=settings.qdrant_path)
+
+
+def open_app_database(settings: Settings) -> Engine:
+    """An engine on DOCENT_DATABASE_URL (the job table and catalog of a CLI command)."""
+    if settings.database_url.startswith("sqlite:///"):
+        private_dir(settings.data_dir)
+    return make_engine(settings.database_url)
 
 
 def load_embedder(settings: Settings) -> Embedder:

@@ -108,8 +108,13 @@ def ingest_paths(
     catalog: Catalog,
     options: IngestOptions,
     on_result: ResultHook | None = None,
+    roots: Sequence[Path] | None = None,
 ) -> list[IngestResult]:
-    """Ingest every file under `paths`; one bad file is reported and never stops the rest."""
+    """Ingest every file under `paths`; one bad file is reported and never stops the rest.
+
+    With `roots`, `paths` are entries already listed under those roots (one batch shared by
+    several workers): they are taken as they are, and links are judged as under `roots` (one
+    named there is followed, one found in a folder is not); `sync` removes under `roots`."""
     writer = _Writer(embedder, store, catalog, options)
     results: list[IngestResult] = []
 
@@ -122,10 +127,12 @@ def ingest_paths(
         store.ensure_collection(embedder.dimension)
         forget_if_store_is_empty(store, catalog)
     fingerprint = pipeline_fingerprint(embedder, options)
+    scope = paths if roots is None else roots
+    listed = expand_paths(paths) if roots is None else iter(paths)
     to_parse: list[tuple[Plan, Path]] = []
-    for path in expand_paths(paths):
+    for path in listed:
         plan = plan_file(
-            path, catalog, fingerprint, options.groups, force=options.force, roots=paths
+            path, catalog, fingerprint, options.groups, force=options.force, roots=scope
         )
         plan = _retagged(plan, options.tags)
         if options.dry_run or plan.action not in ("new", "update"):
@@ -145,7 +152,7 @@ def ingest_paths(
     for result in writer.write_batch(batch, fingerprint):
         emit(result)
     if options.sync:
-        for record in vanished(catalog, paths):
+        for record in vanished(catalog, scope):
             emit(writer.remove(record.doc_id, record.source))
     return results
 

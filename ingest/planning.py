@@ -15,6 +15,7 @@ from ingest.parse import SUPPORTED_SUFFIXES, file_hash
 _NAMESPACE = uuid.UUID("6f1c1d3e-9b1a-4a53-8d0e-2f6c0d6e7a11")
 
 SETTINGS_CHANGED = "re-embedded: the embedding model or chunk settings changed"
+NOT_UTF8 = "the file name is not valid UTF-8: rename the file to ingest it"
 
 Action = Literal["new", "update", "unchanged", "move", "regroup", "skip", "fail"]
 
@@ -121,8 +122,7 @@ def _refusal(path: Path, roots: Sequence[Path]) -> Plan | None:
 
 
 def _not_utf8(path: Path) -> Plan:
-    reason = "the file name is not valid UTF-8: rename the file to ingest it"
-    return Plan(path, _printable(path), "skip", reason=reason)  # no doc_id: not recorded
+    return Plan(path, _printable(path), "skip", reason=NOT_UTF8)  # no doc_id: not recorded
 
 
 def _link_problem(link: Path, roots: Sequence[Path]) -> str:

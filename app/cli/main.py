@@ -131,9 +131,7 @@ def ingest(
     ] = None,
 ) -> None:
     """Parse, chunk, embed and store documents; unchanged files are skipped."""
-    from app.cli.ingest import run_ingest
-    from app.services import ingest_options, load_embedder, open_store
-    from ingest.catalog import Catalog
+    from app.services import ingest_options, open_store
     from ingest.store import StoreLocked
 
     settings = _settings()
@@ -144,13 +142,44 @@ def ingest(
         store = open_store(settings)
     except StoreLocked:
         raise typer.Exit(_ingest_through_server(settings, paths, options)) from None
+    raise typer.Exit(
+        _ingest_here(settings, store, {(options.groups, options.tags): paths}, options)
+    )
+
+
+def _ingest_here(
+    settings: Settings,
+    store: VectorStore,
+    by_labels: dict[tuple[tuple[str, ...], tuple[str, ...]], list[Path]],
+    options: IngestOptions,
+) -> int:
+    """Each group of paths as a batch of jobs run by this process's worker; the exit code."""
+    from dataclasses import replace
+
+    from app.cli.ingest import run_ingest
+    from app.documents.batches import BatchStopped
+    from app.services import load_embedder, open_app_database
+    from ingest.catalog import Catalog
+
     catalog = Catalog(settings.catalog_path)
+    engine = open_app_database(settings)
+    uploads = settings.data_dir / "uploads"
+    failed = False
     try:
-        failed = run_ingest(paths, options, load_embedder(settings), store, catalog, console)
+        embedder = load_embedder(settings)
+        for (groups, tags), paths in by_labels.items():
+            labelled = replace(options, groups=groups, tags=tags)
+            failed |= run_ingest(
+                paths, labelled, embedder, store, catalog, console, engine, uploads
+            )
+    except BatchStopped as exc:
+        err.print(f"[red]{exc}[/red] (see the log above)", highlight=False)
+        failed = True
     finally:
         store.close()
         catalog.close()
-    raise typer.Exit(1 if failed else 0)
+        engine.dispose()
+    return 1 if failed else 0
 
 
 def _ingest_through_server(settings: Settings, paths: list[Path], options: IngestOptions) -> int:
@@ -503,29 +532,39 @@ def docs_reindex(
     all_documents: Annotated[bool, typer.Option("--all", help="Every document")] = False,
 ) -> None:
     """Parse and embed documents again from their files, even if nothing changed."""
-    from app.cli.ingest import run_ingest
     from app.documents.library import find_document
-    from app.services import ingest_options, load_embedder
+    from app.services import ingest_options, open_store
+    from ingest.catalog import Catalog
+    from ingest.store import StoreLocked
 
     settings = _settings()
     if not refs and not all_documents:
         err.print("Name documents to re-index, or pass --all.")
         raise typer.Exit(2)
-    with _documents() as (catalog, store):
+    try:
+        store = open_store(settings)
+    except StoreLocked as exc:
+        err.print(
+            f"[red]{exc}[/red]: stop the web app first (`docent ingest` works while it runs)."
+        )
+        raise typer.Exit(1) from exc
+    catalog = Catalog(settings.catalog_path)
+    try:
         records = (
             catalog.all()
             if all_documents
             else [_find(find_document, catalog, ref) for ref in refs or []]
         )
-        by_labels: dict[tuple[tuple[str, ...], tuple[str, ...]], list[Path]] = {}
-        for record in records:
-            by_labels.setdefault((record.groups, record.tags), []).append(Path(record.source))
-        embedder = load_embedder(settings)
-        failed = False
-        for (groups, tags), paths in by_labels.items():
-            options = ingest_options(settings, groups, force=True, tags=tags)
-            failed |= run_ingest(paths, options, embedder, store, catalog, console)
-    raise typer.Exit(1 if failed else 0)
+    except typer.Exit:
+        store.close()
+        raise
+    finally:
+        catalog.close()
+    by_labels: dict[tuple[tuple[str, ...], tuple[str, ...]], list[Path]] = {}
+    for record in records:
+        by_labels.setdefault((record.groups, record.tags), []).append(Path(record.source))
+    options = ingest_options(settings, force=True)
+    raise typer.Exit(_ingest_here(settings, store, by_labels, options))
 
 
 @contextmanager

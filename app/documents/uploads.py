@@ -14,22 +14,29 @@ A re-index keeps the document's groups and tags as the catalog has them when the
 when it was queued, so a group change made while it waits is not undone. While a file is being
 ingested its groups cannot change (`UploadQueue.holding` raises `Ingesting`): the run would
 write the groups it started with.
+
+The same worker loop runs batch ingestion (`docent ingest`, `app.documents.batches`): one row
+per file, claimed and reported like an upload. `docent ingest` run directly starts a queue of
+its own that claims only its batch (`batch=`); the web app's queue claims every job.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from app.documents.jobs import JobTable, Kind, State, UploadJob, worker_name
+from app.documents.running import Renewing, Watched, is_source, removed_under, runs
 from app.documents.upload_names import place, safe_name, unsupported_reason
 from ingest.catalog import Catalog
 from ingest.embed import Embedder
@@ -52,21 +59,6 @@ OptionsFor = Callable[
 ResultHook = Callable[[IngestResult], None]
 
 
-class _Watched:
-    """The app's embedder, telling the queue when the pipeline starts embedding a file."""
-
-    def __init__(self, inner: Embedder, started: Callable[[], None]) -> None:
-        self._inner, self._started = inner, started
-        self.name, self.dimension, self.max_tokens = inner.name, inner.dimension, inner.max_tokens
-
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        self._started()
-        return self._inner.embed(texts)
-
-    def count_tokens(self, text: str) -> int:
-        return self._inner.count_tokens(text)
-
-
 class UploadQueue:
     """Uploaded files and re-index requests in the app database, ingested by this process's
     worker thread (and by the workers of other app processes sharing the database)."""
@@ -86,6 +78,7 @@ class UploadQueue:
         poll: float = POLL_SECONDS,
         claim: int = CLAIM,
         worker: str | None = None,
+        batch: str | None = None,
     ) -> None:
         self.folder = folder
         self.embedder, self.store, self.catalog = embedder, store, catalog
@@ -93,6 +86,7 @@ class UploadQueue:
         self._table = JobTable(engine)
         self.worker = worker or worker_name()
         self._lease, self._poll, self._claim = lease, poll, claim
+        self._batch = batch  # claim only this batch's rows (`docent ingest` run directly)
         self._lock = threading.Condition()  # notified on every change this process makes
         self._thread: threading.Thread | None = None
         self._closed = False
@@ -262,6 +256,25 @@ class UploadQueue:
             self._lock.notify_all()
         self._start()
 
+    def start(self) -> None:
+        """Start the worker without `recover` (`docent ingest` running its own batch)."""
+        self._start()
+
+    def wake(self) -> None:
+        """Look for jobs now (another part of this process queued some in the table)."""
+        with self._lock:
+            self._lock.notify_all()
+        self._start()
+
+    @property
+    def table(self) -> JobTable:
+        """The job rows this worker runs."""
+        return self._table
+
+    def running(self) -> bool:
+        """The worker thread is alive (started and not stopped)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def _start(self) -> None:
         with self._lock:
             if self._thread is None and not self._closed:
@@ -273,13 +286,13 @@ class UploadQueue:
         their options allow (one run shares one parser pool: its start-up costs seconds);
         when there are none, wait for this process's next job or look again shortly."""
         while not self._closed:
-            claimed = self._table.claim(self.worker, self._lease, self._claim)
+            claimed = self._table.claim(self.worker, self._lease, self._claim, batch=self._batch)
             if not claimed:
                 with self._lock:
                     if not self._closed:
                         self._lock.wait(self._poll)
                 continue
-            with _Renewing(self._table, self.worker, self._lease):
+            with Renewing(self._table, self.worker, self._lease):
                 self._run_claimed([job.id for job in claimed])
 
     def _run_claimed(self, ids: list[str]) -> None:
@@ -288,8 +301,8 @@ class UploadQueue:
                 jobs = [job for job_id in ids if (job := self._labelled(job_id))]
                 if not jobs:
                     return
-                batch = _batches(jobs)[0]
-                self._running = {str(job.path.resolve()) for job in batch if job.path}
+                batch = runs(jobs)[0]
+                self._running = {os.path.realpath(job.path) for job in batch if job.path}
             try:
                 self._ingest(batch)
             finally:
@@ -313,32 +326,57 @@ class UploadQueue:
         return self.get(job.id)
 
     def _ingest(self, batch: list[UploadJob]) -> None:
+        first = batch[0]
+        if first.kind == "sync":
+            return self._sync(first)
+        listed = first.kind == "ingest"  # a batch's entries: the pipeline judges each one
         present = []
         for job in batch:
-            if job.path is not None and job.path.is_file():
+            if job.path is not None and (listed or job.path.is_file()):
                 present.append(job)
             else:
                 self._set(job.id, state="failed", reason="the file is gone")
         if not present:
-            return
+            return None
         progress = _Progress(self, present)
-        first = present[0]
+        options = self._options(first.groups, first.kind == "reindex" or first.force, first.tags)
+        if first.workers is not None:
+            options = replace(options, workers=first.workers)
         try:
             ingest_paths(
                 [job.path for job in present if job.path is not None],
-                embedder=_Watched(self.embedder, progress.embedding),
+                embedder=Watched(self.embedder, progress.embedding),
                 store=self.store,
                 catalog=self.catalog,
-                options=self._options(first.groups, first.kind == "reindex", first.tags),
+                options=replace(options, sync=False, dry_run=False),
                 on_result=progress.finished,
+                roots=[Path(root) for root in first.roots] if listed else None,
             )
         except _Stopped:  # the app is stopping: the rest stays queued for the next start
-            return
+            return None
         except Exception as exc:  # reported on the jobs; the queue goes on with the next ones
-            log.exception("ingesting %d uploaded files failed", len(present))
+            log.exception("ingesting %d files failed", len(present))
             progress.fail_rest(f"{type(exc).__name__}: {exc}")
-            return
+            return None
         progress.fail_rest("nothing was ingested")
+        return None
+
+    def _sync(self, job: UploadJob) -> None:
+        """A batch's last step: remove the documents under its paths whose files are gone,
+        each listed as a finished row of the batch."""
+        self._set(job.id, state="parsing")
+        try:
+            removed = removed_under(job.roots, self.store, self.catalog)
+        except Exception as exc:  # reported on the row; the queue goes on
+            log.exception("removing the documents whose files are gone failed")
+            self._set(job.id, state="failed", reason=f"{type(exc).__name__}: {exc}")
+            return
+        rows = [_removal(job, result) for result in removed]
+        self._table.add_many(rows)
+        for result in removed:
+            if self._on_result is not None:
+                self._on_result(result)
+        self._set(job.id, state="done", outcome="removed", chunks=0)
 
     def _finish(self, job_id: str, result: IngestResult | None) -> None:
         if result is None:
@@ -351,10 +389,14 @@ class UploadQueue:
                 chunks=result.chunks,
                 pages=result.pages,
                 reason=result.reason,
+                source=result.source,
+                notes=result.notes,
             )
         else:
             reason = result.reason or result.status
-            self._set(job_id, state="failed", outcome=result.status, reason=reason)
+            self._set(
+                job_id, state="failed", outcome=result.status, reason=reason, source=result.source
+            )
 
     def _new(
         self,
@@ -394,30 +436,6 @@ class UploadQueue:
             self._lock.notify_all()
 
 
-class _Renewing:
-    """While a worker ingests, its hold on its jobs is renewed (a third of the lease apart)."""
-
-    def __init__(self, table: JobTable, worker: str, lease: float) -> None:
-        self.table, self.worker, self.lease = table, worker, lease
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._renew, name="uploads-lease", daemon=True)
-
-    def __enter__(self) -> _Renewing:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(10)
-
-    def _renew(self) -> None:
-        while not self._stop.wait(self.lease / 3):
-            try:
-                self.table.renew(self.worker, self.lease)
-            except Exception:  # the database away for a moment: try again next time
-                log.exception("renewing the upload worker's lease failed")
-
-
 class Ingesting(RuntimeError):
     """A file's groups cannot change now: it is being ingested (see `UploadQueue.holding`)."""
 
@@ -441,7 +459,7 @@ class _Progress:
     def finished(self, result: IngestResult) -> None:
         if self.owner._on_result is not None:
             self.owner._on_result(result)
-        job = next((j for j in self.unfinished if _is_source(j, result.source)), None)
+        job = next((j for j in self.unfinished if is_source(j, result.source)), None)
         if job is not None:
             self.unfinished.remove(job)
             self.owner._finish(job.id, result)
@@ -456,19 +474,19 @@ class _Progress:
         self.unfinished = []
 
 
-def _is_source(job: UploadJob, source: str) -> bool:
-    return job.path is not None and source in (str(job.path), str(job.path.resolve()))
-
-
-def _batches(jobs: list[UploadJob]) -> list[list[UploadJob]]:
-    """Jobs with the same options together (first come first); a file twice goes in two runs."""
-    batches: list[tuple[tuple[object, ...], list[UploadJob]]] = []
-    for job in jobs:
-        key = (job.kind == "reindex", job.groups, job.tags)
-        for other_key, batch in batches:
-            if other_key == key and all(j.path != job.path for j in batch):
-                batch.append(job)
-                break
-        else:
-            batches.append((key, [job]))
-    return [batch for _, batch in batches]
+def _removal(sync: UploadJob, result: IngestResult) -> UploadJob:
+    """A finished row of `sync`'s batch for a document its step removed."""
+    return UploadJob(
+        uuid.uuid4().hex[:12],
+        Path(result.source).name,
+        "remove",
+        "done",
+        sync.groups,
+        sync.actor,
+        outcome="removed",
+        reason=result.reason,
+        created=time.time(),
+        batch=sync.batch,
+        host=sync.host,
+        source=result.source,
+    )
