@@ -110,11 +110,13 @@ def follow(
     *,
     poll: float = 0.2,
     alive: Callable[[], bool] = lambda: True,
+    timeout: float | None = None,
 ) -> list[IngestResult]:
     """Every result of the batch, as its rows finish (`on_result` for each), until none is left
-    to do. `alive` False (the worker expected to run it stopped): `BatchStopped`."""
+    to do. `alive` False (the worker expected to run it stopped), or `timeout` seconds passed:
+    `BatchStopped`."""
     found: list[IngestResult] = []
-    for result in results(table, batch, poll, alive):
+    for result in results(table, batch, poll, alive, timeout):
         found.append(result)
         if on_result is not None:
             on_result(result)
@@ -122,9 +124,14 @@ def follow(
 
 
 def results(
-    table: JobTable, batch: str, poll: float = 0.2, alive: Callable[[], bool] = lambda: True
+    table: JobTable,
+    batch: str,
+    poll: float = 0.2,
+    alive: Callable[[], bool] = lambda: True,
+    timeout: float | None = None,
 ) -> Iterator[IngestResult]:
     """The batch's results as its rows finish, until none is left to do."""
+    deadline = None if timeout is None else time.monotonic() + timeout
     seen: set[str] = set()
     while True:
         rows = table.batch(batch)
@@ -137,6 +144,8 @@ def results(
             return
         if not alive():
             raise BatchStopped("the ingestion worker stopped before the batch was done")
+        if deadline is not None and time.monotonic() > deadline:
+            raise BatchStopped(f"the batch was not done after {timeout} seconds")
         time.sleep(poll)
 
 
