@@ -53,8 +53,8 @@ from sqlalchemy import (
 from app.accounts.db import create_all, metadata
 
 State = Literal["queued", "parsing", "embedding", "done", "failed"]
-Kind = Literal["upload", "reindex", "ingest", "sync", "remove"]
-KINDS: frozenset[str] = frozenset({"upload", "reindex", "ingest", "sync", "remove"})
+Kind = Literal["upload", "reindex", "ingest", "sync", "remove", "regroup"]
+KINDS: frozenset[str] = frozenset({"upload", "reindex", "ingest", "sync", "remove", "regroup"})
 ACTIVE: frozenset[State] = frozenset({"queued", "parsing", "embedding"})
 RUNNING: frozenset[State] = frozenset({"parsing", "embedding"})
 

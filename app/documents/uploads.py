@@ -36,6 +36,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from app.documents.jobs import JobTable, Kind, State, UploadJob, worker_name
+from app.documents.library import regroup
 from app.documents.running import Renewing, Watched, is_source, removed_under, runs
 from app.documents.upload_names import place, safe_name, unsupported_reason
 from ingest.catalog import Catalog
@@ -149,6 +150,35 @@ class UploadQueue:
         )
         self._queue(job)
         return job
+
+    def regroup(self, source: Path, groups: Sequence[str], actor: str = "") -> UploadJob:
+        """Change who may read the document of `source`, recorded as a job row. An ingested
+        one's passages are updated at once, nothing embedded again (the row is finished: a
+        group change does not wait behind queued files); one not ingested is queued to be
+        ingested again with these groups. `Ingesting` while its file is being ingested."""
+        with self.holding(source):
+            record = self.catalog.get_by_source(str(source))
+            if record is None or record.status != "ok" or not record.version:
+                tags = record.tags if record is not None else ()
+                return self.add_reindex(source, groups, actor, tags)
+            regroup(record, groups, self.store, self.catalog)
+            job = UploadJob(
+                uuid.uuid4().hex[:12],
+                source.name,
+                "regroup",
+                "done",
+                tuple(groups),
+                actor,
+                source,
+                outcome="updated",
+                chunks=record.chunk_count,
+                pages=record.pages,
+                created=time.time(),
+                tags=record.tags,
+                source=record.source,
+            )
+            self._table.add(job)
+            return job
 
     @contextmanager
     def holding(self, source: Path) -> Iterator[None]:

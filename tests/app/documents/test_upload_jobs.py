@@ -184,3 +184,23 @@ def test_a_batch_is_for_its_machines_workers_and_its_sync_waits_for_its_files(
     here.update(file_job.id, state="done", outcome="new")
     (sync,) = here.claim("here:2:x", lease=60, limit=10)
     assert (sync.kind, sync.batch) == ("sync", batch.id)
+
+
+def test_a_group_change_is_a_finished_job_row_every_process_shows(
+    workers: Workers, tmp_path: Path
+) -> None:
+    one = workers.start()
+    job = one.add_file(_file(one, "leave.md"), "leave.md", ["hr"], "boss")
+    one.recover()
+    assert one.wait_idle(30)
+    regrouped = one.regroup(job.path, ["hr", "ops"], "boss")  # type: ignore[arg-type]
+    other = workers.start()
+    seen = other.get(regrouped.id)
+    assert seen is not None and (seen.kind, seen.state, seen.outcome) == (
+        "regroup",
+        "done",
+        "updated",
+    )
+    assert seen.groups == ("hr", "ops") and seen.actor == "boss"
+    assert workers.parts.catalog.all()[0].groups == ("hr", "ops")
+    assert workers.results[one.worker] == 1  # nothing was ingested again
