@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from ingest.catalog import Catalog, DocumentRecord, OkRecord
+from ingest.catalog import DocumentCatalog, DocumentRecord, OkRecord
 from ingest.chunk import chunk_elements, embedding_text
 from ingest.embed import Embedder
 from ingest.errors import Refused
@@ -105,7 +105,7 @@ def ingest_paths(
     *,
     embedder: Embedder,
     store: VectorStore,
-    catalog: Catalog,
+    catalog: DocumentCatalog,
     options: IngestOptions,
     on_result: ResultHook | None = None,
     roots: Sequence[Path] | None = None,
@@ -157,7 +157,7 @@ def ingest_paths(
     return results
 
 
-def forget_if_store_is_empty(store: VectorStore, catalog: Catalog) -> int:
+def forget_if_store_is_empty(store: VectorStore, catalog: DocumentCatalog) -> int:
     """An empty store with committed documents in the catalog (a new store kind, a deleted
     store folder): the catalog is stale, so every file is ingested again."""
     if store.count() == 0 and any(r.status == "ok" for r in catalog.all()):
@@ -169,7 +169,7 @@ def forget_if_store_is_empty(store: VectorStore, catalog: Catalog) -> int:
     return 0
 
 
-def remove_document(doc_id: str, store: VectorStore, catalog: Catalog) -> None:
+def remove_document(doc_id: str, store: VectorStore, catalog: DocumentCatalog) -> None:
     """Unsearchable first (catalog), then the points: a crash leaves nothing visible."""
     catalog.remove(doc_id)
     store.delete_document(doc_id)
@@ -191,7 +191,11 @@ class _Writer:
     """Applies plans to the store and the catalog in the crash-safe order."""
 
     def __init__(
-        self, embedder: Embedder, store: VectorStore, catalog: Catalog, options: IngestOptions
+        self,
+        embedder: Embedder,
+        store: VectorStore,
+        catalog: DocumentCatalog,
+        options: IngestOptions,
     ) -> None:
         self.embedder, self.store, self.catalog, self.options = embedder, store, catalog, options
 

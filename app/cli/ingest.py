@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from app.documents.batches import BatchRequest, cancel, follow, submit
 from app.documents.jobs import JobTable
 from app.documents.uploads import UploadQueue
-from ingest.catalog import Catalog
+from ingest.catalog import DocumentCatalog
 from ingest.embed import Embedder
 from ingest.pipeline import IngestOptions, IngestResult, expand_paths, ingest_paths
 from ingest.planning import SETTINGS_CHANGED
@@ -88,7 +88,7 @@ def ingest_with_progress(
     options: IngestOptions,
     embedder: Embedder,
     store: VectorStore,
-    catalog: Catalog,
+    catalog: DocumentCatalog,
     console: Console,
 ) -> list[IngestResult]:
     total = sum(1 for _ in expand_paths(paths))
@@ -140,7 +140,7 @@ def run_ingest(
     options: IngestOptions,
     embedder: Embedder,
     store: VectorStore,
-    catalog: Catalog,
+    catalog: DocumentCatalog,
     console: Console,
     engine: Engine,
     uploads: Path,
@@ -162,7 +162,7 @@ def run_batch(
     options: IngestOptions,
     embedder: Embedder,
     store: VectorStore,
-    catalog: Catalog,
+    catalog: DocumentCatalog,
     console: Console,
     engine: Engine,
     uploads: Path,

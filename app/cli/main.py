@@ -20,7 +20,7 @@ from app.settings import Settings
 
 if TYPE_CHECKING:
     from app.answering.answer import Answer
-    from ingest.catalog import Catalog, DocumentRecord
+    from ingest.catalog import DocumentCatalog, DocumentRecord
     from ingest.pipeline import IngestOptions
     from ingest.store import VectorStore
 
@@ -158,11 +158,10 @@ def _ingest_here(
 
     from app.cli.ingest import run_ingest
     from app.documents.batches import BatchStopped
-    from app.services import load_embedder, open_app_database
-    from ingest.catalog import Catalog
+    from app.services import load_embedder, open_app_database, open_catalog
 
-    catalog = Catalog(settings.catalog_path)
     engine = open_app_database(settings)
+    catalog = open_catalog(settings, engine)
     uploads = settings.data_dir / "uploads"
     failed = False
     try:
@@ -233,23 +232,20 @@ def ask(
     from app.documents.filters import FilterError, resolve_documents, search_filters
     from app.services import ModelNotReady, build_services
     from ingest.access import Access
-    from ingest.catalog import Catalog
 
     settings = _settings()
-    catalog = Catalog(settings.catalog_path)
     try:
-        filters = search_filters(
-            documents=resolve_documents(catalog, doc or ()),
-            file_types=file_type or (),
-            tags=tag or (),
-            modified_since=since,
-            modified_before=before,
-        )
+        with _catalog(settings) as catalog:
+            filters = search_filters(
+                documents=resolve_documents(catalog, doc or ()),
+                file_types=file_type or (),
+                tags=tag or (),
+                modified_since=since,
+                modified_before=before,
+            )
     except FilterError as exc:
         err.print(f"[red]{exc}[/red]", highlight=False)
         raise typer.Exit(2) from exc
-    finally:
-        catalog.close()
     try:
         services = build_services(settings)
     except ModelNotReady as exc:
@@ -492,13 +488,9 @@ def serve(
 def docs_list() -> None:
     """Every document in the catalog with its status."""
     from app.cli.docs import list_table
-    from ingest.catalog import Catalog
 
-    catalog = Catalog(_settings().catalog_path)
-    try:
+    with _catalog(_settings()) as catalog:
         console.print(list_table(catalog))
-    finally:
-        catalog.close()
 
 
 @docs_cli.command("show")
@@ -534,7 +526,6 @@ def docs_reindex(
     """Parse and embed documents again from their files, even if nothing changed."""
     from app.documents.library import find_document
     from app.services import ingest_options, open_store
-    from ingest.catalog import Catalog
     from ingest.store import StoreLocked
 
     settings = _settings()
@@ -548,18 +539,16 @@ def docs_reindex(
             f"[red]{exc}[/red]: stop the web app first (`docent ingest` works while it runs)."
         )
         raise typer.Exit(1) from exc
-    catalog = Catalog(settings.catalog_path)
     try:
-        records = (
-            catalog.all()
-            if all_documents
-            else [_find(find_document, catalog, ref) for ref in refs or []]
-        )
+        with _catalog(settings) as catalog:
+            records = (
+                catalog.all()
+                if all_documents
+                else [_find(find_document, catalog, ref) for ref in refs or []]
+            )
     except typer.Exit:
         store.close()
         raise
-    finally:
-        catalog.close()
     by_labels: dict[tuple[tuple[str, ...], tuple[str, ...]], list[Path]] = {}
     for record in records:
         by_labels.setdefault((record.groups, record.tags), []).append(Path(record.source))
@@ -568,9 +557,20 @@ def docs_reindex(
 
 
 @contextmanager
-def _documents() -> Iterator[tuple[Catalog, VectorStore]]:
+def _catalog(settings: Settings) -> Iterator[DocumentCatalog]:
+    """The document catalog in the app database, for one command."""
+    from app.services import open_app_database, open_catalog
+
+    engine = open_app_database(settings)
+    try:
+        yield open_catalog(settings, engine)
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _documents() -> Iterator[tuple[DocumentCatalog, VectorStore]]:
     from app.services import open_store
-    from ingest.catalog import Catalog
     from ingest.store import StoreLocked
 
     settings = _settings()
@@ -581,16 +581,15 @@ def _documents() -> Iterator[tuple[Catalog, VectorStore]]:
             f"[red]{exc}[/red]: stop the web app first (`docent ingest` works while it runs)."
         )
         raise typer.Exit(1) from exc
-    catalog = Catalog(settings.catalog_path)
     try:
-        yield catalog, store
+        with _catalog(settings) as catalog:
+            yield catalog, store
     finally:
         store.close()
-        catalog.close()
 
 
 def _find(
-    finder: Callable[[Catalog, str], DocumentRecord], catalog: Catalog, ref: str
+    finder: Callable[[DocumentCatalog, str], DocumentRecord], catalog: DocumentCatalog, ref: str
 ) -> DocumentRecord:
     try:
         return finder(catalog, ref)

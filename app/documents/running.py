@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from app.documents.jobs import JobTable, UploadJob
-from ingest.catalog import Catalog
+from ingest.catalog import DocumentCatalog
 from ingest.embed import Embedder
 from ingest.pipeline import IngestResult, remove_document
 from ingest.planning import vanished
@@ -90,7 +90,9 @@ def _options_key(job: UploadJob) -> tuple[object, ...]:
     return (listed, force, job.groups, job.tags, job.roots, job.workers)
 
 
-def removed_under(roots: Sequence[str], store: VectorStore, catalog: Catalog) -> list[IngestResult]:
+def removed_under(
+    roots: Sequence[str], store: VectorStore, catalog: DocumentCatalog
+) -> list[IngestResult]:
     """A batch's sync step: documents under `roots` whose files are gone are removed."""
     results = []
     for record in vanished(catalog, [Path(root) for root in roots]):

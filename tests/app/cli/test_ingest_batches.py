@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 from app.accounts.db import make_engine
 from app.cli.main import cli
+from app.documents.catalog import DatabaseCatalog
 from app.documents.jobs import JobTable, UploadJob
 from app.settings import Settings
-from ingest.catalog import Catalog
 from tests.fakes import FakeEmbedder
 
 
@@ -74,9 +74,8 @@ def test_a_folder_is_one_batch_of_rows_with_each_files_outcome(
         ("ingest", "done", "new", ("hr",))
     }
     assert all(j.chunks > 0 and j.source == str((docs / n).resolve()) for n, j in rows.items())
-    catalog = Catalog(Settings().catalog_path)
+    catalog = DatabaseCatalog(table.engine, Settings().data_dir)
     assert sorted(r.status for r in catalog.all()) == ["ok", "ok"]
-    catalog.close()
     assert "twenty eight days" in " ".join(embedder.embedded_texts)
 
     code, output = _ingest(str(docs), "--group", "hr")  # a second batch: nothing changed
@@ -106,9 +105,8 @@ def test_bad_files_are_reported_per_file_and_the_rest_of_the_batch_goes_on(
     assert "broken symbolic link" in (rows["gone.md"].reason or "")
     odd_row = next(j for name, j in rows.items() if name.startswith("caf"))
     assert (odd_row.state, odd_row.outcome, odd_row.path) == ("failed", "skipped", None)
-    catalog = Catalog(Settings().catalog_path)
+    catalog = DatabaseCatalog(table.engine, Settings().data_dir)
     assert sum(r.status == "ok" for r in catalog.all()) == 2  # the good files are in
-    catalog.close()
 
 
 def test_sync_removes_documents_whose_files_are_gone_after_the_batch(
@@ -124,9 +122,8 @@ def test_sync_removes_documents_whose_files_are_gone_after_the_batch(
     assert rows["holidays.md"].outcome == "moved"
     assert (rows["canteen.md"].kind, rows["canteen.md"].outcome) == ("remove", "removed")
     assert rows["(documents whose files are gone)"].state == "done"
-    catalog = Catalog(Settings().catalog_path)
+    catalog = DatabaseCatalog(table.engine, Settings().data_dir)
     assert [Path(r.source).name for r in catalog.all()] == ["holidays.md"]
-    catalog.close()
 
 
 def test_a_dry_run_queues_nothing(tmp_path: Path, embedder: FakeEmbedder, table: JobTable) -> None:

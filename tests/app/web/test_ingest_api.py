@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from app.accounts import Accounts
 from app.accounts.operator_token import read_token
 from app.cli.main import cli
+from app.documents.jobs import JobTable
 from app.services import Services
 from app.settings import Settings
 from app.web import create_app
@@ -57,6 +58,13 @@ def test_operator_ingests_and_gets_one_line_per_file(
     assert events[1]["event"] == "result" and events[1]["status"] == "new"
     assert events[-1] == {"event": "done"}
     assert services.store.count() == events[1]["chunks"]
+    (row,) = JobTable(services.accounts.engine).newest(10)  # a job row, run by the app's worker
+    assert (row.kind, row.state, row.outcome, row.chunks) == (
+        "ingest",
+        "done",
+        "new",
+        events[1]["chunks"],
+    )
 
 
 @pytest.mark.parametrize(
