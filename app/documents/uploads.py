@@ -25,6 +25,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
+import socket
 import threading
 import time
 import uuid
@@ -35,11 +37,11 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from app.documents.jobs import JobTable, Kind, State, UploadJob, worker_name
+from app.documents.jobs import JobTable, Kind, State, UploadJob, dead_here, worker_name
 from app.documents.library import regroup
 from app.documents.running import Renewing, Watched, is_source, removed_under, runs
 from app.documents.upload_names import place, safe_name, unsupported_reason
-from ingest.catalog import Catalog
+from ingest.catalog import DocumentCatalog
 from ingest.embed import Embedder
 from ingest.pipeline import IngestOptions, IngestResult, ingest_paths
 from ingest.store import VectorStore
@@ -71,7 +73,7 @@ class UploadQueue:
         engine: Engine,
         embedder: Embedder,
         store: VectorStore,
-        catalog: Catalog,
+        catalog: DocumentCatalog,
         options: OptionsFor,
         on_result: ResultHook | None = None,
         keep: int = 300,
@@ -93,11 +95,14 @@ class UploadQueue:
         self._closed = False
         self._pick = threading.Lock()  # held while a batch is chosen and while groups change
         self._running: set[str] = set()  # the files of the batch being ingested (resolved paths)
+        self._receiver = f"{socket.gethostname()}:{os.getpid()}:in"  # this process's `incoming`
 
     @property
     def incoming(self) -> Path:
-        """Where request handlers stream files before `add_file` names them."""
-        path = self.folder / INCOMING
+        """Where request handlers stream files before `add_file` names them: a folder of this
+        process's own under `.incoming`, so that a process starting beside others (on this
+        machine, or on another sharing the uploads volume) clears only what dead ones left."""
+        path = self.folder / INCOMING / self._receiver
         path.mkdir(parents=True, exist_ok=True)
         return path
 
@@ -206,10 +211,20 @@ class UploadQueue:
                 known = str(path.resolve()) in finished or path.resolve() in covered
                 if not known and not path.name.startswith("."):
                     jobs.append(self._new(path.name, "upload", "failed", (), "", reason=NO_NOTE))
-            for stale in self.incoming.iterdir():  # half-received when the app stopped
-                stale.unlink(missing_ok=True)
+            self._clear_incoming()
         self._start()
         return jobs
+
+    def _clear_incoming(self) -> None:
+        """Files half-received when their process stopped: this process's own folder, those
+        of this machine's processes that are gone, and loose files an older docent left."""
+        self.incoming.mkdir(parents=True, exist_ok=True)
+        for stale in (self.folder / INCOMING).iterdir():
+            if stale.is_dir() and (stale.name == self._receiver or dead_here(stale.name)):
+                shutil.rmtree(stale, ignore_errors=True)
+            elif not stale.is_dir():
+                stale.unlink(missing_ok=True)
+        self.incoming.mkdir(parents=True, exist_ok=True)
 
     # --- reading state -------------------------------------------------------------------------
     def jobs(self) -> list[UploadJob]:

@@ -68,7 +68,8 @@ def test_several_files_at_once_each_get_a_status_and_the_good_ones_are_ingested(
         "leave.md",
         "notes.txt",
     ]
-    assert list((uploads / ".incoming").iterdir()) == []  # nothing half-received left behind
+    left = [p for p in (uploads / ".incoming").rglob("*") if p.is_file()]
+    assert left == []  # nothing half-received left behind
     page = admin.get("/admin/uploads/status").text
     assert _states(page) == {
         "leave.md": "done",
