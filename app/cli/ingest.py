@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 
 from app.documents.batches import BatchRequest, cancel, follow, submit
 from app.documents.jobs import JobTable
-from app.documents.uploads import UploadQueue
+from app.documents.worker import JobWorker
 from ingest.catalog import DocumentCatalog
 from ingest.embed import Embedder
 from ingest.pipeline import IngestOptions, IngestResult, expand_paths, ingest_paths
@@ -143,7 +143,6 @@ def run_ingest(
     catalog: DocumentCatalog,
     console: Console,
     engine: Engine,
-    uploads: Path,
 ) -> bool:
     """Ingest with progress and summary; True when some file failed or a path is missing.
     The files are a batch of job rows in the app database (`engine`), run by a worker of this
@@ -152,7 +151,7 @@ def run_ingest(
     if options.dry_run:
         results = ingest_with_progress(present, options, embedder, store, catalog, console)
     else:
-        results = run_batch(present, options, embedder, store, catalog, console, engine, uploads)
+        results = run_batch(present, options, embedder, store, catalog, console, engine)
     print_summary(results, console, options.dry_run)
     return len(present) < len(paths) or any(r.status == "failed" for r in results)
 
@@ -165,7 +164,6 @@ def run_batch(
     catalog: DocumentCatalog,
     console: Console,
     engine: Engine,
-    uploads: Path,
 ) -> list[IngestResult]:
     """Queue `paths` as a batch and run it with a worker of this process, following its rows
     into the progress bar. Ctrl-C fails the files not started yet (the one being ingested is
@@ -179,8 +177,7 @@ def run_batch(
     def batch_options(groups: tuple[str, ...], force: bool, tags: tuple[str, ...]) -> IngestOptions:
         return replace(options, groups=groups, force=force, tags=tags)
 
-    worker = UploadQueue(
-        uploads,
+    worker = JobWorker(
         engine=engine,
         embedder=embedder,
         store=store,

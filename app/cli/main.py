@@ -162,15 +162,12 @@ def _ingest_here(
 
     engine = open_app_database(settings)
     catalog = open_catalog(settings, engine)
-    uploads = settings.data_dir / "uploads"
     failed = False
     try:
         embedder = load_embedder(settings)
         for (groups, tags), paths in by_labels.items():
             labelled = replace(options, groups=groups, tags=tags)
-            failed |= run_ingest(
-                paths, labelled, embedder, store, catalog, console, engine, uploads
-            )
+            failed |= run_ingest(paths, labelled, embedder, store, catalog, console, engine)
     except BatchStopped as exc:
         err.print(f"[red]{exc}[/red] (see the log above)", highlight=False)
         failed = True

@@ -19,7 +19,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from app.documents.batches import Batch, BatchRequest, results, submit
-from app.documents.uploads import UploadQueue
+from app.documents.worker import JobWorker
 from app.metrics import Metrics
 from app.services import Services, ingest_options
 from app.web.admin.state import AdminDep
@@ -66,7 +66,7 @@ def ingest(
     return StreamingResponse(_queued(paths, body, admin.uploads), media_type="application/x-ndjson")
 
 
-def _queued(paths: list[Path], body: IngestRequest, worker: UploadQueue) -> Iterator[str]:
+def _queued(paths: list[Path], body: IngestRequest, worker: JobWorker) -> Iterator[str]:
     """The batch queued now (whether or not the client reads on), then its results streamed
     as its rows finish."""
     request = BatchRequest(
@@ -80,7 +80,7 @@ def _queued(paths: list[Path], body: IngestRequest, worker: UploadQueue) -> Iter
     return _streamed(worker, batch)
 
 
-def _streamed(worker: UploadQueue, batch: Batch) -> Iterator[str]:
+def _streamed(worker: JobWorker, batch: Batch) -> Iterator[str]:
     yield _line({"event": "total", "files": batch.files})
     for result in results(worker.table, batch.id, POLL_SECONDS):
         yield _line({"event": "result"} | asdict(result))

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from app.accounts import AccountError
 from app.documents import library
 from app.documents.library import DocumentFilter
-from app.documents.uploads import Ingesting
+from app.documents.worker import Ingesting
 from app.web.admin.common import fragment, page, page_slice, redirect
 from app.web.admin.state import AdminDep
 from app.web.auth import AdminUser, CsrfChecked, accounts_of

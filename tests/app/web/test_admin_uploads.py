@@ -15,7 +15,7 @@ from fastapi import HTTPException
 from fastapi.testclient import TestClient
 from starlette.requests import Request
 
-from app.documents import uploads as uploads_module
+from app.documents import worker as worker_module
 from app.documents.uploads import safe_name
 from app.services import Services
 from app.settings import Settings
@@ -248,14 +248,14 @@ def test_files_waiting_together_share_one_pipeline_run(
     go through the pipeline together, each still finishing with its own status."""
     runs: list[list[str]] = []
     release = threading.Event()
-    real = uploads_module.ingest_paths
+    real = worker_module.ingest_paths
 
     def recording(paths: Sequence[Path], **kwargs: Any) -> list[IngestResult]:
         runs.append([p.name for p in paths])
         release.wait(30)  # the first run holds the worker while more files arrive
         return real(paths, **kwargs)
 
-    monkeypatch.setattr(uploads_module, "ingest_paths", recording)
+    monkeypatch.setattr(worker_module, "ingest_paths", recording)
     queue = queue_of(admin)
     first = admin.post("/api/v1/documents", files=[("files", ("a.md", MARKDOWN))])
     assert first.status_code == 202
