@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from starlette.requests import Request
 
 from app.documents import worker as worker_module
+from app.documents.batches import BatchRequest, submit
 from app.documents.uploads import safe_name
 from app.services import Services
 from app.settings import Settings
@@ -270,3 +271,20 @@ def test_files_waiting_together_share_one_pipeline_run(
     assert {job.filename: job.state for job in queue.jobs()} == dict.fromkeys(
         ["a.md", "b.md", "c.md", "d.md", "e.md"], "done"
     )
+
+
+def test_the_files_of_a_docent_ingest_batch_show_on_the_upload_list(
+    admin: TestClient, tmp_path: Path
+) -> None:
+    """`docent ingest` queues its files in the same job table: the admin sees them and their
+    outcome beside the uploads."""
+    docs = tmp_path / "batch"
+    docs.mkdir()
+    (docs / "handbook.md").write_bytes(MARKDOWN)
+    queue = queue_of(admin)
+    submit(queue.table, BatchRequest((docs,), groups=("hr",)))
+    queue.wake()
+    assert queue.wait_idle(60)
+    page = admin.get("/admin/uploads").text
+    assert "handbook.md" in page and '<span class="tag">docent ingest</span>' in page
+    assert "new: " in page  # its outcome and chunks
