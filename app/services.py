@@ -8,7 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
+
 from app.accounts import Accounts, open_accounts
+from app.accounts.db import make_engine
 from app.answering.answer import Answerer, AnswerOptions
 from app.answering.grounding import GroundingOptions
 from app.answering.rerank import Reranker
@@ -21,7 +24,7 @@ from app.generation.prompting import Prompts
 from app.private import private_dir
 from app.settings import Settings
 from ingest.access import Access
-from ingest.catalog import Catalog
+from ingest.catalog import DocumentCatalog
 from ingest.embed import Embedder, open_embedder
 from ingest.ocr import OcrOptions
 from ingest.pipeline import IngestOptions
@@ -45,7 +48,7 @@ class ChatModelChoice:
 class Services:
     embedder: Embedder
     store: VectorStore
-    catalog: Catalog
+    catalog: DocumentCatalog
     generator: Generator
     answerer: Answerer
     ingest_options: IngestOptions
@@ -101,6 +104,23 @@ def open_store(settings: Settings) -> VectorStore:
 
         return EdgeStore(settings.collection, path=settings.qdrant_path)
     return QdrantStore(settings.collection, path=settings.qdrant_path)
+
+
+def open_app_database(settings: Settings) -> Engine:
+    """An engine on DOCENT_DATABASE_URL (the job table and catalog of a CLI command)."""
+    if settings.database_url.startswith("sqlite:///"):
+        private_dir(settings.data_dir)
+    return make_engine(settings.database_url)
+
+
+def open_catalog(settings: Settings, engine: Engine) -> DocumentCatalog:
+    """The document catalog in the app database; the SQLite catalog an older docent kept in
+    DATA_DIR is imported into it once (nothing is ingested again)."""
+    from app.documents.catalog import DatabaseCatalog
+
+    catalog = DatabaseCatalog(engine, settings.data_dir)
+    catalog.import_sqlite(settings.catalog_path)
+    return catalog
 
 
 def load_embedder(settings: Settings) -> Embedder:
@@ -241,7 +261,8 @@ def build_services(settings: Settings) -> Services:
     embedder = load_embedder(settings)
     store = open_store(settings)
     store.ensure_collection(embedder.dimension)
-    catalog = Catalog(settings.catalog_path)
+    accounts = open_accounts(settings)
+    catalog = open_catalog(settings, accounts.engine)
     answerer = Answerer(
         embedder,
         store,
@@ -260,5 +281,5 @@ def build_services(settings: Settings) -> Services:
         answerer=answerer,
         ingest_options=ingest_options(settings),
         model_title=generator.model_id,
-        accounts=open_accounts(settings),
+        accounts=accounts,
     )

@@ -1,9 +1,13 @@
-"""The document catalog: one SQLite row per source file, and the commit point of ingestion.
+"""The document catalog: one row per source file, and the commit point of ingestion.
 
 A document's chunks are written to the vector store under a new version first; `record_ok`
 then switches the row to that version in one transaction. Search shows only passages whose
 version is the row's `version`, so a crash at any moment leaves a document either as it was or
 as it is now, never half of each.
+
+`DocumentCatalog` is what the pipeline needs of a catalog; `Catalog` is the library's own, a
+SQLite file. An application may keep the rows elsewhere (docent keeps them in its app database,
+`app.documents.catalog`) by implementing the protocol.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -89,6 +93,27 @@ class OkRecord:
     groups: tuple[str, ...]
     tags: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+
+
+class DocumentCatalog(Protocol):
+    """The catalog's operations, as the pipeline and its callers use them."""
+
+    def get(self, doc_id: str) -> DocumentRecord | None: ...
+    def get_by_source(self, source: str) -> DocumentRecord | None: ...
+    def with_hash(self, content_hash: str) -> list[DocumentRecord]: ...
+    def all(self) -> list[DocumentRecord]: ...
+    def live_versions(self, doc_ids: Iterable[str]) -> dict[str, str]: ...
+    def searchable_groups(self, doc_ids: Iterable[str]) -> dict[str, tuple[str, ...]]: ...
+    def record_pending(self, doc_id: str, source: str, content_hash: str) -> None: ...
+    def record_ok(self, record: OkRecord) -> None: ...
+    def mark_cleaned(self, doc_id: str) -> None: ...
+    def record_failed(
+        self, doc_id: str, source: str, error: str, status: str = "failed"
+    ) -> None: ...
+    def move(self, doc_id: str, source: str) -> None: ...
+    def forget_all(self) -> int: ...
+    def remove(self, doc_id: str) -> None: ...
+    def close(self) -> None: ...
 
 
 class Catalog:

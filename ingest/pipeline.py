@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from ingest.catalog import Catalog, DocumentRecord, OkRecord
+from ingest.catalog import DocumentCatalog, DocumentRecord, OkRecord
 from ingest.chunk import chunk_elements, embedding_text
 from ingest.embed import Embedder
 from ingest.errors import Refused
@@ -105,11 +105,16 @@ def ingest_paths(
     *,
     embedder: Embedder,
     store: VectorStore,
-    catalog: Catalog,
+    catalog: DocumentCatalog,
     options: IngestOptions,
     on_result: ResultHook | None = None,
+    roots: Sequence[Path] | None = None,
 ) -> list[IngestResult]:
-    """Ingest every file under `paths`; one bad file is reported and never stops the rest."""
+    """Ingest every file under `paths`; one bad file is reported and never stops the rest.
+
+    With `roots`, `paths` are entries already listed under those roots (one batch shared by
+    several workers): they are taken as they are, and links are judged as under `roots` (one
+    named there is followed, one found in a folder is not); `sync` removes under `roots`."""
     writer = _Writer(embedder, store, catalog, options)
     results: list[IngestResult] = []
 
@@ -122,10 +127,12 @@ def ingest_paths(
         store.ensure_collection(embedder.dimension)
         forget_if_store_is_empty(store, catalog)
     fingerprint = pipeline_fingerprint(embedder, options)
+    scope = paths if roots is None else roots
+    listed = expand_paths(paths) if roots is None else iter(paths)
     to_parse: list[tuple[Plan, Path]] = []
-    for path in expand_paths(paths):
+    for path in listed:
         plan = plan_file(
-            path, catalog, fingerprint, options.groups, force=options.force, roots=paths
+            path, catalog, fingerprint, options.groups, force=options.force, roots=scope
         )
         plan = _retagged(plan, options.tags)
         if options.dry_run or plan.action not in ("new", "update"):
@@ -145,12 +152,12 @@ def ingest_paths(
     for result in writer.write_batch(batch, fingerprint):
         emit(result)
     if options.sync:
-        for record in vanished(catalog, paths):
+        for record in vanished(catalog, scope):
             emit(writer.remove(record.doc_id, record.source))
     return results
 
 
-def forget_if_store_is_empty(store: VectorStore, catalog: Catalog) -> int:
+def forget_if_store_is_empty(store: VectorStore, catalog: DocumentCatalog) -> int:
     """An empty store with committed documents in the catalog (a new store kind, a deleted
     store folder): the catalog is stale, so every file is ingested again."""
     if store.count() == 0 and any(r.status == "ok" for r in catalog.all()):
@@ -162,7 +169,7 @@ def forget_if_store_is_empty(store: VectorStore, catalog: Catalog) -> int:
     return 0
 
 
-def remove_document(doc_id: str, store: VectorStore, catalog: Catalog) -> None:
+def remove_document(doc_id: str, store: VectorStore, catalog: DocumentCatalog) -> None:
     """Unsearchable first (catalog), then the points: a crash leaves nothing visible."""
     catalog.remove(doc_id)
     store.delete_document(doc_id)
@@ -184,7 +191,11 @@ class _Writer:
     """Applies plans to the store and the catalog in the crash-safe order."""
 
     def __init__(
-        self, embedder: Embedder, store: VectorStore, catalog: Catalog, options: IngestOptions
+        self,
+        embedder: Embedder,
+        store: VectorStore,
+        catalog: DocumentCatalog,
+        options: IngestOptions,
     ) -> None:
         self.embedder, self.store, self.catalog, self.options = embedder, store, catalog, options
 

@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from ingest.catalog import Catalog, DocumentRecord
+from ingest.catalog import DocumentCatalog, DocumentRecord
 from ingest.parse import SUPPORTED_SUFFIXES, file_hash
 
 _NAMESPACE = uuid.UUID("6f1c1d3e-9b1a-4a53-8d0e-2f6c0d6e7a11")
 
 SETTINGS_CHANGED = "re-embedded: the embedding model or chunk settings changed"
+NOT_UTF8 = "the file name is not valid UTF-8: rename the file to ingest it"
 
 Action = Literal["new", "update", "unchanged", "move", "regroup", "skip", "fail"]
 
@@ -59,7 +60,7 @@ def expand_paths(paths: Iterable[Path]) -> Iterator[Path]:
 
 def plan_file(
     path: Path,
-    catalog: Catalog,
+    catalog: DocumentCatalog,
     fingerprint: str,
     groups: Sequence[str],
     *,
@@ -78,7 +79,7 @@ def plan_file(
 
 
 def _plan_readable(
-    path: Path, catalog: Catalog, fingerprint: str, groups: Sequence[str], force: bool
+    path: Path, catalog: DocumentCatalog, fingerprint: str, groups: Sequence[str], force: bool
 ) -> Plan:
     source = str(path.resolve())
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
@@ -121,8 +122,7 @@ def _refusal(path: Path, roots: Sequence[Path]) -> Plan | None:
 
 
 def _not_utf8(path: Path) -> Plan:
-    reason = "the file name is not valid UTF-8: rename the file to ingest it"
-    return Plan(path, _printable(path), "skip", reason=reason)  # no doc_id: not recorded
+    return Plan(path, _printable(path), "skip", reason=NOT_UTF8)  # no doc_id: not recorded
 
 
 def _link_problem(link: Path, roots: Sequence[Path]) -> str:
@@ -175,7 +175,7 @@ def _is_current(record: DocumentRecord, digest: str, fingerprint: str) -> bool:
     )
 
 
-def _moved_from(catalog: Catalog, digest: str, fingerprint: str) -> DocumentRecord | None:
+def _moved_from(catalog: DocumentCatalog, digest: str, fingerprint: str) -> DocumentRecord | None:
     """A document with the same bytes whose file is gone: the file was renamed or moved."""
     for record in catalog.with_hash(digest):
         if _is_current(record, digest, fingerprint) and not Path(record.source).exists():
@@ -183,7 +183,7 @@ def _moved_from(catalog: Catalog, digest: str, fingerprint: str) -> DocumentReco
     return None
 
 
-def vanished(catalog: Catalog, roots: Sequence[Path]) -> list[DocumentRecord]:
+def vanished(catalog: DocumentCatalog, roots: Sequence[Path]) -> list[DocumentRecord]:
     """Catalog documents under `roots` (folders, or files named) whose file no longer exists."""
     scopes = [root.resolve() for root in roots]
     gone = []

@@ -5,11 +5,11 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from ingest.catalog import Catalog, DocumentRecord
+from ingest.catalog import DocumentCatalog, DocumentRecord
 from ingest.store import VectorStore
 
 
-def list_table(catalog: Catalog) -> Table:
+def list_table(catalog: DocumentCatalog) -> Table:
     table = Table("id", "source", "title", "pages", "chunks", "groups", "status", "updated")
     for r in catalog.all():
         table.add_row(

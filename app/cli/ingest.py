@@ -1,8 +1,10 @@
-"""`docent ingest`: the pipeline with a progress bar and a summary table."""
+"""`docent ingest`: a batch of job rows run by the worker loop, with a progress bar and a summary
+table (a dry run changes nothing: it runs the pipeline's planning here, no job)."""
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -16,14 +18,19 @@ from rich.progress import (
 )
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy import Engine
 
-from ingest.catalog import Catalog
+from app.documents.batches import BatchRequest, cancel, follow, submit
+from app.documents.jobs import JobTable
+from app.documents.worker import JobWorker
+from ingest.catalog import DocumentCatalog
 from ingest.embed import Embedder
 from ingest.pipeline import IngestOptions, IngestResult, expand_paths, ingest_paths
 from ingest.planning import SETTINGS_CHANGED
 from ingest.store import VectorStore
 
 STATUSES = ("new", "updated", "moved", "unchanged", "removed", "skipped", "failed")
+CLAIM = 64  # files the command's own worker takes at once (one pipeline run, one parser pool)
 
 
 class IngestProgress:
@@ -81,7 +88,7 @@ def ingest_with_progress(
     options: IngestOptions,
     embedder: Embedder,
     store: VectorStore,
-    catalog: Catalog,
+    catalog: DocumentCatalog,
     console: Console,
 ) -> list[IngestResult]:
     total = sum(1 for _ in expand_paths(paths))
@@ -133,14 +140,62 @@ def run_ingest(
     options: IngestOptions,
     embedder: Embedder,
     store: VectorStore,
-    catalog: Catalog,
+    catalog: DocumentCatalog,
     console: Console,
+    engine: Engine,
 ) -> bool:
-    """Ingest with progress and summary; True when some file failed or a path is missing."""
+    """Ingest with progress and summary; True when some file failed or a path is missing.
+    The files are a batch of job rows in the app database (`engine`), run by a worker of this
+    process (other workers sharing the database and store may take some of them)."""
     present = existing_paths(paths, console)
-    results = ingest_with_progress(present, options, embedder, store, catalog, console)
+    if options.dry_run:
+        results = ingest_with_progress(present, options, embedder, store, catalog, console)
+    else:
+        results = run_batch(present, options, embedder, store, catalog, console, engine)
     print_summary(results, console, options.dry_run)
     return len(present) < len(paths) or any(r.status == "failed" for r in results)
+
+
+def run_batch(
+    paths: list[Path],
+    options: IngestOptions,
+    embedder: Embedder,
+    store: VectorStore,
+    catalog: DocumentCatalog,
+    console: Console,
+    engine: Engine,
+) -> list[IngestResult]:
+    """Queue `paths` as a batch and run it with a worker of this process, following its rows
+    into the progress bar. Ctrl-C fails the files not started yet (the one being ingested is
+    left to the crash-safe write order)."""
+    table = JobTable(engine)
+    request = BatchRequest(
+        tuple(paths), options.groups, options.tags, options.sync, options.workers, options.force
+    )
+    batch = submit(table, request)
+
+    def batch_options(groups: tuple[str, ...], force: bool, tags: tuple[str, ...]) -> IngestOptions:
+        return replace(options, groups=groups, force=force, tags=tags)
+
+    worker = JobWorker(
+        engine=engine,
+        embedder=embedder,
+        store=store,
+        catalog=catalog,
+        options=batch_options,
+        batch=batch.id,
+        poll=0.1,
+        claim=CLAIM,
+    )
+    worker.start()
+    try:
+        with IngestProgress(console, _label(options), batch.files) as bar:
+            return follow(table, batch.id, bar.advance, alive=worker.running)
+    except KeyboardInterrupt:
+        cancel(table, batch.id)
+        raise
+    finally:
+        worker.close()
 
 
 def existing_paths(paths: list[Path], console: Console) -> list[Path]:

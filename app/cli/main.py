@@ -20,7 +20,7 @@ from app.settings import Settings
 
 if TYPE_CHECKING:
     from app.answering.answer import Answer
-    from ingest.catalog import Catalog, DocumentRecord
+    from ingest.catalog import DocumentCatalog, DocumentRecord
     from ingest.pipeline import IngestOptions
     from ingest.store import VectorStore
 
@@ -131,9 +131,7 @@ def ingest(
     ] = None,
 ) -> None:
     """Parse, chunk, embed and store documents; unchanged files are skipped."""
-    from app.cli.ingest import run_ingest
-    from app.services import ingest_options, load_embedder, open_store
-    from ingest.catalog import Catalog
+    from app.services import ingest_options, open_store
     from ingest.store import StoreLocked
 
     settings = _settings()
@@ -144,13 +142,40 @@ def ingest(
         store = open_store(settings)
     except StoreLocked:
         raise typer.Exit(_ingest_through_server(settings, paths, options)) from None
-    catalog = Catalog(settings.catalog_path)
+    raise typer.Exit(
+        _ingest_here(settings, store, {(options.groups, options.tags): paths}, options)
+    )
+
+
+def _ingest_here(
+    settings: Settings,
+    store: VectorStore,
+    by_labels: dict[tuple[tuple[str, ...], tuple[str, ...]], list[Path]],
+    options: IngestOptions,
+) -> int:
+    """Each group of paths as a batch of jobs run by this process's worker; the exit code."""
+    from dataclasses import replace
+
+    from app.cli.ingest import run_ingest
+    from app.documents.batches import BatchStopped
+    from app.services import load_embedder, open_app_database, open_catalog
+
+    engine = open_app_database(settings)
+    catalog = open_catalog(settings, engine)
+    failed = False
     try:
-        failed = run_ingest(paths, options, load_embedder(settings), store, catalog, console)
+        embedder = load_embedder(settings)
+        for (groups, tags), paths in by_labels.items():
+            labelled = replace(options, groups=groups, tags=tags)
+            failed |= run_ingest(paths, labelled, embedder, store, catalog, console, engine)
+    except BatchStopped as exc:
+        err.print(f"[red]{exc}[/red] (see the log above)", highlight=False)
+        failed = True
     finally:
         store.close()
         catalog.close()
-    raise typer.Exit(1 if failed else 0)
+        engine.dispose()
+    return 1 if failed else 0
 
 
 def _ingest_through_server(settings: Settings, paths: list[Path], options: IngestOptions) -> int:
@@ -204,23 +229,20 @@ def ask(
     from app.documents.filters import FilterError, resolve_documents, search_filters
     from app.services import ModelNotReady, build_services
     from ingest.access import Access
-    from ingest.catalog import Catalog
 
     settings = _settings()
-    catalog = Catalog(settings.catalog_path)
     try:
-        filters = search_filters(
-            documents=resolve_documents(catalog, doc or ()),
-            file_types=file_type or (),
-            tags=tag or (),
-            modified_since=since,
-            modified_before=before,
-        )
+        with _catalog(settings) as catalog:
+            filters = search_filters(
+                documents=resolve_documents(catalog, doc or ()),
+                file_types=file_type or (),
+                tags=tag or (),
+                modified_since=since,
+                modified_before=before,
+            )
     except FilterError as exc:
         err.print(f"[red]{exc}[/red]", highlight=False)
         raise typer.Exit(2) from exc
-    finally:
-        catalog.close()
     try:
         services = build_services(settings)
     except ModelNotReady as exc:
@@ -463,13 +485,9 @@ def serve(
 def docs_list() -> None:
     """Every document in the catalog with its status."""
     from app.cli.docs import list_table
-    from ingest.catalog import Catalog
 
-    catalog = Catalog(_settings().catalog_path)
-    try:
+    with _catalog(_settings()) as catalog:
         console.print(list_table(catalog))
-    finally:
-        catalog.close()
 
 
 @docs_cli.command("show")
@@ -503,35 +521,53 @@ def docs_reindex(
     all_documents: Annotated[bool, typer.Option("--all", help="Every document")] = False,
 ) -> None:
     """Parse and embed documents again from their files, even if nothing changed."""
-    from app.cli.ingest import run_ingest
     from app.documents.library import find_document
-    from app.services import ingest_options, load_embedder
+    from app.services import ingest_options, open_store
+    from ingest.store import StoreLocked
 
     settings = _settings()
     if not refs and not all_documents:
         err.print("Name documents to re-index, or pass --all.")
         raise typer.Exit(2)
-    with _documents() as (catalog, store):
-        records = (
-            catalog.all()
-            if all_documents
-            else [_find(find_document, catalog, ref) for ref in refs or []]
+    try:
+        store = open_store(settings)
+    except StoreLocked as exc:
+        err.print(
+            f"[red]{exc}[/red]: stop the web app first (`docent ingest` works while it runs)."
         )
-        by_labels: dict[tuple[tuple[str, ...], tuple[str, ...]], list[Path]] = {}
-        for record in records:
-            by_labels.setdefault((record.groups, record.tags), []).append(Path(record.source))
-        embedder = load_embedder(settings)
-        failed = False
-        for (groups, tags), paths in by_labels.items():
-            options = ingest_options(settings, groups, force=True, tags=tags)
-            failed |= run_ingest(paths, options, embedder, store, catalog, console)
-    raise typer.Exit(1 if failed else 0)
+        raise typer.Exit(1) from exc
+    try:
+        with _catalog(settings) as catalog:
+            records = (
+                catalog.all()
+                if all_documents
+                else [_find(find_document, catalog, ref) for ref in refs or []]
+            )
+    except typer.Exit:
+        store.close()
+        raise
+    by_labels: dict[tuple[tuple[str, ...], tuple[str, ...]], list[Path]] = {}
+    for record in records:
+        by_labels.setdefault((record.groups, record.tags), []).append(Path(record.source))
+    options = ingest_options(settings, force=True)
+    raise typer.Exit(_ingest_here(settings, store, by_labels, options))
 
 
 @contextmanager
-def _documents() -> Iterator[tuple[Catalog, VectorStore]]:
+def _catalog(settings: Settings) -> Iterator[DocumentCatalog]:
+    """The document catalog in the app database, for one command."""
+    from app.services import open_app_database, open_catalog
+
+    engine = open_app_database(settings)
+    try:
+        yield open_catalog(settings, engine)
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _documents() -> Iterator[tuple[DocumentCatalog, VectorStore]]:
     from app.services import open_store
-    from ingest.catalog import Catalog
     from ingest.store import StoreLocked
 
     settings = _settings()
@@ -542,16 +578,15 @@ def _documents() -> Iterator[tuple[Catalog, VectorStore]]:
             f"[red]{exc}[/red]: stop the web app first (`docent ingest` works while it runs)."
         )
         raise typer.Exit(1) from exc
-    catalog = Catalog(settings.catalog_path)
     try:
-        yield catalog, store
+        with _catalog(settings) as catalog:
+            yield catalog, store
     finally:
         store.close()
-        catalog.close()
 
 
 def _find(
-    finder: Callable[[Catalog, str], DocumentRecord], catalog: Catalog, ref: str
+    finder: Callable[[DocumentCatalog, str], DocumentRecord], catalog: DocumentCatalog, ref: str
 ) -> DocumentRecord:
     try:
         return finder(catalog, ref)

@@ -15,7 +15,7 @@ from ingest.parse import SUPPORTED_SUFFIXES
 from ingest.types import SearchFilters
 
 if TYPE_CHECKING:
-    from ingest.catalog import Catalog
+    from ingest.catalog import DocumentCatalog
 
 FILE_TYPES = frozenset(suffix.lstrip(".") for suffix in SUPPORTED_SUFFIXES)
 
@@ -92,7 +92,7 @@ def _check_order(since: datetime | None, before: datetime | None, label: str) ->
         )
 
 
-def resolve_documents(catalog: Catalog, refs: Iterable[str]) -> tuple[str, ...]:
+def resolve_documents(catalog: DocumentCatalog, refs: Iterable[str]) -> tuple[str, ...]:
     """Document ids for what an operator typed: ids, id prefixes or file paths."""
     try:
         return tuple(dict.fromkeys(find_document(catalog, ref).doc_id for ref in refs))

@@ -10,6 +10,12 @@ writer at a time). Two workers never take the same file. A worker that dies stop
 once its lease runs out, another worker takes the file over. A worker on this machine whose
 process is gone is known at once (`dead_here`), so a restarted server does not wait for the
 lease.
+
+A batch (`docent ingest`, directly or through a running server) is one row per file sharing a
+`batch` id, with the paths the run was given (`roots`: links named directly are followed, those
+found in folders are not); a `sync` row of the batch is claimable only once its files are all
+finished. A batch's rows carry the host it was started on: only that machine's workers take
+them (the files named are on its disks), while uploads and re-indexes go to any worker.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from sqlalchemy import (
     Text,
     and_,
     delete,
+    exists,
     insert,
     or_,
     select,
@@ -46,7 +53,8 @@ from sqlalchemy import (
 from app.accounts.db import create_all, metadata
 
 State = Literal["queued", "parsing", "embedding", "done", "failed"]
-Kind = Literal["upload", "reindex"]
+Kind = Literal["upload", "reindex", "ingest", "sync", "remove", "regroup"]
+KINDS: frozenset[str] = frozenset({"upload", "reindex", "ingest", "sync", "remove", "regroup"})
 ACTIVE: frozenset[State] = frozenset({"queued", "parsing", "embedding"})
 RUNNING: frozenset[State] = frozenset({"parsing", "embedding"})
 
@@ -70,8 +78,17 @@ ingest_jobs = Table(
     Column("worker", String(200), nullable=True),  # host:pid:nonce of the claiming worker
     Column("claim", String(32), nullable=True),  # the claim it was taken with
     Column("lease_until", Float, nullable=True),  # epoch seconds
+    # added for batches (`docent ingest`); nullable, so older databases gain them
+    Column("batch", String(32), nullable=True),  # the batch this file belongs to
+    Column("roots", Text, nullable=True),  # JSON list: the paths the batch was given
+    Column("workers", Integer, nullable=True),  # parser processes asked for (None: the setting)
+    Column("force", Boolean, nullable=True),  # parse and embed again even if unchanged
+    Column("host", String(200), nullable=True),  # only this machine's workers take it
+    Column("source", Text, nullable=True),  # the catalog source its result was about
+    Column("notes", Text, nullable=True),  # JSON list: how it was read
 )
 Index("ingest_jobs_state", ingest_jobs.c.state, ingest_jobs.c.created)
+Index("ingest_jobs_batch", ingest_jobs.c.batch)
 
 
 @dataclass(frozen=True)
@@ -90,6 +107,13 @@ class UploadJob:
     created: float = 0.0
     tags: tuple[str, ...] = ()  # a re-indexed document keeps its search labels
     current_labels: bool = False  # groups and tags read from the catalog when the job runs
+    batch: str | None = None  # the batch of a `docent ingest` file
+    roots: tuple[str, ...] = ()  # the paths that batch was given
+    workers: int | None = None  # parser processes the batch asked for
+    force: bool = False  # parse and embed again even when nothing changed
+    host: str | None = None  # only this machine's workers take it (None: any)
+    source: str | None = None  # the catalog source its result was about
+    notes: tuple[str, ...] = ()  # how it was read (a scanned page OCR found no text on)
 
     @property
     def active(self) -> bool:
@@ -135,13 +159,21 @@ def dead_here(worker: str | None) -> bool:
 class JobTable:
     """The `ingest_jobs` rows, read and changed one statement at a time."""
 
-    def __init__(self, engine: Engine, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, engine: Engine, clock: Callable[[], float] = time.time, host: str | None = None
+    ) -> None:
         self.engine, self.clock = engine, clock
+        self.host = host or socket.gethostname()  # whose pinned rows this table's workers take
         create_all(engine)
 
     def add(self, job: UploadJob) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(insert(ingest_jobs).values(**_row(job)))
+        self.add_many([job])
+
+    def add_many(self, jobs: list[UploadJob]) -> None:
+        """Several jobs in one transaction (a batch is seen whole or not at all)."""
+        if jobs:
+            with self.engine.begin() as conn:
+                conn.execute(insert(ingest_jobs), [_row(job) for job in jobs])
 
     def update(self, job_id: str, **changes: Any) -> None:
         values = {k: _column_value(k, v) for k, v in changes.items()}
@@ -159,6 +191,13 @@ class JobTable:
         query = select(ingest_jobs).order_by(ingest_jobs.c.created.desc()).limit(limit)
         with self.engine.connect() as conn:
             return [_job(row) for row in conn.execute(query).mappings()]
+
+    def batch(self, batch: str) -> list[UploadJob]:
+        """A batch's rows, in the order they were added."""
+        query = select(ingest_jobs).where(ingest_jobs.c.batch == batch)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(ingest_jobs.c.created, ingest_jobs.c.id))
+            return [_job(row) for row in rows.mappings()]
 
     def active(self) -> list[UploadJob]:
         query = (
@@ -185,8 +224,9 @@ class JobTable:
             return conn.execute(query.limit(1)).first() is not None
 
     def delete_finished(self, keep: int = 0) -> int:
-        """Forget finished jobs but the newest `keep`; returns how many went."""
-        finished = ingest_jobs.c.state.not_in(ACTIVE)
+        """Forget finished jobs but the newest `keep` (and those of a batch still running, whose
+        progress is being followed); returns how many went."""
+        finished = and_(ingest_jobs.c.state.not_in(ACTIVE), ~_batch_busy(any_kind=True))
         kept = select(ingest_jobs.c.id).where(finished).order_by(ingest_jobs.c.created.desc())
         with self.engine.begin() as conn:
             spare = [row.id for row in conn.execute(kept.limit(keep))] if keep else []
@@ -194,18 +234,26 @@ class JobTable:
         return int(gone.rowcount or 0)
 
     # --- claims ----------------------------------------------------------------------------
-    def claim(self, worker: str, lease: float, limit: int = 64) -> list[UploadJob]:
+    def claim(
+        self, worker: str, lease: float, limit: int = 64, *, batch: str | None = None
+    ) -> list[UploadJob]:
         """The oldest jobs no live worker holds, now this worker's for `lease` seconds (a
-        running job whose lease ran out starts again from the queue)."""
+        running job whose lease ran out starts again from the queue). Only jobs for any host
+        or this one; with `batch`, only that batch's; a `sync` row once its batch's files are
+        finished."""
         now, token = self.clock(), uuid.uuid4().hex
         free = or_(ingest_jobs.c.lease_until.is_(None), ingest_jobs.c.lease_until < now)
-        claimable = and_(ingest_jobs.c.state.in_(ACTIVE), free)
+        here = or_(ingest_jobs.c.host.is_(None), ingest_jobs.c.host == self.host)
+        ready = or_(ingest_jobs.c.kind != "sync", ~_batch_busy(any_kind=False))
+        claimable = and_(ingest_jobs.c.state.in_(ACTIVE), free, here, ready)
+        if batch is not None:
+            claimable = and_(claimable, ingest_jobs.c.batch == batch)
         oldest = (
             select(ingest_jobs.c.id)
             .where(claimable)
-            .order_by(ingest_jobs.c.created)
+            .order_by(ingest_jobs.c.created, ingest_jobs.c.id)
             .limit(limit)
-            .with_for_update(skip_locked=True)
+            .with_for_update(skip_locked=True, of=ingest_jobs)
         )
         taken = {"worker": worker, "claim": token, "lease_until": now + lease, "state": "queued"}
         with self.engine.begin() as conn:
@@ -217,7 +265,7 @@ class JobTable:
                 update(ingest_jobs).where(ingest_jobs.c.id.in_(chosen), claimable).values(**taken)
             )
             mine = select(ingest_jobs).where(ingest_jobs.c.claim == token)
-            found = conn.execute(mine.order_by(ingest_jobs.c.created)).mappings()
+            found = conn.execute(mine.order_by(ingest_jobs.c.created, ingest_jobs.c.id)).mappings()
             return [_job(row) for row in found]
 
     def renew(self, worker: str, lease: float) -> None:
@@ -254,6 +302,19 @@ class JobTable:
         return len(dead)
 
 
+def _batch_busy(*, any_kind: bool) -> Any:
+    """A row's batch has an unfinished row (a file, or with `any_kind` its sync row too)."""
+    other = ingest_jobs.alias("other")
+    busy = and_(
+        ingest_jobs.c.batch.is_not(None),
+        other.c.batch == ingest_jobs.c.batch,
+        other.c.state.in_(ACTIVE),
+    )
+    if not any_kind:
+        busy = and_(busy, other.c.kind != "sync")
+    return exists().where(busy)
+
+
 def _row(job: UploadJob) -> dict[str, Any]:
     return {
         "id": job.id,
@@ -270,23 +331,30 @@ def _row(job: UploadJob) -> dict[str, Any]:
         "pages": job.pages,
         "created": job.created,
         "current_labels": job.current_labels,
+        "batch": job.batch,
+        "roots": json.dumps(list(job.roots)) if job.roots else None,
+        "workers": job.workers,
+        "force": job.force,
+        "host": job.host,
+        "source": job.source,
+        "notes": json.dumps(list(job.notes)) if job.notes else None,
     }
 
 
 def _column_value(name: str, value: Any) -> Any:
-    if name in ("groups", "tags"):
+    if name in ("groups", "tags", "notes", "roots"):
         return json.dumps(list(value))
     if name == "path":
         return None if value is None else str(value)
     return value
 
 
-def _strings(text: str) -> tuple[str, ...]:
-    return tuple(str(item) for item in json.loads(text))
+def _strings(text: str | None) -> tuple[str, ...]:
+    return tuple(str(item) for item in json.loads(text)) if text else ()
 
 
 def _job(row: RowMapping) -> UploadJob:
-    kind: Kind = "reindex" if row["kind"] == "reindex" else "upload"
+    kind: Kind = row["kind"] if row["kind"] in KINDS else "upload"
     return UploadJob(
         id=row["id"],
         filename=row["filename"],
@@ -302,4 +370,11 @@ def _job(row: RowMapping) -> UploadJob:
         created=row["created"],
         tags=_strings(row["tags"]),
         current_labels=bool(row["current_labels"]),
+        batch=row["batch"],
+        roots=_strings(row["roots"]),
+        workers=row["workers"],
+        force=bool(row["force"]),
+        host=row["host"],
+        source=row["source"],
+        notes=_strings(row["notes"]),
     )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from app.accounts.user import clean_group
 from ingest.access import Access
-from ingest.catalog import Catalog, DocumentRecord, OkRecord
+from ingest.catalog import DocumentCatalog, DocumentRecord, OkRecord
 from ingest.pipeline import remove_document
 from ingest.store import VectorStore
 from ingest.types import Passage
@@ -24,7 +24,7 @@ class DocumentNotFound(LookupError):
     pass
 
 
-def find_document(catalog: Catalog, ref: str) -> DocumentRecord:
+def find_document(catalog: DocumentCatalog, ref: str) -> DocumentRecord:
     """A document by id, id prefix (8+ characters) or file path."""
     record = catalog.get(ref) or catalog.get_by_source(str(Path(ref).resolve()))
     if record:
@@ -35,7 +35,7 @@ def find_document(catalog: Catalog, ref: str) -> DocumentRecord:
     raise DocumentNotFound(f"no document matches {ref!r} (use an id from `docent docs list`)")
 
 
-def readable_chunks(catalog: Catalog, access: Access) -> int:
+def readable_chunks(catalog: DocumentCatalog, access: Access) -> int:
     """Passages searchable by someone with `access`: the documents their groups allow."""
     return sum(
         r.chunk_count
@@ -70,7 +70,7 @@ def file_type(record: DocumentRecord) -> str:
     return Path(record.source).suffix.lower().lstrip(".")
 
 
-def find(catalog: Catalog, where: DocumentFilter) -> list[DocumentRecord]:
+def find(catalog: DocumentCatalog, where: DocumentFilter) -> list[DocumentRecord]:
     return [record for record in catalog.all() if where.matches(record)]
 
 
@@ -102,7 +102,7 @@ def parse_groups(values: Iterable[str]) -> tuple[str, ...]:
 
 
 def regroup(
-    record: DocumentRecord, groups: Sequence[str], store: VectorStore, catalog: Catalog
+    record: DocumentRecord, groups: Sequence[str], store: VectorStore, catalog: DocumentCatalog
 ) -> None:
     """Change who may read an ingested document: the stored passages' payload and the catalog,
     nothing re-embedded (what `docent ingest --group` does for an unchanged file)."""
@@ -115,7 +115,9 @@ def regroup(
     catalog.mark_cleaned(record.doc_id)
 
 
-def delete(record: DocumentRecord, store: VectorStore, catalog: Catalog, uploads: Path) -> bool:
+def delete(
+    record: DocumentRecord, store: VectorStore, catalog: DocumentCatalog, uploads: Path
+) -> bool:
     """Remove a document from the knowledge base; its file too when it is an upload (docent's
     own copy). Returns whether a file was deleted."""
     remove_document(record.doc_id, store, catalog)

@@ -12,28 +12,41 @@ themselves are under DATA_DIR/uploads: app processes on several machines need it
 
 A re-index keeps the document's groups and tags as the catalog has them when the job *runs*, not
 when it was queued, so a group change made while it waits is not undone. While a file is being
-ingested its groups cannot change (`UploadQueue.holding` raises `Ingesting`): the run would
+ingested its groups cannot change (`JobWorker.holding` raises `Ingesting`): the run would
 write the groups it started with.
+
+The queue is the process's worker (`app.documents.worker`), which runs batch ingestion
+(`docent ingest`, `app.documents.batches`) too: one row per file, claimed and reported like an
+upload.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
+import os
+import shutil
+import socket
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy import Engine
 
-from app.documents.jobs import JobTable, Kind, State, UploadJob, worker_name
+from app.documents.jobs import Kind, State, UploadJob, dead_here
+from app.documents.library import regroup
 from app.documents.upload_names import place, safe_name, unsupported_reason
-from ingest.catalog import Catalog
+from app.documents.worker import (
+    CLAIM,
+    LEASE_SECONDS,
+    POLL_SECONDS,
+    JobWorker,
+    OptionsFor,
+    ResultHook,
+)
+from ingest.catalog import DocumentCatalog
 from ingest.embed import Embedder
-from ingest.pipeline import IngestOptions, IngestResult, ingest_paths
 from ingest.store import VectorStore
 
 log = logging.getLogger(__name__)
@@ -41,35 +54,11 @@ log = logging.getLogger(__name__)
 INCOMING = ".incoming"  # half-received files; hidden, so folder ingestion skips them
 QUEUED = ".queued"  # notes of queued jobs written by docent before jobs were in the database
 NO_NOTE = "the upload was interrupted before its groups were recorded; upload it again"
-LEASE_SECONDS = 120.0  # a worker's hold on its jobs, renewed while it works
-POLL_SECONDS = 2.0  # how often an idle worker looks for jobs other processes queued
-CLAIM = 16  # jobs a worker takes at once (they share one pipeline run when their options match)
-_WRITTEN = {"new", "updated", "unchanged", "moved"}
-
-OptionsFor = Callable[
-    [tuple[str, ...], bool, tuple[str, ...]], IngestOptions
-]  # groups, force, tags
-ResultHook = Callable[[IngestResult], None]
 
 
-class _Watched:
-    """The app's embedder, telling the queue when the pipeline starts embedding a file."""
-
-    def __init__(self, inner: Embedder, started: Callable[[], None]) -> None:
-        self._inner, self._started = inner, started
-        self.name, self.dimension, self.max_tokens = inner.name, inner.dimension, inner.max_tokens
-
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        self._started()
-        return self._inner.embed(texts)
-
-    def count_tokens(self, text: str) -> int:
-        return self._inner.count_tokens(text)
-
-
-class UploadQueue:
+class UploadQueue(JobWorker):
     """Uploaded files and re-index requests in the app database, ingested by this process's
-    worker thread (and by the workers of other app processes sharing the database)."""
+    worker (`JobWorker`, with the workers of other app processes sharing the database)."""
 
     def __init__(
         self,
@@ -78,7 +67,7 @@ class UploadQueue:
         engine: Engine,
         embedder: Embedder,
         store: VectorStore,
-        catalog: Catalog,
+        catalog: DocumentCatalog,
         options: OptionsFor,
         on_result: ResultHook | None = None,
         keep: int = 300,
@@ -86,23 +75,30 @@ class UploadQueue:
         poll: float = POLL_SECONDS,
         claim: int = CLAIM,
         worker: str | None = None,
+        batch: str | None = None,
     ) -> None:
-        self.folder = folder
-        self.embedder, self.store, self.catalog = embedder, store, catalog
-        self._options, self._on_result, self._keep = options, on_result, keep
-        self._table = JobTable(engine)
-        self.worker = worker or worker_name()
-        self._lease, self._poll, self._claim = lease, poll, claim
-        self._lock = threading.Condition()  # notified on every change this process makes
-        self._thread: threading.Thread | None = None
-        self._closed = False
-        self._pick = threading.Lock()  # held while a batch is chosen and while groups change
-        self._running: set[str] = set()  # the files of the batch being ingested (resolved paths)
+        super().__init__(
+            engine=engine,
+            embedder=embedder,
+            store=store,
+            catalog=catalog,
+            options=options,
+            on_result=on_result,
+            lease=lease,
+            poll=poll,
+            claim=claim,
+            worker=worker,
+            batch=batch,
+        )
+        self.folder, self._keep = folder, keep
+        self._receiver = f"{socket.gethostname()}:{os.getpid()}:in"  # this process's `incoming`
 
     @property
     def incoming(self) -> Path:
-        """Where request handlers stream files before `add_file` names them."""
-        path = self.folder / INCOMING
+        """Where request handlers stream files before `add_file` names them: a folder of this
+        process's own under `.incoming`, so that a process starting beside others (on this
+        machine, or on another sharing the uploads volume) clears only what dead ones left."""
+        path = self.folder / INCOMING / self._receiver
         path.mkdir(parents=True, exist_ok=True)
         return path
 
@@ -156,16 +152,34 @@ class UploadQueue:
         self._queue(job)
         return job
 
-    @contextmanager
-    def holding(self, source: Path) -> Iterator[None]:
-        """For changing `source`'s groups: the worker starts no file meanwhile, and a file
-        being ingested right now raises `Ingesting` (its run writes the groups it began with;
-        a queued re-index reads them when it starts)."""
-        with self._pick:
-            resolved = str(source.resolve())
-            if resolved in self._running or self._table.running_path(str(source)):
-                raise Ingesting(f"{source.name} is being ingested right now; try again when done")
-            yield
+    def regroup(self, source: Path, groups: Sequence[str], actor: str = "") -> UploadJob:
+        """Change who may read the document of `source`, recorded as a job row. An ingested
+        one's passages are updated at once, nothing embedded again (the row is finished: a
+        group change does not wait behind queued files); one not ingested is queued to be
+        ingested again with these groups. `Ingesting` while its file is being ingested."""
+        with self.holding(source):
+            record = self.catalog.get_by_source(str(source))
+            if record is None or record.status != "ok" or not record.version:
+                tags = record.tags if record is not None else ()
+                return self.add_reindex(source, groups, actor, tags)
+            regroup(record, groups, self.store, self.catalog)
+            job = UploadJob(
+                uuid.uuid4().hex[:12],
+                source.name,
+                "regroup",
+                "done",
+                tuple(groups),
+                actor,
+                source,
+                outcome="updated",
+                chunks=record.chunk_count,
+                pages=record.pages,
+                created=time.time(),
+                tags=record.tags,
+                source=record.source,
+            )
+            self._table.add(job)
+            return job
 
     def recover(self) -> list[UploadJob]:
         """At start: take up again the jobs of this machine's workers that died (same id,
@@ -182,45 +196,29 @@ class UploadQueue:
                 known = str(path.resolve()) in finished or path.resolve() in covered
                 if not known and not path.name.startswith("."):
                     jobs.append(self._new(path.name, "upload", "failed", (), "", reason=NO_NOTE))
-            for stale in self.incoming.iterdir():  # half-received when the app stopped
-                stale.unlink(missing_ok=True)
+            self._clear_incoming()
         self._start()
         return jobs
+
+    def _clear_incoming(self) -> None:
+        """Files half-received when their process stopped: this process's own folder, those
+        of this machine's processes that are gone, and loose files an older docent left."""
+        self.incoming.mkdir(parents=True, exist_ok=True)
+        for stale in (self.folder / INCOMING).iterdir():
+            if stale.is_dir() and (stale.name == self._receiver or dead_here(stale.name)):
+                shutil.rmtree(stale, ignore_errors=True)
+            elif not stale.is_dir():
+                stale.unlink(missing_ok=True)
+        self.incoming.mkdir(parents=True, exist_ok=True)
 
     # --- reading state -------------------------------------------------------------------------
     def jobs(self) -> list[UploadJob]:
         """Newest first."""
         return self._table.newest(self._keep)
 
-    def get(self, job_id: str) -> UploadJob | None:
-        return self._table.get(job_id)
-
-    def busy(self) -> bool:
-        return self._table.any_active()
-
     def clear_finished(self) -> int:
         """Forget finished jobs (the documents stay); returns how many."""
         return self._table.delete_finished()
-
-    def wait_idle(self, timeout: float = 30.0) -> bool:
-        """Block until no job is queued or running; False on timeout."""
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            while self._table.any_active():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._lock.wait(min(left, 0.2))  # other processes' jobs change unannounced
-        return True
-
-    def close(self, timeout: float = 60.0) -> None:
-        """Finish the file being ingested, then stop; jobs not started are given back."""
-        with self._lock:
-            self._closed = True
-            self._lock.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout)
-        self._table.release(self.worker)
 
     # --- notes written before jobs were in the database ----------------------------------------
     def _import_notes(self) -> None:
@@ -257,105 +255,6 @@ class UploadQueue:
         )
 
     # --- the worker ----------------------------------------------------------------------------
-    def _queue(self, job: UploadJob) -> None:
-        with self._lock:
-            self._lock.notify_all()
-        self._start()
-
-    def _start(self) -> None:
-        with self._lock:
-            if self._thread is None and not self._closed:
-                self._thread = threading.Thread(target=self._run, name="uploads", daemon=True)
-                self._thread.start()
-
-    def _run(self) -> None:
-        """Claim the jobs waiting at that moment and ingest them in as few pipeline runs as
-        their options allow (one run shares one parser pool: its start-up costs seconds);
-        when there are none, wait for this process's next job or look again shortly."""
-        while not self._closed:
-            claimed = self._table.claim(self.worker, self._lease, self._claim)
-            if not claimed:
-                with self._lock:
-                    if not self._closed:
-                        self._lock.wait(self._poll)
-                continue
-            with _Renewing(self._table, self.worker, self._lease):
-                self._run_claimed([job.id for job in claimed])
-
-    def _run_claimed(self, ids: list[str]) -> None:
-        while ids and not self._closed:
-            with self._pick:  # the batch's groups are read and frozen in one step
-                jobs = [job for job_id in ids if (job := self._labelled(job_id))]
-                if not jobs:
-                    return
-                batch = _batches(jobs)[0]
-                self._running = {str(job.path.resolve()) for job in batch if job.path}
-            try:
-                self._ingest(batch)
-            finally:
-                with self._pick:
-                    self._running = set()
-            done = {job.id for job in batch}
-            ids = [job_id for job_id in ids if job_id not in done]
-
-    def _labelled(self, job_id: str) -> UploadJob | None:
-        """The job if it still waits, a re-index with its document's groups and tags now."""
-        job = self.get(job_id)
-        if job is None or job.state != "queued":
-            return None
-        if not job.current_labels:
-            return job
-        record = self.catalog.get_by_source(str(job.path))
-        if record is None:
-            self._set(job.id, state="failed", reason="the document was deleted before it ran")
-            return None
-        self._set(job.id, groups=record.groups, tags=record.tags)
-        return self.get(job.id)
-
-    def _ingest(self, batch: list[UploadJob]) -> None:
-        present = []
-        for job in batch:
-            if job.path is not None and job.path.is_file():
-                present.append(job)
-            else:
-                self._set(job.id, state="failed", reason="the file is gone")
-        if not present:
-            return
-        progress = _Progress(self, present)
-        first = present[0]
-        try:
-            ingest_paths(
-                [job.path for job in present if job.path is not None],
-                embedder=_Watched(self.embedder, progress.embedding),
-                store=self.store,
-                catalog=self.catalog,
-                options=self._options(first.groups, first.kind == "reindex", first.tags),
-                on_result=progress.finished,
-            )
-        except _Stopped:  # the app is stopping: the rest stays queued for the next start
-            return
-        except Exception as exc:  # reported on the jobs; the queue goes on with the next ones
-            log.exception("ingesting %d uploaded files failed", len(present))
-            progress.fail_rest(f"{type(exc).__name__}: {exc}")
-            return
-        progress.fail_rest("nothing was ingested")
-
-    def _finish(self, job_id: str, result: IngestResult | None) -> None:
-        if result is None:
-            self._set(job_id, state="failed", reason="nothing was ingested")
-        elif result.status in _WRITTEN:
-            self._set(
-                job_id,
-                state="done",
-                outcome=result.status,
-                chunks=result.chunks,
-                pages=result.pages,
-                reason=result.reason,
-            )
-        else:
-            reason = result.reason or result.status
-            self._set(job_id, state="failed", outcome=result.status, reason=reason)
-
     def _new(
         self,
         filename: str,
@@ -387,88 +286,3 @@ class UploadQueue:
         with self._lock:
             self._lock.notify_all()
         return job
-
-    def _set(self, job_id: str, **changes: object) -> None:
-        self._table.update(job_id, **changes)
-        with self._lock:
-            self._lock.notify_all()
-
-
-class _Renewing:
-    """While a worker ingests, its hold on its jobs is renewed (a third of the lease apart)."""
-
-    def __init__(self, table: JobTable, worker: str, lease: float) -> None:
-        self.table, self.worker, self.lease = table, worker, lease
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._renew, name="uploads-lease", daemon=True)
-
-    def __enter__(self) -> _Renewing:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(10)
-
-    def _renew(self) -> None:
-        while not self._stop.wait(self.lease / 3):
-            try:
-                self.table.renew(self.worker, self.lease)
-            except Exception:  # the database away for a moment: try again next time
-                log.exception("renewing the upload worker's lease failed")
-
-
-class Ingesting(RuntimeError):
-    """A file's groups cannot change now: it is being ingested (see `UploadQueue.holding`)."""
-
-
-class _Stopped(Exception):
-    """Raised from the pipeline's result hook when the queue closes: stop after this file."""
-
-
-class _Progress:
-    """Follows one pipeline run over several jobs: results come one file at a time, in order;
-    the first unfinished job is the one being parsed or embedded."""
-
-    def __init__(self, owner: UploadQueue, jobs: list[UploadJob]) -> None:
-        self.owner, self.unfinished = owner, list(jobs)
-        owner._set(jobs[0].id, state="parsing")
-
-    def embedding(self) -> None:
-        if self.unfinished:
-            self.owner._set(self.unfinished[0].id, state="embedding")
-
-    def finished(self, result: IngestResult) -> None:
-        if self.owner._on_result is not None:
-            self.owner._on_result(result)
-        job = next((j for j in self.unfinished if _is_source(j, result.source)), None)
-        if job is not None:
-            self.unfinished.remove(job)
-            self.owner._finish(job.id, result)
-        if self.owner._closed:
-            raise _Stopped
-        if self.unfinished:
-            self.owner._set(self.unfinished[0].id, state="parsing")
-
-    def fail_rest(self, reason: str) -> None:
-        for job in self.unfinished:
-            self.owner._set(job.id, state="failed", reason=reason)
-        self.unfinished = []
-
-
-def _is_source(job: UploadJob, source: str) -> bool:
-    return job.path is not None and source in (str(job.path), str(job.path.resolve()))
-
-
-def _batches(jobs: list[UploadJob]) -> list[list[UploadJob]]:
-    """Jobs with the same options together (first come first); a file twice goes in two runs."""
-    batches: list[tuple[tuple[object, ...], list[UploadJob]]] = []
-    for job in jobs:
-        key = (job.kind == "reindex", job.groups, job.tags)
-        for other_key, batch in batches:
-            if other_key == key and all(j.path != job.path for j in batch):
-                batch.append(job)
-                break
-        else:
-            batches.append((key, [job]))
-    return [batch for _, batch in batches]

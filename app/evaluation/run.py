@@ -84,10 +84,10 @@ class _Run:
             store.close()
 
     def gold(self, source: Path) -> EvalReport:
-        from app.services import open_store
-        from ingest.catalog import Catalog
+        from app.services import open_app_database, open_catalog, open_store
 
-        catalog = Catalog(self.settings.catalog_path)
+        engine = open_app_database(self.settings)
+        catalog = open_catalog(self.settings, engine)
         try:
             dataset = load_gold(source, catalog.all())
             store = open_store(self.settings)
@@ -97,6 +97,7 @@ class _Run:
                 store.close()
         finally:
             catalog.close()
+            engine.dispose()
 
     def _index(self, dataset: BeirDataset, store: QdrantStore, manifest: Path) -> None:
         options = IndexOptions(self.settings.chunk_tokens, self.settings.chunk_overlap)

@@ -1,4 +1,9 @@
-"""`POST /api/v1/ingest`: the CLI's ingestion, run by the web app that holds the store."""
+"""`POST /api/v1/ingest`: the CLI's ingestion, queued as a batch of job rows that the app's
+worker loop runs (one writer: the same loop as uploads), its results streamed as they finish.
+
+The batch goes on when the client goes away (the rows stay, the worker runs them, any app
+process can show them). A dry run changes nothing: it is planned right here, not queued.
+"""
 
 from __future__ import annotations
 
@@ -13,14 +18,17 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from app.documents.batches import Batch, BatchRequest, results, submit
+from app.documents.worker import JobWorker
 from app.metrics import Metrics
 from app.services import Services, ingest_options
+from app.web.admin.state import AdminDep
 from app.web.auth import OperatorOnly
 from app.web.deps import ServicesDep
 from ingest.pipeline import IngestOptions, IngestResult, expand_paths, ingest_paths
 
 router = APIRouter(prefix="/api/v1")
-_running = threading.Lock()  # one ingestion at a time; questions go on meanwhile
+POLL_SECONDS = 0.2  # how often the stream reads the batch's rows
 
 
 class IngestRequest(BaseModel):
@@ -33,45 +41,63 @@ class IngestRequest(BaseModel):
 
 
 @router.post("/ingest", include_in_schema=False, dependencies=[OperatorOnly])
-def ingest(body: IngestRequest, request: Request, services: ServicesDep) -> StreamingResponse:
-    """NDJSON lines: {"event": "total"}, one {"event": "result"} per file, {"event": "done"}.
+def ingest(
+    body: IngestRequest, request: Request, services: ServicesDep, admin: AdminDep
+) -> StreamingResponse:
+    """NDJSON lines: {"event": "total"}, one {"event": "result"} per file, {"event": "done"}
+    ({"event": "error"} if listing the files fails).
 
     Policy: OperatorOnly (loopback plus the operator token), not a user account.
     """
     paths = [Path(p) for p in body.paths]
     if not all(p.is_absolute() for p in paths):
         raise HTTPException(422, "paths must be absolute")
-    if not _running.acquire(blocking=False):
-        raise HTTPException(409, "an ingestion is already running on this server")
-    try:
+    if body.dry_run:
         options = ingest_options(
             request.app.state.settings,
             tuple(body.groups),
             workers=body.workers,
             sync=body.sync,
-            dry_run=body.dry_run,
+            dry_run=True,
             tags=tuple(body.tags),
         )
-        events = _start(paths, options, services, request.app.state.metrics)
-    except BaseException:
-        _running.release()
-        raise
-    return StreamingResponse(_lines(events), media_type="application/x-ndjson")
+        events = _dry_run(paths, options, services, request.app.state.metrics)
+        return StreamingResponse(_lines(events), media_type="application/x-ndjson")
+    return StreamingResponse(_queued(paths, body, admin.uploads), media_type="application/x-ndjson")
+
+
+def _queued(paths: list[Path], body: IngestRequest, worker: JobWorker) -> Iterator[str]:
+    """The batch queued now (whether or not the client reads on), then its results streamed
+    as its rows finish."""
+    request = BatchRequest(
+        tuple(paths), tuple(body.groups), tuple(body.tags), body.sync, body.workers
+    )
+    try:
+        batch = submit(worker.table, request)
+    except Exception as exc:  # reported to the client, never lost
+        return iter([_line({"event": "error", "message": f"{type(exc).__name__}: {exc}"})])
+    worker.wake()
+    return _streamed(worker, batch)
+
+
+def _streamed(worker: JobWorker, batch: Batch) -> Iterator[str]:
+    yield _line({"event": "total", "files": batch.files})
+    for result in results(worker.table, batch.id, POLL_SECONDS):
+        yield _line({"event": "result"} | asdict(result))
+    yield _line({"event": "done"})
 
 
 Event = dict[str, object] | None  # None: the ingestion ended
 
 
-def _start(
+def _dry_run(
     paths: list[Path], options: IngestOptions, services: Services, metrics: Metrics
 ) -> queue.Queue[Event]:
-    """Run the ingestion in a thread that owns the lock (taken by the caller) and always releases
-    it: whether the client reads the stream to the end, goes away early, or never starts reading,
-    and whatever counting or ingesting raises. The files are counted in that thread too."""
+    """What ingestion would do, planned in a thread (it changes nothing)."""
     events: queue.Queue[Event] = queue.Queue()
 
-    def counted(result: IngestResult) -> None:  # counted even if the client went away
-        metrics.observe_ingest(result, dry_run=options.dry_run)
+    def counted(result: IngestResult) -> None:
+        metrics.observe_ingest(result, dry_run=True)
         events.put({"event": "result"} | asdict(result))
 
     def work() -> None:
@@ -89,10 +115,9 @@ def _start(
         except BaseException as exc:  # reported to the client, never lost
             events.put({"event": "error", "message": f"{type(exc).__name__}: {exc}"})
         finally:
-            _running.release()
             events.put(None)
 
-    threading.Thread(target=work, name="ingest", daemon=True).start()
+    threading.Thread(target=work, name="ingest-dry-run", daemon=True).start()
     return events
 
 

@@ -7,9 +7,8 @@ from pathlib import Path
 from app.accounts import Accounts
 from app.answering.answer import Answerer, AnswerOptions
 from app.generation.prompting import Prompts
-from app.services import Services, open_store
+from app.services import Services, open_catalog, open_store
 from app.settings import Settings
-from ingest.catalog import Catalog
 from ingest.pipeline import IngestOptions, ingest_paths
 from ingest.types import Passage
 from tests.fakes import FakeEmbedder, FakeGenerator
@@ -68,7 +67,8 @@ def ingest_text(services: Services, doc: Path, text: str) -> Path:
 def services_on_disk(settings: Settings, accounts: Accounts) -> Services:
     """Fakes for the models, with the store and catalog `settings` name (the embedded store on
     disk, holding its lock, as `docent serve` has it); close `store` and `catalog` after."""
-    store, catalog, embedder = open_store(settings), Catalog(settings.catalog_path), FakeEmbedder()
+    store, embedder = open_store(settings), FakeEmbedder()
+    catalog = open_catalog(settings, accounts.engine)
     store.ensure_collection(embedder.dimension)
     generator = FakeGenerator()
     return Services(

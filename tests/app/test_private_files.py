@@ -53,7 +53,7 @@ def test_the_data_dir_and_everything_written_in_it_is_owner_only(
         services.catalog.close()
         accounts.close()
     modes = _modes(settings.data_dir)
-    assert {"docent.db", "docent.sqlite3", "operator.token", "uploads"} <= set(modes)
+    assert {"docent.db", "operator.token", "uploads"} <= set(modes)  # the catalog: in docent.db
     assert any(name.startswith(settings.qdrant_path.name + os.sep) for name in modes)
     loose = {
         name: mode

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import httpx
 
+from app.accounts.db import make_engine
 from app.answering.retrieve import retrieve
 from app.demo import demo_documents
+from app.documents.catalog import DatabaseCatalog
 from app.services import open_store
 from app.settings import Settings
 from ingest.access import Access
-from ingest.catalog import Catalog
 from tests.fakes import FakeEmbedder
 from tests.serving import clean_env, docent, free_port
 
@@ -81,12 +82,18 @@ def write_documents(folder: Path, count: int, prefix: str, paragraphs: int = 40)
     return words
 
 
-def assert_consistent(data: Path, words: list[str]) -> Catalog:
+def site_catalog(data: Path) -> DatabaseCatalog:
+    """The catalog the server of `data` keeps (in its app database)."""
+    settings = Settings(data_dir=data)
+    return DatabaseCatalog(make_engine(settings.database_url), data)
+
+
+def assert_consistent(data: Path, words: list[str]) -> DatabaseCatalog:
     """With the server stopped: every committed version has all its chunks (with the catalog's
     groups), and search shows only committed versions of catalogued documents, one version
     per document. Returns the catalog (open) for more checks."""
     settings = Settings(data_dir=data)
-    store, catalog = open_store(settings), Catalog(settings.catalog_path)
+    store, catalog = open_store(settings), site_catalog(data)
     try:
         live = {}
         for record in catalog.all():

@@ -15,12 +15,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.settings import Settings
-from ingest.catalog import Catalog
+from ingest.catalog import DocumentCatalog
 from tests.faults.site import (
     Site,
     assert_consistent,
     copy_site,
+    site_catalog,
     stored_points,
     upload_state,
     write_documents,
@@ -108,7 +108,7 @@ def test_killed_during_uploads_the_queue_resumes_with_groups_and_nothing_is_half
         assert response.status_code == 202, response.text
         ids = [str(job["id"]) for job in response.json()["jobs"]]
         sender = _half_upload(server, site, release)
-        _wait_for(lambda: incoming.is_dir() and any(incoming.iterdir()), "a half-received file")
+        _wait_for(lambda: _files(incoming) != [], "a half-received file")
         _wait_for(lambda: _states(server, site, ids)[0] != "queued", "the first file's turn")
         assert _states(server, site, ids)[-1] == "queued"  # killed mid-queue
     finally:
@@ -122,7 +122,7 @@ def test_killed_during_uploads_the_queue_resumes_with_groups_and_nothing_is_half
         states = {job_id: _finished(server, site, job_id) for job_id in ids}  # same ids
         assert [s["state"] for s in states.values()] == ["done"] * len(ids), states
         assert all(s["groups"] == ["hr"] for s in states.values()), states
-        assert list(incoming.iterdir()) == []  # the half-received file is gone
+        assert _files(incoming) == []  # the half-received file is gone
         assert httpx.get(f"{server.url}/healthz", timeout=10).status_code == 200
     finally:
         server.stop()
@@ -150,7 +150,7 @@ def test_killed_during_a_batch_ingestion_through_the_server_the_rerun_converges(
         stderr=subprocess.STDOUT,
         text=True,
     )
-    catalog = Catalog(Settings(data_dir=site.data).catalog_path)
+    catalog = site_catalog(site.data)
     try:
         _wait_for(lambda: _ok_under(catalog, batch) >= 1, "the first file of the batch")
         assert _ok_under(catalog, batch) < 6  # killed mid-batch
@@ -234,9 +234,14 @@ def _events(url: str, site: Site) -> list[str]:
         ]
 
 
-def _ok_under(catalog: Catalog, folder: Path) -> int:
+def _files(folder: Path) -> list[Path]:
+    """The files under `folder` (each app process receives into a folder of its own)."""
+    return [p for p in folder.rglob("*") if p.is_file()] if folder.is_dir() else []
+
+
+def _ok_under(catalog: DocumentCatalog, folder: Path) -> int:
     return sum(1 for r in catalog.all() if r.status == "ok" and str(folder) in r.source)
 
 
-def _committed_chunks(catalog: Catalog) -> int:
+def _committed_chunks(catalog: DocumentCatalog) -> int:
     return sum(r.chunk_count for r in catalog.all() if r.version)

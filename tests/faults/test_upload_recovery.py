@@ -3,6 +3,9 @@ saved without a job is listed as failed (never ingested for everyone)."""
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -109,3 +112,28 @@ def test_a_finished_upload_is_not_queued_again(parts: Parts) -> None:
     assert queue.wait_idle(30) and queue.get(job.id).state == "done"  # type: ignore[union-attr]
     queue.close()
     assert parts.queue().recover() == []
+
+
+def test_a_start_clears_what_dead_processes_were_receiving_and_keeps_the_living_ones(
+    parts: Parts,
+) -> None:
+    """Several app processes (on this machine, or on others sharing the uploads volume) each
+    receive into a folder of their own: a process starting clears only the dead ones'."""
+    gone = subprocess.Popen(["true"])  # a process that is gone now
+    gone.wait()
+    incoming = parts.folder / ".incoming"
+    host = socket.gethostname()
+    receiving = {
+        "alive": incoming / f"{host}:{os.getppid()}:in" / "a.part",
+        "dead": incoming / f"{host}:{gone.pid}:in" / "b.part",
+        "elsewhere": incoming / "another-machine:12:in" / "c.part",  # only its machine knows
+        "loose": incoming / "d.part",  # left by a docent before these folders
+    }
+    for path in receiving.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("# Hal")
+    queue = parts.queue()
+    queue.recover()
+    left = {name for name, path in receiving.items() if path.exists()}
+    assert left == {"alive", "elsewhere"}
+    queue.close()

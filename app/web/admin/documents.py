@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from app.accounts import AccountError
 from app.documents import library
 from app.documents.library import DocumentFilter
-from app.documents.uploads import Ingesting
+from app.documents.worker import Ingesting
 from app.web.admin.common import fragment, page, page_slice, redirect
 from app.web.admin.state import AdminDep
 from app.web.auth import AdminUser, CsrfChecked, accounts_of
@@ -96,9 +96,10 @@ def set_groups(
     new_groups: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
     """Who may read it. An ingested document's passages are updated in place (nothing is
-    embedded again); one that failed is queued to be ingested again with these groups. A
-    re-index waiting in the queue reads the new groups when it runs; while the file is being
-    ingested its groups cannot change (409: the run would write the ones it started with)."""
+    embedded again), recorded as a finished job row; one that failed is queued to be ingested
+    again with these groups. A re-index waiting in the queue reads the new groups when it runs;
+    while the file is being ingested its groups cannot change (409: the run would write the
+    ones it started with)."""
     record = record_or_404(services, doc_id)
     try:
         chosen = library.parse_groups([*groups, new_groups])
@@ -106,12 +107,7 @@ def set_groups(
         raise HTTPException(422, str(exc)) from exc
     accounts = accounts_of(request)
     try:
-        with state.uploads.holding(Path(record.source)):
-            record = record_or_404(services, doc_id)  # as it is now, the worker held off
-            if record.status == "ok" and record.version:
-                library.regroup(record, chosen, services.store, services.catalog)
-            else:
-                state.uploads.add_reindex(Path(record.source), chosen, user.username, record.tags)
+        job = state.uploads.regroup(Path(record.source), chosen, user.username)
     except Ingesting as exc:
         raise HTTPException(409, str(exc)) from exc
     for group in chosen:
@@ -119,7 +115,7 @@ def set_groups(
     before = ", ".join(record.groups) or "(everyone)"
     detail = f"groups: {', '.join(chosen) or '(everyone)'} (were {before})"
     accounts.audit(user, "regroup", _name(record), detail)
-    if record.status == "ok" and record.version:
+    if job.kind == "regroup":
         return redirect(f"/admin/documents/{record.doc_id}", "regrouped", _name(record))
     return redirect("/admin/uploads", "reindex", _name(record))
 

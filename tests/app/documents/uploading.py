@@ -9,7 +9,7 @@ from typing import Any
 
 from app.accounts import Accounts
 from app.documents.uploads import UploadQueue
-from ingest.catalog import Catalog
+from ingest.catalog import DocumentCatalog
 from ingest.pipeline import IngestOptions
 from ingest.store import QdrantStore
 from tests.fakes import FakeEmbedder
@@ -26,7 +26,7 @@ class Parts:
     accounts: Accounts
     embedder: FakeEmbedder
     store: QdrantStore
-    catalog: Catalog
+    catalog: DocumentCatalog
 
     def queue(self, **settings: Any) -> UploadQueue:
         """A queue on these parts; `settings`: UploadQueue's own (lease, poll, worker…)."""

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.accounts.db import audit_log
-from app.documents import uploads as uploads_module
+from app.documents import worker as worker_module
 from app.services import Services
 from app.settings import Settings
 from ingest.access import Access
@@ -245,14 +245,14 @@ def _holding_the_worker(monkeypatch: pytest.MonkeyPatch) -> tuple[list[list[str]
     """Each pipeline run waits for the event: what waits behind it stays queued."""
     runs: list[list[str]] = []
     release = threading.Event()
-    real = uploads_module.ingest_paths
+    real = worker_module.ingest_paths
 
     def held(paths: Sequence[Path], **kwargs: Any) -> list[IngestResult]:
         runs.append([p.name for p in paths])
         release.wait(30)
         return real(paths, **kwargs)
 
-    monkeypatch.setattr(uploads_module, "ingest_paths", held)
+    monkeypatch.setattr(worker_module, "ingest_paths", held)
     return runs, release
 
 

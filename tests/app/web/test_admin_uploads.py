@@ -15,7 +15,8 @@ from fastapi import HTTPException
 from fastapi.testclient import TestClient
 from starlette.requests import Request
 
-from app.documents import uploads as uploads_module
+from app.documents import worker as worker_module
+from app.documents.batches import BatchRequest, submit
 from app.documents.uploads import safe_name
 from app.services import Services
 from app.settings import Settings
@@ -68,7 +69,8 @@ def test_several_files_at_once_each_get_a_status_and_the_good_ones_are_ingested(
         "leave.md",
         "notes.txt",
     ]
-    assert list((uploads / ".incoming").iterdir()) == []  # nothing half-received left behind
+    left = [p for p in (uploads / ".incoming").rglob("*") if p.is_file()]
+    assert left == []  # nothing half-received left behind
     page = admin.get("/admin/uploads/status").text
     assert _states(page) == {
         "leave.md": "done",
@@ -247,14 +249,14 @@ def test_files_waiting_together_share_one_pipeline_run(
     go through the pipeline together, each still finishing with its own status."""
     runs: list[list[str]] = []
     release = threading.Event()
-    real = uploads_module.ingest_paths
+    real = worker_module.ingest_paths
 
     def recording(paths: Sequence[Path], **kwargs: Any) -> list[IngestResult]:
         runs.append([p.name for p in paths])
         release.wait(30)  # the first run holds the worker while more files arrive
         return real(paths, **kwargs)
 
-    monkeypatch.setattr(uploads_module, "ingest_paths", recording)
+    monkeypatch.setattr(worker_module, "ingest_paths", recording)
     queue = queue_of(admin)
     first = admin.post("/api/v1/documents", files=[("files", ("a.md", MARKDOWN))])
     assert first.status_code == 202
@@ -269,3 +271,20 @@ def test_files_waiting_together_share_one_pipeline_run(
     assert {job.filename: job.state for job in queue.jobs()} == dict.fromkeys(
         ["a.md", "b.md", "c.md", "d.md", "e.md"], "done"
     )
+
+
+def test_the_files_of_a_docent_ingest_batch_show_on_the_upload_list(
+    admin: TestClient, tmp_path: Path
+) -> None:
+    """`docent ingest` queues its files in the same job table: the admin sees them and their
+    outcome beside the uploads."""
+    docs = tmp_path / "batch"
+    docs.mkdir()
+    (docs / "handbook.md").write_bytes(MARKDOWN)
+    queue = queue_of(admin)
+    submit(queue.table, BatchRequest((docs,), groups=("hr",)))
+    queue.wake()
+    assert queue.wait_idle(60)
+    page = admin.get("/admin/uploads").text
+    assert "handbook.md" in page and '<span class="tag">docent ingest</span>' in page
+    assert "new: " in page  # its outcome and chunks

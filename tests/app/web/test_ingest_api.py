@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from app.accounts import Accounts
 from app.accounts.operator_token import read_token
 from app.cli.main import cli
+from app.documents.jobs import JobTable
 from app.services import Services
 from app.settings import Settings
 from app.web import create_app
@@ -57,6 +58,13 @@ def test_operator_ingests_and_gets_one_line_per_file(
     assert events[1]["event"] == "result" and events[1]["status"] == "new"
     assert events[-1] == {"event": "done"}
     assert services.store.count() == events[1]["chunks"]
+    (row,) = JobTable(services.accounts.engine).newest(10)  # a job row, run by the app's worker
+    assert (row.kind, row.state, row.outcome, row.chunks) == (
+        "ingest",
+        "done",
+        "new",
+        events[1]["chunks"],
+    )
 
 
 @pytest.mark.parametrize(
@@ -142,23 +150,13 @@ def test_cli_ingest_goes_through_the_running_app_that_holds_the_store(
         catalog.close()
 
 
-def _ingest_lock_is_free() -> bool:
-    from app.web import ingest_api
-
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if ingest_api._running.acquire(blocking=False):
-            ingest_api._running.release()
-            return True
-        time.sleep(0.02)
-    return False
-
-
-def test_a_failure_while_counting_the_files_releases_the_ingestion_lock(
+def test_a_failure_while_listing_the_files_is_reported_and_the_next_ingestion_runs(
     settings: Settings, services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Issue #15, finding 11: an exception before the work started kept the lock (409 after)."""
-    from app.web import ingest_api
+    """Issue #15, finding 11: an exception before the work started kept the lock (409 after).
+    There is no lock now (batches are queued): the error is the stream's one line, and the
+    next ingestion runs."""
+    from app.documents import batches
 
     def broken(paths: object) -> Iterator[Path]:
         raise OSError("the disk went away while counting")
@@ -167,35 +165,38 @@ def test_a_failure_while_counting_the_files_releases_the_ingestion_lock(
     docs, headers = _docs(tmp_path), _token_after_start(settings, services)
     app = create_app(settings, services)
     with TestClient(app, client=("127.0.0.1", 1), raise_server_exceptions=False) as client:
-        monkeypatch.setattr(ingest_api, "expand_paths", broken)
-        client.post("/api/v1/ingest", json={"paths": [str(docs)], "workers": 0}, headers=headers)
+        monkeypatch.setattr(batches, "expand_paths", broken)
+        failed = client.post(
+            "/api/v1/ingest", json={"paths": [str(docs)], "workers": 0}, headers=headers
+        )
         monkeypatch.undo()
-        assert _ingest_lock_is_free()
         again = client.post(
             "/api/v1/ingest", json={"paths": [str(docs)], "workers": 0}, headers=headers
         )
+    assert json.loads(failed.text) == {
+        "event": "error",
+        "message": "OSError: the disk went away while counting",
+    }
     assert again.status_code == 200
     assert json.loads(again.text.splitlines()[-1]) == {"event": "done"}
 
 
-def test_a_client_that_goes_away_before_reading_does_not_keep_the_ingestion_lock(
+def test_a_client_that_goes_away_before_reading_still_has_its_batch_ingested(
     settings: Settings, services: Services, tmp_path: Path
 ) -> None:
     """Issue #15, finding 11: the CLI interrupted while the server counted files left the lock
-    held (every later `docent ingest` got 409 until a restart); now the work releases it."""
-    from types import SimpleNamespace
-
-    from app.metrics import Metrics
-    from app.web import ingest_api
-
-    request = SimpleNamespace(
-        app=SimpleNamespace(state=SimpleNamespace(settings=settings, metrics=Metrics()))
-    )
-    body = ingest_api.IngestRequest(paths=[str(_docs(tmp_path))], workers=0)
-    response = ingest_api.ingest(body, request, services)  # type: ignore[arg-type]
-    del response  # the client disconnected: the stream is never read
-    assert _ingest_lock_is_free()
+    held. Now the batch is queued before the stream starts, and the worker runs it whether or
+    not anyone reads on."""
+    docs, headers = _docs(tmp_path), _token_after_start(settings, services)
+    with TestClient(create_app(settings, services), client=("127.0.0.1", 1)) as client:
+        body = {"paths": [str(docs)], "workers": 0}
+        with client.stream("POST", "/api/v1/ingest", json=body, headers=headers) as response:
+            assert response.status_code == 200  # and nothing of it is read
+        deadline = time.monotonic() + 30
+        while services.store.count() == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
     assert services.store.count() > 0  # the ingestion itself went on and finished
+    assert [r.status for r in services.catalog.all()] == ["ok"]
 
 
 def _token_after_start(settings: Settings, services: Services) -> dict[str, str]:
