@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from app.answering.answer import Answerer, model_turn
-from ingest.catalog import Catalog, DocumentRecord
+from ingest.catalog import DocumentCatalog, DocumentRecord
 from ingest.store import VectorStore
 from ingest.types import Passage
 
@@ -31,7 +31,7 @@ class PrefillReport:
 
 
 def prefill_collection(
-    answerer: Answerer, catalog: Catalog, store: VectorStore, budget_bytes: int
+    answerer: Answerer, catalog: DocumentCatalog, store: VectorStore, budget_bytes: int
 ) -> PrefillReport:
     """Compute every searchable chunk's cells, unless they would take more than half of
     `budget_bytes` (the passage cache's disk budget)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from typing import cast
 
 import httpx
 import uvicorn
@@ -17,7 +16,6 @@ from app.logs import configure_logging
 from app.services import ModelNotReady, Services, build_services, ingest_options
 from app.settings import Settings
 from app.web import create_app
-from ingest.catalog import Catalog
 from ingest.store import StoreLocked
 
 
@@ -66,9 +64,7 @@ def warm_start(settings: Settings, services: Services) -> None:
     """Read the system prompt, then compute a small collection's passage cells."""
     if services.answerer.warm() and settings.passage_cache_mb > 0:
         budget = settings.passage_cache_mb * 2**20
-        # prefill (app/answering) is annotated with the SQLite catalog; it only reads `all()`
-        catalog = cast(Catalog, services.catalog)
-        prefill_collection(services.answerer, catalog, services.store, budget)
+        prefill_collection(services.answerer, services.catalog, services.store, budget)
 
 
 def _unreachable(exc: BaseException) -> bool:
