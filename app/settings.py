@@ -163,7 +163,7 @@ class Settings(BaseSettings):
         "this similar to the question; calibrated for all-MiniLM-L6-v2, 0 turns refusals off.",
     )
     min_subject_coverage: float = Field(
-        0.4,
+        0.5,
         ge=0.0,
         le=1.0,
         description="Decline before generating when the retrieved passages name less than "
