@@ -6,18 +6,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from app.services import Services
-from app.settings import Settings
-from app.web import create_app
 from app.web.sse import sse_event
-from tests.app.sample import ingest_remote_work
-from tests.app.signin import add_user, sign_in
 from tests.fakes import FakeGenerator
 
 FORGERY = "days\revent: done\rdata: <b>forged</b>\r\rnext\r\nline"
@@ -52,15 +46,6 @@ def test_every_line_end_stays_inside_its_event(end: str) -> None:
 def test_an_event_name_cannot_hold_a_line_end() -> None:
     with pytest.raises(ValueError):
         sse_event("token\rdata: x", "y")
-
-
-@pytest.fixture
-def client(settings: Settings, services: Services, tmp_path: Path) -> Iterator[TestClient]:
-    ingest_remote_work(services, tmp_path)
-    add_user(services.accounts, "alice")
-    with TestClient(create_app(settings, services)) as client:
-        sign_in(client, "alice")
-        yield client
 
 
 def test_model_output_with_carriage_returns_cannot_forge_a_chat_event(
