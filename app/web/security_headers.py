@@ -10,6 +10,9 @@
 - Strict-Transport-Security on https requests only (as uvicorn sees them: behind a TLS proxy on
   this machine, X-Forwarded-Proto makes them https).
 
+An unhandled crash is answered here too (a plain 500 with the headers), not by Starlette's
+outermost handler, which sits outside every middleware.
+
 A route that sets one of these itself keeps its own (the file route: `sandbox` for downloads).
 With DOCENT_API_DOCS, the two documentation pages get a policy that lets them load Swagger UI and
 ReDoc from their CDN and run their inline start-up script: the only pages that may.
@@ -43,6 +46,13 @@ FIXED = {
 }
 
 
+async def _server_error(send: Send) -> None:
+    body = b"Internal Server Error"
+    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"21")]
+    await send({"type": "http.response.start", "status": 500, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, *, api_docs: bool = False) -> None:
         self.app = app
@@ -65,4 +75,19 @@ class SecurityHeadersMiddleware:
                     headers.setdefault("Strict-Transport-Security", HSTS)
             await send(message)
 
-        await self.app(scope, receive, with_headers)
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await with_headers(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception:
+            # An unhandled crash: Starlette's outermost handler would answer a bare 500 outside
+            # this middleware. Answer it here, with the headers, and let the error go on to be
+            # logged (the handler sees a response already started and only re-raises).
+            if not started:
+                await _server_error(with_headers)
+            raise

@@ -112,3 +112,21 @@ def test_the_documentation_pages_can_be_turned_on(settings: Settings, services: 
     assert docs.status_code == redoc.status_code == 200
     assert "cdn.jsdelivr.net" in policy(docs.headers["Content-Security-Policy"])["script-src"]
     assert policy(login.headers["Content-Security-Policy"])["script-src"] == "'self'"
+
+
+def test_an_unhandled_crash_is_a_500_that_carries_the_security_headers(
+    settings: Settings, services: Services
+) -> None:
+    app = create_app(settings, services)
+
+    def crash() -> None:
+        raise RuntimeError("a bug in a route")
+
+    app.add_api_route("/crash", crash)
+    with TestClient(app, raise_server_exceptions=False) as anonymous:
+        response = anonymous.get("/crash")
+
+    assert response.status_code == 500
+    assert response.text == "Internal Server Error"
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"
