@@ -102,17 +102,20 @@ def parse_file(path: Path, ocr: OcrOptions = OCR_OFF) -> ParsedDocument:
 
 
 # Typesetting forms a PDF's text layer carries where the author wrote plain letters: ligatures
-# ("ﬁ" in "proﬁle") and the minus sign groff sets for every hyphen ("−−login"). Left alone,
-# "profile" and "--login" match nothing in the keyword index, and an answer that quotes the
-# passage hands the reader a path or an option that does not work when typed.
+# ("ﬁ" in "proﬁle"), the minus sign groff sets for every hyphen ("−−login") and its small tilde
+# ("˜/.bash_history"). Left alone, "profile" and "--login" match nothing in the keyword index,
+# and an answer that quotes the passage hands the reader a path or an option that does not work
+# when typed.
 _FOLDED = str.maketrans(
     {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl"}
     | {"\ufb05": "st", "\ufb06": "st", "\u2212": "-", "\u2010": "-", "\u2011": "-"}
+    | {"\u02dc": "~"}
 )
 
 
 def folded(text: str) -> str:
-    """`text` with ligatures spelled out and typeset hyphens and minus signs as "-"."""
+    """`text` with ligatures spelled out, typeset hyphens and minus signs as "-" and the
+    small tilde as "~"."""
     return text.translate(_FOLDED)
 
 

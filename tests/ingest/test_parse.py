@@ -303,7 +303,7 @@ def test_a_plain_text_faq_entry_is_headed_by_its_question(tmp_path: Path) -> Non
 def test_ligatures_and_typeset_minus_signs_are_read_as_the_letters_typed(tmp_path: Path) -> None:
     # what a groff-made PDF's text layer carries for "~/.bash_profile" and "--login"
     path = tmp_path / "startup.txt"
-    path.write_text("Bash reads ~/.bash_pro\ufb01le when started with \u2212\u2212login.\n")
+    path.write_text("Bash reads \u02dc/.bash_pro\ufb01le when started with \u2212\u2212login.\n")
 
     document = parse_file(path)
 
