@@ -522,20 +522,13 @@ def docs_reindex(
 ) -> None:
     """Parse and embed documents again from their files, even if nothing changed."""
     from app.documents.library import find_document
-    from app.services import ingest_options, open_store
-    from ingest.store import StoreLocked
+    from app.services import ingest_options
 
     settings = _settings()
     if not refs and not all_documents:
         err.print("Name documents to re-index, or pass --all.")
         raise typer.Exit(2)
-    try:
-        store = open_store(settings)
-    except StoreLocked as exc:
-        err.print(
-            f"[red]{exc}[/red]: stop the web app first (`docent ingest` works while it runs)."
-        )
-        raise typer.Exit(1) from exc
+    store = _store_or_exit(settings)
     try:
         with _catalog(settings) as catalog:
             records = (
@@ -565,19 +558,24 @@ def _catalog(settings: Settings) -> Iterator[DocumentCatalog]:
         engine.dispose()
 
 
-@contextmanager
-def _documents() -> Iterator[tuple[DocumentCatalog, VectorStore]]:
+def _store_or_exit(settings: Settings) -> VectorStore:
+    """The embedded store for this command, or exit 1 saying the web app holds it."""
     from app.services import open_store
     from ingest.store import StoreLocked
 
-    settings = _settings()
     try:
-        store = open_store(settings)
+        return open_store(settings)
     except StoreLocked as exc:
         err.print(
             f"[red]{exc}[/red]: stop the web app first (`docent ingest` works while it runs)."
         )
         raise typer.Exit(1) from exc
+
+
+@contextmanager
+def _documents() -> Iterator[tuple[DocumentCatalog, VectorStore]]:
+    settings = _settings()
+    store = _store_or_exit(settings)
     try:
         with _catalog(settings) as catalog:
             yield catalog, store

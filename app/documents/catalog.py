@@ -136,17 +136,7 @@ class DatabaseCatalog:
     def record_ok(self, record: OkRecord) -> None:
         """The commit point: search switches to `record.version` now."""
         now = _now()
-        values = self._source(record.source) | {
-            "doc_id": record.doc_id,
-            "title": record.title,
-            "content_hash": record.content_hash,
-            "version": record.version,
-            "pipeline": record.pipeline,
-            "chunk_count": record.chunk_count,
-            "pages": record.pages,
-            "groups": json.dumps(list(record.groups)),
-            "tags": json.dumps(list(record.tags)),
-            "notes": json.dumps(list(record.notes)),
+        values = self._written(record) | {
             "status": "ok",
             "error": None,
             "cleanup_pending": True,
@@ -236,7 +226,8 @@ class DatabaseCatalog:
         stored = self._stored(source)
         return {"source": stored, "source_key": _key(stored)}
 
-    def _imported(self, record: DocumentRecord) -> dict[str, Any]:
+    def _written(self, record: OkRecord | DocumentRecord) -> dict[str, Any]:
+        """The columns of a document as ingestion wrote it (a new one, or one imported)."""
         return self._source(record.source) | {
             "doc_id": record.doc_id,
             "title": record.title,
@@ -248,6 +239,10 @@ class DatabaseCatalog:
             "groups": json.dumps(list(record.groups)),
             "tags": json.dumps(list(record.tags)),
             "notes": json.dumps(list(record.notes)),
+        }
+
+    def _imported(self, record: DocumentRecord) -> dict[str, Any]:
+        return self._written(record) | {
             "status": record.status,
             "error": record.error,
             "cleanup_pending": record.cleanup_pending,
