@@ -7,6 +7,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from PIL.Image import Image
 
@@ -100,6 +101,20 @@ class FakeReranker:
         self.calls.append((query, list(texts)))
         asked = set(_WORD.findall(query.lower()))
         return [float(len(asked & set(_WORD.findall(text.lower())))) for text in texts]
+
+
+@dataclass
+class SwitchingGenerator(FakeGenerator):
+    """A fake that can change adapters as the in-process model does; records each switch and
+    whether a turn on its queue was held meanwhile."""
+
+    adapter_path: Path | None = None
+    switches: list[tuple[Path | None, bool]] = field(default_factory=list)
+
+    def use_adapter(self, path: Path | None, scale: float | None = None) -> None:
+        held = self.queue is not None and len(self.queue) > 0
+        self.switches.append((path, held))
+        self.adapter_path, self.adapter = path, path.name if path else ""
 
 
 @dataclass(eq=False)  # hashed by identity: it travels inside OcrOptions

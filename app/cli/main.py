@@ -228,6 +228,7 @@ def ask(
     from app.answering.api_view import answer_dict
     from app.documents.filters import FilterError, resolve_documents, search_filters
     from app.services import ModelNotReady, build_services
+    from app.tuning.active import active_adapter
     from ingest.access import Access
 
     settings = _settings()
@@ -248,6 +249,7 @@ def ask(
     except ModelNotReady as exc:
         err.print(f"[red]{exc}[/red]", highlight=False)
         raise typer.Exit(1) from exc
+    active_adapter(settings, services).sync()  # the console's choice wins, as in the web app
     streamed: list[str] = []
     try:
         access = Access.admin() if all_documents else Access.member_of(group or ())

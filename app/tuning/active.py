@@ -20,7 +20,8 @@ from app.answering.answer import model_turn
 from app.generation.adapter_choice import AdapterChoice, AdapterChoices
 from app.generation.generator import FairQueue, Generator
 from app.generation.lora import AdapterNotLoaded
-from app.services import adapter_problem
+from app.services import ModelNotReady, Services, adapter_problem, choose_chat_model
+from app.settings import Settings
 from app.tuning.adapters import AdapterEntry, describe, find_adapters
 
 log = logging.getLogger(__name__)
@@ -172,3 +173,21 @@ class ActiveAdapter:
         if not path.is_file():
             return f"{path} is missing"
         return adapter_problem(path, self.model) if self.model is not None else None
+
+
+def active_adapter(settings: Settings, services: Services) -> ActiveAdapter:
+    """The adapters under DATA_DIR/tuning and the one the model answers with."""
+    model = None
+    if not settings.llm_url:
+        try:
+            model = choose_chat_model(settings).path
+        except ModelNotReady:  # services passed in (tests): no chat model file to check against
+            model = None
+    return ActiveAdapter(
+        AdapterChoices(services.accounts.engine),
+        services.generator,
+        settings.data_dir / "tuning",
+        default=settings.lora_path,
+        model=model,
+        server=bool(settings.llm_url),
+    )

@@ -9,11 +9,10 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Request
 
 from app.documents.uploads import UploadQueue
-from app.generation.adapter_choice import AdapterChoices
 from app.generation.prompt_versions import PromptEditor
-from app.services import ModelNotReady, Services, choose_chat_model, ingest_options
+from app.services import Services, ingest_options
 from app.settings import Settings
-from app.tuning.active import ActiveAdapter
+from app.tuning.active import ActiveAdapter, active_adapter
 from ingest.pipeline import IngestOptions
 
 
@@ -50,24 +49,6 @@ def start(app: FastAPI) -> AdminState:
     uploads.recover()
     adapters.start()  # the adapter chosen in the console, if any, instead of DOCENT_LORA_PATH
     return app.state.admin
-
-
-def active_adapter(settings: Settings, services: Services) -> ActiveAdapter:
-    """The adapters under DATA_DIR/tuning and the one the model answers with."""
-    model = None
-    if not settings.llm_url:
-        try:
-            model = choose_chat_model(settings).path
-        except ModelNotReady:  # services passed in (tests): no chat model file to check against
-            model = None
-    return ActiveAdapter(
-        AdapterChoices(services.accounts.engine),
-        services.generator,
-        settings.data_dir / "tuning",
-        default=settings.lora_path,
-        model=model,
-        server=bool(settings.llm_url),
-    )
 
 
 def stop(app: FastAPI) -> None:

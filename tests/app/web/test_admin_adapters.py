@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -25,7 +24,7 @@ from tests.app import admining
 from tests.app.signin import add_user, sign_in
 from tests.app.tuning.test_gguf_adapter import LLAMA, PAIRS, QWEN
 from tests.app.tuning.tiny import tiny_header
-from tests.fakes import FakeGenerator
+from tests.fakes import SwitchingGenerator
 
 admin, admin_services = admining.admin, admining.admin_services
 ROW = {
@@ -35,20 +34,6 @@ ROW = {
     "out_of_scope_answered": 0.25,
     "first_token_p50_s": 1.4,
 }
-
-
-@dataclass
-class SwitchingGenerator(FakeGenerator):
-    """A fake that can change adapters as the in-process model does; records each switch and
-    whether a turn on its queue was held meanwhile."""
-
-    adapter_path: Path | None = None
-    switches: list[tuple[Path | None, bool]] = field(default_factory=list)
-
-    def use_adapter(self, path: Path | None, scale: float | None = None) -> None:
-        held = self.queue is not None and len(self.queue) > 0
-        self.switches.append((path, held))
-        self.adapter_path, self.adapter = path, path.name if path else ""
 
 
 @pytest.fixture
