@@ -242,11 +242,7 @@ def eval_command(
     adapter = adapter or tuning / "run" / "adapter.gguf"
     if not adapter.is_file():
         raise _fail(f"{adapter} is missing: train one with `docent tune train`", 2)
-    sets = {
-        "held-out": [
-            e.answer_item() for e in _read(data or tuning / "training.jsonl").split("heldout")
-        ]
-    }
+    sets = {"held-out": _read(data or tuning / "training.jsonl").heldout_questions()}
     if dataset is not None:
         try:
             items = read_answer_set(dataset)

@@ -83,6 +83,13 @@ class TrainingSet:
     def split(self, name: Split) -> list[TrainingExample]:
         return [e for e in self.examples if e.split == name]
 
+    def heldout_questions(self) -> list[AnswerItem]:
+        """The held-out split as questions for the whole pipeline (`docent tune eval`). The
+        out-of-scope twins are left out: their answer was hidden only by leaving its passages
+        out of the prompt, a search of the knowledge base finds it again, and answering them
+        would count as a false answer where it is a right one."""
+        return [e.answer_item() for e in self.split("heldout") if e.origin != "out_of_scope"]
+
     def counts(self) -> dict[str, dict[str, int]]:
         """Examples per origin, per split."""
         out: dict[str, dict[str, int]] = {}

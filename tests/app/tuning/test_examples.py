@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from app.generation.generator import ChatMessage
 from app.tuning.examples import (
     TrainingExample,
+    TrainingSet,
     TrainingSetError,
     held_out,
     read_training_set,
@@ -113,3 +115,20 @@ def test_an_example_becomes_a_question_of_the_answer_evaluation() -> None:
         "oos-1", "out_of_scope", "q?", _example().messages, answerable=False
     ).answer_item()
     assert not declined.answerable and declined.answer == ""
+
+
+def test_the_held_out_questions_leave_out_the_out_of_scope_twins() -> None:
+    """A twin's answer was hidden from its prompt only; the pipeline searches the whole
+    knowledge base and finds it, so asking it there would score a right answer as false."""
+    twin = TrainingExample(
+        "oos-1", "out_of_scope", "How many days?", _example().messages, answerable=False
+    )
+    examples = [
+        _example("kb-1", split="heldout"),
+        replace(twin, split="heldout"),
+        _example("kb-2", split="train"),
+        replace(_example("fix-3", split="heldout"), origin="corrected"),
+    ]
+    questions = TrainingSet(examples).heldout_questions()
+    assert [q.id for q in questions] == ["kb-1", "fix-3"]
+    assert all(q.answerable for q in questions)
