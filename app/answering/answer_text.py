@@ -31,9 +31,11 @@ _TRAILING = ".,;:!?\"'*_”’"
 _TRAILING_MARKERS = re.compile(r"(?:\[\d{1,3}(?:,\d{1,3})*\])+$")
 # inner punctuation that makes a token code: dotted names and paths (`random.random()`, `~/.ssh`,
 # `/etc/x.conf`, `.bashrc`), calls and subscripts (`f(x)`, `sys.argv[1]`), `a_b`, `a::b`,
-# options (`--force`), assignments, variables, versions and decimals (`3.5`, `1,000`)
+# options (`--force`), assignments, variables, versions and decimals (`3.5`, `1,000`), glob
+# patterns (`foo-*.jpeg`, `img?.bmp`, `img.*`)
 _CODE_SHAPE = re.compile(
     r"\w\.\w|^\.\w|[/\\]|::|\w\(|\w\[|\w_|_\w|=|^~|\$\w|^--?\w|<\w|\w>|\d[.,]\d|@\w|[a-z],[a-z]"
+    r"|[*?]\.\w|\w\.[*?]"
 )
 _INITIALS = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
 _LEADING_MARKERS = re.compile(r"(?:[ \t]*\[\d{1,3}(?:\s*,\s*\d{1,3})*\])+[.!?]*")
@@ -142,7 +144,9 @@ def _lead(text: str, start: int) -> int:
     list bullet's ("- [2] …")."""
     if start == 0 or text[start - 1] not in " \t":
         return 0
-    return 0 if start >= 2 and text[start - 2] in "-*+>" else 1
+    bullet = start >= 2 and text[start - 2] in "-*+>"
+    line_start = text.rfind("\n", 0, max(start - 2, 0)) + 1
+    return 0 if bullet and not text[line_start : start - 2].strip() else 1  # `img.* [4]`: its own
 
 
 def _cites_here(text: str, start: int, earlier: list[Marker]) -> bool:

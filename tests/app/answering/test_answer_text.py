@@ -115,6 +115,20 @@ def test_a_marker_after_the_stop_belongs_to_its_sentence() -> None:
     ]
 
 
+def test_a_glob_pattern_keeps_its_period() -> None:
+    """Found on a real answer: "the glob pattern foo-*.jpeg, you would use" was cut at the
+    period after the star, and docent's marker landed inside the file name."""
+    answer = (
+        "To make a video from files matching the glob pattern foo-*.jpeg, you would use "
+        "the image2 demuxer. It also reads *.png or img?.bmp files."
+    )
+    assert len(segments(answer)) == 2
+    images = passage("The image2 demuxer reads files matching a glob pattern such as foo-*.jpeg.")
+    final, _citations, _ = resolve(answer, [images])
+    assert without_markers(final) == answer
+    assert "foo-*.jpeg," in final and "*.png" in final and "img?.bmp" in final
+
+
 # --- the property: whatever the answer holds, only markers change -------------------------
 
 _WORDS = ["the", "option", "sets", "download", "rate", "manual", "float", "machine", "key"]
@@ -137,6 +151,10 @@ _CODE = [
     "--limit-rate",
     "/etc/apt/sources.list",
     "a_b.c",
+    "foo-*.jpeg",
+    "*.txt",
+    "file?.log",
+    "img.*",
 ]
 _STOPS = [".", "!", "?", ".\n", ":\n- ", "\n\n"]
 _FENCE = "\n\n```\ncurl -O http://a.b/c [1]\nx.y(2). z\n```\n\n"
