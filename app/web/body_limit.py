@@ -30,6 +30,7 @@ from app.settings import Settings
 from app.web.auth import is_operator, signed_in_user
 from app.web.errors import error_response
 from app.web.upload_form import megabytes, request_limit
+from app.web.watched_send import WatchedSend
 
 UPLOAD_ROUTES = frozenset({("POST", "/admin/uploads"), ("POST", "/api/v1/documents")})
 
@@ -81,17 +82,11 @@ class BodyLimitMiddleware:
                 await body.received(len(message.get("body", b"")))
             return message
 
-        started = False
-
-        async def watched(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
+        watched = WatchedSend(send)
         try:
             await self.app(scope, counted, watched)
         except BodyTooLarge as exc:  # a route that let it through: answer it here
-            if started:
+            if watched.started:
                 raise
             refused = await error_response(Request(scope), exc)
             await refused(scope, receive, send)

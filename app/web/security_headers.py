@@ -23,6 +23,8 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.web.watched_send import WatchedSend
+
 POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -75,19 +77,13 @@ class SecurityHeadersMiddleware:
                     headers.setdefault("Strict-Transport-Security", HSTS)
             await send(message)
 
-        started = False
-
-        async def tracked(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await with_headers(message)
-
+        tracked = WatchedSend(with_headers)
         try:
             await self.app(scope, receive, tracked)
         except Exception:
             # An unhandled crash: Starlette's outermost handler would answer a bare 500 outside
             # this middleware. Answer it here, with the headers, and let the error go on to be
             # logged (the handler sees a response already started and only re-raises).
-            if not started:
+            if not tracked.started:
                 await _server_error(with_headers)
             raise
