@@ -13,10 +13,11 @@ from lxml import html as lxml_html
 
 _PERMALINK_MARKS = frozenset({"¶", "#", "§", "🔗", "⚓"})
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
-_FURNITURE = (
-    "//*[@aria-hidden='true'] | //*[@hidden] | //a[contains(concat(' ', @class, ' '), "
-    "' headerlink ')] | //a[starts-with(@href, '#')]"
+_FURNITURE = (  # hidden from readers, or a Sphinx permalink
+    "//*[@aria-hidden='true'] | //*[@hidden]"
+    " | //a[contains(concat(' ', normalize-space(@class), ' '), ' headerlink ')]"
 )
+_IN_PAGE_LINKS = "//a[starts-with(@href, '#')]"
 
 
 def without_furniture(page: str) -> str | None:
@@ -26,18 +27,11 @@ def without_furniture(page: str) -> str | None:
         tree = lxml_html.document_fromstring(_XML_DECLARATION.sub("", page, count=1))
     except (ValueError, etree.ParserError):  # empty or unreadable: let the reader say
         return None
-    found = [e for e in tree.xpath(_FURNITURE) if _is_furniture(e)]
+    marks = [a for a in tree.xpath(_IN_PAGE_LINKS) if a.text_content().strip() in _PERMALINK_MARKS]
+    found = tree.xpath(_FURNITURE) + marks  # in-page links only when a mark
     if not found:
         return None
     for element in found:
         if element.getparent() is not None:
             element.drop_tree()  # keeps the text that follows it
     return str(lxml_html.tostring(tree, encoding="unicode"))
-
-
-def _is_furniture(element: lxml_html.HtmlElement) -> bool:
-    if element.get("aria-hidden") == "true" or element.get("hidden") is not None:
-        return True
-    if "headerlink" in (element.get("class") or "").split():
-        return True
-    return element.text_content().strip() in _PERMALINK_MARKS  # an in-page link that is a mark
