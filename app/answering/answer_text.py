@@ -144,9 +144,11 @@ def _lead(text: str, start: int) -> int:
     list bullet's ("- [2] …")."""
     if start == 0 or text[start - 1] not in " \t":
         return 0
-    bullet = start >= 2 and text[start - 2] in "-*+>"
-    line_start = text.rfind("\n", 0, max(start - 2, 0)) + 1
-    return 0 if bullet and not text[line_start : start - 2].strip() else 1  # `img.* [4]`: its own
+    if start >= 2 and text[start - 2] in "-*+>":
+        line_start = text.rfind("\n", 0, start - 2) + 1
+        if not text[line_start : start - 2].strip():  # the bullet opens its line
+            return 0
+    return 1  # after a word, or a sign inside one (`img.* [4]`)
 
 
 def _cites_here(text: str, start: int, earlier: list[Marker]) -> bool:
