@@ -28,6 +28,9 @@ WORDS_SUFFICE = 0.8  # a sentence this much of whose words (and all numbers) one
 # "work remotely", 0.63) below the threshold (calibrate_support: 49/50 supported kept, against
 # 48/50 with the meaning check on every sentence; wrong claims passing 27/43 against 25/43)
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)", re.MULTILINE)  # lines of lists count too
+_WORD = re.compile(r"\w+")
+_LABEL = re.compile(r"\s*(?:\d+[.)]|[-*+])?\s*(\*\*|__)[^*_]+\1\s*:?\s*")  # "1. **Prepare**:"
+_SOURCE_WORDS = {"source", "sources", "see", "p", "pp", "page", "pages", "section"}
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+")
 _SMALL_NUMBERS = (
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen"
@@ -60,12 +63,12 @@ class Claim:
 
 
 def claims(text: str, passages: Sequence[Passage], embedder: Embedder | None = None) -> list[Claim]:
-    """Every sentence of the answer that carries a valid marker, checked (by words and
-    numbers; also by meaning when an embedder is given)."""
+    """Every sentence of the answer that carries a valid marker and states something, checked
+    (by words and numbers; also by meaning when an embedder is given)."""
     checked = []
     for sentence, numbers in cited_sentences(text):
         valid = tuple(n for n in numbers if 1 <= n <= len(passages))
-        if valid:
+        if valid and not states_nothing(sentence, [passages[n - 1] for n in valid]):
             checked.append(_check(sentence, valid, passages))
     return checked if embedder is None else _by_meaning(checked, passages, embedder)
 
@@ -81,6 +84,20 @@ def cited_sentences(text: str) -> Iterator[tuple[str, tuple[int, ...]]]:
             continue
         sentence = edited(text, dict.fromkeys(own, ""), segment.start, segment.end)
         yield sentence.strip(), tuple(n for m in own for n in m.numbers)
+
+
+def states_nothing(sentence: str, cited: Sequence[Passage]) -> bool:
+    """A cited line that asserts no fact: markers alone ("[1]" on a line of its own), a list
+    item's bold label ("1. **Prepare the disc**:"), or the name of the source it cites, as the
+    model's own source list writes it ("[2] Bash manual, p. 86"). Flagging these as unconfirmed
+    statements would flag the layout of a correct answer."""
+    words = _WORD.findall(sentence.lower())
+    if not words or _LABEL.fullmatch(sentence):
+        return True
+    names = {w for p in cited for w in _WORD.findall(f"{p.title} {p.location}".lower())}
+    paged = any(p.page_start is not None for p in cited)  # "pp. 2–3" of a page range
+    said = {w for w in words if not (paged and w.isdigit())}
+    return said <= names | _SOURCE_WORDS
 
 
 def _check(sentence: str, numbers: tuple[int, ...], passages: Sequence[Passage]) -> Claim:

@@ -120,3 +120,28 @@ def test_a_table_row_is_supported_together_with_its_heading() -> None:
     )
     _, citations, claims = resolve("The hotel cap per night in London is €240 [1].", [hotels])
     assert claims[0].supported and citations[0].supported
+
+
+def test_lines_that_state_nothing_are_not_claims() -> None:
+    manual = passage_with("The per-diem for domestic travel is 45 EUR.", "Travel Manual", page=86)
+    text = (
+        "1. **Travel**: [2]\n"
+        "The per-diem for domestic travel is 45 EUR [2].\n\n"
+        "[2]\n\n"
+        "Sources:\n"
+        "[2] Travel Manual, p. 86"
+    )
+    final, citations, claims = resolve(text, [REMOTE, manual])
+    assert final == text  # the markers stay where the model put them
+    assert [(c.sentence, c.supported) for c in claims] == [
+        ("The per-diem for domestic travel is 45 EUR.", True)
+    ]
+    assert [(c.number, c.supported) for c in citations] == [(2, True)]
+
+
+def test_a_sentence_with_words_beyond_the_sources_name_is_still_checked() -> None:
+    manual = passage_with("The per-diem for domestic travel is 45 EUR.", "Travel Manual", page=86)
+    _, _, claims = resolve("The Travel Manual covers hotels [1].", [manual])
+    assert [(c.sentence, c.supported) for c in claims] == [
+        ("The Travel Manual covers hotels.", False)
+    ]
