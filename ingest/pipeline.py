@@ -48,7 +48,8 @@ __all__ = [
 
 EMBED_BATCH_TEXTS = 64  # texts gathered across documents before one embedding call
 log = logging.getLogger(__name__)
-PARSER_VERSION = "6"  # 4: OCR, pages; 5: ligatures, minus signs; 6: HTML permalink marks
+PARSER_VERSION = "7"  # 4: OCR, pages; 5: ligatures, minus signs; 6: HTML permalink marks;
+# 7: HTML navigation
 CHUNKER_VERSION = "2"
 
 Status = Literal["new", "updated", "unchanged", "moved", "removed", "failed", "skipped"]

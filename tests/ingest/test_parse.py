@@ -86,6 +86,50 @@ def test_html_permalink_marks_and_hidden_elements_are_not_read(tmp_path: Path) -
     assert "Not shown" not in text
 
 
+def test_a_sphinx_page_is_read_from_its_main_content(tmp_path: Path) -> None:
+    page = tmp_path / "install.html"
+    page.write_text(
+        "<html><head><title>Installing — Frobnicator 2.1 documentation</title></head><body>"
+        '<div class="related" role="navigation"><h3>Navigation</h3>'
+        '<ul><li><a href="genindex.html">index</a></li><li>Frobnicator 2.1 »</li></ul></div>'
+        '<div class="document"><div class="body" role="main">'
+        "<h1>Installing</h1><p>Unpack the archive and run the installer as root.</p>"
+        "<h2>Upgrading</h2><p>Stop the service before upgrading it.</p></div></div>"
+        '<div class="sphinxsidebar" role="navigation"><h3>Table of Contents</h3>'
+        '<ul><li><a href="#">Installing</a></li></ul><div role="search"><h3>Quick search</h3>'
+        "</div></div>"
+        '<div class="footer" role="contentinfo">© Copyright 2024. Created using Sphinx.</div>'
+        "</body></html>",
+        encoding="utf-8",
+    )
+    document = parse_file(page)
+    assert document.title == "Installing"
+    assert [e.text for e in document.elements if e.kind == "Title"] == ["Installing", "Upgrading"]
+    text = " ".join(e.text for e in document.elements)
+    for furniture in ("Navigation", "index", "Table of Contents", "Quick search", "Copyright"):
+        assert furniture not in text
+
+
+def test_navigation_bars_are_not_read_where_no_main_content_is_marked(tmp_path: Path) -> None:
+    page = tmp_path / "ch2.html"
+    page.write_text(
+        '<html><body><div class="navheader"><table><tr><td><a href="ch1.html">Prev</a></td>'
+        '<td><a href="ch3.html">Next</a></td></tr></table></div>'
+        '<div class="chapter"><h2>Chapter 2. apt-get</h2>'
+        "<p>apt-get installs packages from the command line.</p></div>"
+        '<nav><a href="index.html">Home</a></nav>'
+        '<div class="navfooter"><table><tr><td>Chapter 1. General</td><td>Home</td>'
+        "</tr></table></div></body></html>",
+        encoding="utf-8",
+    )
+    document = parse_file(page)
+    assert document.title == "Chapter 2. apt-get"
+    assert [e.text for e in document.elements] == [
+        "Chapter 2. apt-get",
+        "apt-get installs packages from the command line.",
+    ]
+
+
 def test_docx_heading_and_paragraph(tmp_path: Path) -> None:
     path = tmp_path / "onboarding.docx"
     word = docx.Document()
