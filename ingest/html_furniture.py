@@ -1,8 +1,9 @@
 """What a web page shows around its text and a reader never reads as part of it: the permalink
 marks after headings ("The tutorial¶" in every Sphinx page, "1 Synopsis# TOC" in FFmpeg's
 manuals), whatever the author marked hidden from readers (`aria-hidden="true"`, `hidden`), and
-the site's navigation: menus, sidebars, search boxes, "Prev | Home | Next" bars and copyright
-footers (`<nav>` and the ARIA landmarks `navigation`, `search`, `contentinfo`; DocBook's
+the site's navigation: menus, sidebars, search boxes, "Prev | Home | Next" bars, copyright
+footers and a page's own table of contents (a block that is nothing but links into the page,
+with its caption) (`<nav>` and the ARIA landmarks `navigation`, `search`, `contentinfo`; DocBook's
 `navheader`/`navfooter`, Texinfo's `nav-panel`). A page that marks its main content (`<main>`,
 `role="main"`, as Sphinx does) is read from there alone. Left in, the furniture is the first
 heading of every page of a Sphinx manual (so every page was titled "Navigation"), a sidebar table
@@ -25,6 +26,11 @@ _FURNITURE = (  # hidden from readers, or a Sphinx permalink
 )
 _IN_PAGE_LINKS = "//a[starts-with(@href, '#')]"
 _MAIN = "//main | //*[@role='main']"
+_TOC_BLOCKS = ("ul", "ol", "dl", "p", "blockquote", "div", "table")
+_TOC_MIN_LINKS = 3
+_TOC_LINK_SHARE = 0.9  # of a block's visible characters that are link text
+_TOC_CAPTION = 40  # characters a container may add to a table of contents and still go with it
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _NAVIGATION = " | ".join(
     [
         "//nav",
@@ -49,6 +55,7 @@ def without_furniture(page: str) -> str | None:
         element.drop_tree()
     marks = [a for a in tree.xpath(_IN_PAGE_LINKS) if a.text_content().strip() in _PERMALINK_MARKS]
     found = tree.xpath(_FURNITURE) + tree.xpath(_NAVIGATION) + marks  # in-page links: marks only
+    found += _tables_of_contents(tree)
     if not found and not outside:
         return None
     for element in found:
@@ -68,3 +75,76 @@ def _outside_main(tree: lxml_html.HtmlElement) -> list[lxml_html.HtmlElement]:
         outside += [e for e in parent if e is not element and isinstance(e.tag, str)]
         element = parent
     return outside if element.tag == "body" else []
+
+
+def _tables_of_contents(tree: lxml_html.HtmlElement) -> list[lxml_html.HtmlElement]:
+    """Blocks that are only links into the page, each with the container around it when that
+    adds no more than a caption ("Table of Contents"), and headings that are one link to
+    another place in the page (a contents entry set as a heading, as nano's FAQ does)."""
+    found: list[lxml_html.HtmlElement] = []
+    for block in tree.iter(*_TOC_BLOCKS):
+        if any(f in block.iterancestors() for f in found) or not _only_page_links(block):
+            continue
+        found.append(_with_caption(block))
+    found = [f for f in found if not any(g in f.iterancestors() for g in found)]
+    found += [heading for heading in tree.iter(*_HEADINGS) if _is_contents_entry(heading)]
+    found += _link_runs(tree)
+    return found + [h for h in tree.iter(*_HEADINGS) if _captions(h, found)]
+
+
+def _is_contents_entry(heading: lxml_html.HtmlElement) -> bool:
+    """A heading that is one link to another place in the page."""
+    links = heading.xpath(".//a[starts-with(@href, '#')]")
+    if len(links) != 1 or not _visible(heading) or _visible(links[0]) != _visible(heading):
+        return False
+    own = {heading.get("id"), links[0].get("id"), links[0].get("name")}
+    return links[0].get("href", "")[1:] not in own
+
+
+def _link_runs(tree: lxml_html.HtmlElement) -> list[lxml_html.HtmlElement]:
+    """Links into the page set one per line straight in a container (`<a>…</a><br/>`, as
+    fetchmail's FAQ lists its contents), three or more in a row with nothing else between."""
+    found: list[lxml_html.HtmlElement] = []
+    for parent in tree.iter():
+        run: list[lxml_html.HtmlElement] = []
+        for child in [*parent, None]:
+            if child is not None and _in_run(child):
+                run.append(child)
+                continue
+            if sum(c.tag == "a" for c in run) >= _TOC_MIN_LINKS:
+                found += run
+            run = []
+    return found
+
+
+def _in_run(child: lxml_html.HtmlElement) -> bool:
+    link = child.tag == "a" and child.get("href", "").startswith("#")
+    return (link or child.tag == "br") and not (child.tail or "").strip()
+
+
+def _captions(heading: lxml_html.HtmlElement, found: list[lxml_html.HtmlElement]) -> bool:
+    """A "Contents" heading whose next element went as a table of contents."""
+    following = heading.getnext()
+    caption = heading.text_content().strip().lower()
+    return following in found and ("contents" in caption or caption == "on this page")
+
+
+def _only_page_links(block: lxml_html.HtmlElement) -> bool:
+    links = block.xpath(".//a[starts-with(@href, '#')]")
+    if len(links) < _TOC_MIN_LINKS:
+        return False
+    linked = sum(len(_visible(a)) for a in links)
+    return linked >= _TOC_LINK_SHARE * len(_visible(block)) > 0
+
+
+def _with_caption(block: lxml_html.HtmlElement) -> lxml_html.HtmlElement:
+    size = len(_visible(block))
+    while (parent := block.getparent()) is not None and parent.tag not in ("body", "html"):
+        if len(_visible(parent)) - size > _TOC_CAPTION:
+            break
+        block = parent
+    return block
+
+
+def _visible(element: lxml_html.HtmlElement) -> str:
+    return "".join(element.text_content().split())

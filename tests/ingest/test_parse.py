@@ -130,6 +130,34 @@ def test_navigation_bars_are_not_read_where_no_main_content_is_marked(tmp_path: 
     ]
 
 
+def test_a_pages_own_table_of_contents_is_not_read(tmp_path: Path) -> None:
+    page = tmp_path / "faq.html"
+    page.write_text(
+        "<html><body><h1>Frobnicator FAQ</h1>"
+        '<div class="toc-box"><h2>Table of Contents</h2><ul>'
+        '<li><a href="#install">1 Installing</a><ul><li><a href="#root">1.1 As root</a></li>'
+        '</ul></li><li><a href="#use">2 Using</a></li></ul></div>'
+        '<h2>More questions</h2><a href="#q1">Q1. Why?</a><br/><a href="#q2">Q2. How?</a><br/>'
+        '<a href="#q3">Q3. When?</a><br/>'
+        '<h3><a href="#use">2 Using</a></h3>'
+        '<h2 id="install">1 Installing</h2><p>Run the <a href="#root">installer</a> as root.</p>'
+        '<h3 id="root"><a href="#root">1.1 As root</a></h3><p>Use sudo.</p>'
+        '<h2 id="use">2 Using</h2><p id="q1">Q1. Why? Because.</p></body></html>',
+        encoding="utf-8",
+    )
+    elements = parse_file(page).elements
+    assert [e.text for e in elements] == [
+        "Frobnicator FAQ",
+        "More questions",
+        "1 Installing",
+        "Run the installer as root.",
+        "1.1 As root",  # a heading that links to itself is a permalink, not a contents entry
+        "Use sudo.",
+        "2 Using",
+        "Q1. Why? Because.",
+    ]
+
+
 def test_docx_heading_and_paragraph(tmp_path: Path) -> None:
     path = tmp_path / "onboarding.docx"
     word = docx.Document()
