@@ -55,13 +55,23 @@ def without_furniture(page: str) -> str | None:
         element.drop_tree()
     marks = [a for a in tree.xpath(_IN_PAGE_LINKS) if a.text_content().strip() in _PERMALINK_MARKS]
     found = tree.xpath(_FURNITURE) + tree.xpath(_NAVIGATION) + marks  # in-page links: marks only
-    found += _tables_of_contents(tree)
+    found += _tables_of_contents(tree) + _menus_before_the_text(tree)
     if not found and not outside:
         return None
     for element in found:
         if element.getparent() is not None:
             element.drop_tree()  # keeps the text that follows it
     return str(lxml_html.tostring(tree, encoding="unicode"))
+
+
+def page_title(page: str) -> str | None:
+    """The text of the page's <title>, if it has one."""
+    try:
+        tree = lxml_html.document_fromstring(_XML_DECLARATION.sub("", page, count=1))
+    except (ValueError, etree.ParserError):
+        return None
+    found = tree.find(".//title")
+    return found.text_content() if found is not None else None
 
 
 def _outside_main(tree: lxml_html.HtmlElement) -> list[lxml_html.HtmlElement]:
@@ -130,17 +140,40 @@ def _captions(heading: lxml_html.HtmlElement, found: list[lxml_html.HtmlElement]
 
 
 def _only_page_links(block: lxml_html.HtmlElement) -> bool:
-    links = block.xpath(".//a[starts-with(@href, '#')]")
+    return _only_links(block, ".//a[starts-with(@href, '#')]")
+
+
+def _only_links(block: lxml_html.HtmlElement, which: str = ".//a[@href]") -> bool:
+    links = block.xpath(which)
     if len(links) < _TOC_MIN_LINKS:
         return False
     linked = sum(len(_visible(a)) for a in links)
     return linked >= _TOC_LINK_SHARE * len(_visible(block)) > 0
 
 
-def _with_caption(block: lxml_html.HtmlElement) -> lxml_html.HtmlElement:
+def _menus_before_the_text(tree: lxml_html.HtmlElement) -> list[lxml_html.HtmlElement]:
+    """Blocks of nothing but links (to anywhere) above the page's first heading: a site's
+    menu bar where the page does not mark it as navigation (SQLite's "Home About
+    Documentation Download …")."""
+    first = next(tree.iter(*_HEADINGS), None)
+    if first is None:
+        return []
+    found: list[lxml_html.HtmlElement] = []
+    for block in tree.iter(*_TOC_BLOCKS, *_HEADINGS):
+        if block is first:
+            break  # document order: everything after it is the page's text
+        inside = any(f in block.iterancestors() for f in found)
+        if not inside and first not in block.iterdescendants() and _only_links(block):
+            found.append(_with_caption(block, keep=first))
+    return found
+
+
+def _with_caption(
+    block: lxml_html.HtmlElement, keep: lxml_html.HtmlElement | None = None
+) -> lxml_html.HtmlElement:
     size = len(_visible(block))
     while (parent := block.getparent()) is not None and parent.tag not in ("body", "html"):
-        if len(_visible(parent)) - size > _TOC_CAPTION:
+        if len(_visible(parent)) - size > _TOC_CAPTION or keep in parent.iterdescendants():
             break
         block = parent
     return block

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.errors import ParseError, Refused, UnsupportedFormat
-from ingest.html_furniture import without_furniture
+from ingest.html_furniture import page_title, without_furniture
 from ingest.images import IMAGE_SUFFIXES
 from ingest.ocr import OCR_OFF, OcrOptions
 from ingest.scanned import Reading, read_office_pictures, read_pdf, read_picture_file
@@ -381,7 +381,18 @@ def _title(path: Path, elements: list[Element]) -> str:
         return first.text if len(first.text) <= 120 else _file_title(path)
     if first.is_heading and len(first.text) <= 120:
         return first.text
+    if path.suffix.lower() in _HTML and (named := _html_title(path)):
+        return named  # the page's <title>: "Frequently Asked Questions About Fetchmail"
     return _file_title(path)
+
+
+def _html_title(path: Path) -> str | None:
+    try:
+        page = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    named = " ".join((page_title(page) or "").split())
+    return named if 0 < len(named) <= 120 else None
 
 
 def _file_title(path: Path) -> str:

@@ -166,6 +166,28 @@ def test_a_pages_own_table_of_contents_is_not_read(tmp_path: Path) -> None:
     ]
 
 
+def test_a_menu_bar_above_the_text_is_not_read_and_the_page_title_names_the_page(
+    tmp_path: Path,
+) -> None:
+    page = tmp_path / "lang_createtable.html"
+    page.write_text(
+        "<html><head><title>CREATE TABLE</title></head><body>"
+        '<div class="nosearch"><a href="index.html"><img alt="Frob"></a><div class="menu">'
+        '<a href="index.html">Home</a> <a href="about.html">About</a> '
+        '<a href="docs.html">Documentation</a> <a href="download.html">Download</a></div></div>'
+        "<p>The CREATE TABLE command makes a new table. See <a href='x.html'>x</a>.</p>"
+        "<h2>Syntax</h2><p>CREATE TABLE name (columns).</p></body></html>",
+        encoding="utf-8",
+    )
+    document = parse_file(page)
+    assert document.title == "CREATE TABLE"
+    assert [e.text for e in document.elements] == [
+        "The CREATE TABLE command makes a new table. See x.",
+        "Syntax",
+        "CREATE TABLE name (columns).",
+    ]
+
+
 def test_docx_heading_and_paragraph(tmp_path: Path) -> None:
     path = tmp_path / "onboarding.docx"
     word = docx.Document()
