@@ -1,9 +1,9 @@
 """What a web page shows around its text and a reader never reads as part of it: the permalink
 marks after headings ("The tutorial¶" in every Sphinx page, "1 Synopsis# TOC" in FFmpeg's
 manuals), whatever the author marked hidden from readers (`aria-hidden="true"`, `hidden`), and
-the site's navigation: menus, sidebars, search boxes, "Prev | Home | Next" bars, copyright
-footers and a page's own table of contents (a block that is nothing but links into the page,
-with its caption) (`<nav>` and the ARIA landmarks `navigation`, `search`, `contentinfo`; DocBook's
+the site's navigation: menus, sidebars, search boxes, "Prev | Home | Next" bars, "Next: …
+Up: …" lines, copyright footers and a page's own table of contents (a block that is nothing but
+links into the page, with its caption) (`<nav>` and the ARIA landmarks `navigation`, `search`, `contentinfo`; DocBook's
 `navheader`/`navfooter`, Texinfo's `nav-panel`). A page that marks its main content (`<main>`,
 `role="main"`, as Sphinx does) is read from there alone. Left in, the furniture is the first
 heading of every page of a Sphinx manual (so every page was titled "Navigation"), a sidebar table
@@ -31,6 +31,7 @@ _TOC_MIN_LINKS = 3
 _TOC_LINK_SHARE = 0.9  # of a block's visible characters that are link text
 _TOC_CAPTION = 40  # characters a container may add to a table of contents and still go with it
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+_NODE_RELATIONS = {"next", "prev", "previous", "up"}
 _NAVIGATION = " | ".join(
     [
         "//nav",
@@ -50,18 +51,21 @@ def without_furniture(page: str) -> str | None:
         tree = lxml_html.document_fromstring(_XML_DECLARATION.sub("", page, count=1))
     except (ValueError, etree.ParserError):  # empty or unreadable: let the reader say
         return None
-    outside = _outside_main(tree)
-    for element in outside:
-        element.drop_tree()
+    changed = _dropped(_outside_main(tree))
     marks = [a for a in tree.xpath(_IN_PAGE_LINKS) if a.text_content().strip() in _PERMALINK_MARKS]
-    found = tree.xpath(_FURNITURE) + tree.xpath(_NAVIGATION) + marks  # in-page links: marks only
-    found += _tables_of_contents(tree) + _menus_before_the_text(tree)
-    if not found and not outside:
-        return None
-    for element in found:
+    changed |= _dropped(tree.xpath(_FURNITURE) + tree.xpath(_NAVIGATION) + marks)
+    changed |= _dropped(
+        _tables_of_contents(tree) + _menus_before_the_text(tree) + _node_links(tree)
+    )
+    changed |= _banner_to_text(tree)
+    return str(lxml_html.tostring(tree, encoding="unicode")) if changed else None
+
+
+def _dropped(elements: list[lxml_html.HtmlElement]) -> bool:
+    for element in elements:
         if element.getparent() is not None:
             element.drop_tree()  # keeps the text that follows it
-    return str(lxml_html.tostring(tree, encoding="unicode"))
+    return bool(elements)
 
 
 def page_title(page: str) -> str | None:
@@ -166,6 +170,38 @@ def _menus_before_the_text(tree: lxml_html.HtmlElement) -> list[lxml_html.HtmlEl
         if not inside and first not in block.iterdescendants() and _only_links(block):
             found.append(_with_caption(block, keep=first))
     return found
+
+
+def _node_links(tree: lxml_html.HtmlElement) -> list[lxml_html.HtmlElement]:
+    """ "Next: … Previous: … Up: …" lines: a block whose links lead to the neighbouring pages
+    (`rel="next"`, as Texinfo writes them) and whose own words are only their labels."""
+    found: list[lxml_html.HtmlElement] = []
+    for block in tree.iter("div", "p", "table"):
+        if any(f in block.iterancestors() for f in found):
+            continue
+        links = block.xpath(".//a[@rel]")
+        related = [a for a in links if set(a.get("rel", "").split()) & _NODE_RELATIONS]
+        linked = sum(len(_visible(a)) for a in block.xpath(".//a"))
+        if len(related) >= 2 and len(_visible(block)) - linked <= _TOC_CAPTION:
+            found.append(block)
+    return found
+
+
+def _banner_to_text(tree: lxml_html.HtmlElement) -> bool:
+    """The page's first heading, when it is one link to another page and more headings follow,
+    is the site's name over every page (`<h1><a href="index.html">Frob documentation</a></h1>`),
+    not the page's own title: it stays as text."""
+    headings = list(tree.iter(*_HEADINGS))
+    if len(headings) < 2:
+        return False
+    first = headings[0]
+    links = first.xpath(".//a[@href]")
+    if len(links) != 1 or _visible(links[0]) != _visible(first) or not _visible(first):
+        return False
+    if links[0].get("href", "").startswith("#"):
+        return False
+    first.tag = "p"
+    return True
 
 
 def _with_caption(

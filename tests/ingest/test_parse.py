@@ -188,6 +188,28 @@ def test_a_menu_bar_above_the_text_is_not_read_and_the_page_title_names_the_page
     ]
 
 
+def test_next_and_previous_lines_and_a_site_banner_are_not_the_pages_text(
+    tmp_path: Path,
+) -> None:
+    page = tmp_path / "Vectors.html"
+    page.write_text(
+        '<html><body><h1><a href="index.html">Frob documentation</a></h1>'
+        '<div class="header"><p>Next: <a href="Lists.html" rel="next">Lists</a>, '
+        'Up: <a href="index.html" rel="up">Top</a></p></div>'
+        "<h2>2.1 Vectors</h2><p>A vector holds values of one type.</p>"
+        '<p>See <a href="Lists.html" rel="next">lists</a> and <a href="index.html" rel="up">'
+        "the top</a> for the other kinds of objects you can build.</p></body></html>",
+        encoding="utf-8",
+    )
+    document = parse_file(page)
+    assert [(e.kind == "Title", e.text) for e in document.elements] == [
+        (False, "Frob documentation"),
+        (True, "2.1 Vectors"),
+        (False, "A vector holds values of one type."),
+        (False, "See lists and the top for the other kinds of objects you can build."),
+    ]
+
+
 def test_docx_heading_and_paragraph(tmp_path: Path) -> None:
     path = tmp_path / "onboarding.docx"
     word = docx.Document()
