@@ -1,14 +1,18 @@
-"""What a web page shows around its text and a reader never reads as part of it: the permalink
-marks after headings ("The tutorial¶" in every Sphinx page, "1 Synopsis# TOC" in FFmpeg's
-manuals), whatever the author marked hidden from readers (`aria-hidden="true"`, `hidden`), and
-the site's navigation: menus, sidebars, search boxes, "Prev | Home | Next" bars, "Next: …
-Up: …" lines, copyright footers and a page's own table of contents (a block that is nothing but
-links into the page, with its caption) (`<nav>` and the ARIA landmarks `navigation`, `search`, `contentinfo`; DocBook's
-`navheader`/`navfooter`, Texinfo's `nav-panel`). A page that marks its main content (`<main>`,
-`role="main"`, as Sphinx does) is read from there alone. Left in, the furniture is the first
-heading of every page of a Sphinx manual (so every page was titled "Navigation"), a sidebar table
-of contents becomes a passage, and it ends up in the headings the model is shown and in the
-keyword index.
+"""What a web page shows around its text and a reader never reads as part of it:
+
+- permalink marks after headings ("The tutorial¶" in every Sphinx page, "1 Synopsis# TOC" in
+  FFmpeg's manuals) and whatever the author hid from readers (`aria-hidden="true"`, `hidden`);
+- the site's navigation: `<nav>` and the ARIA landmarks `navigation`, `search` and
+  `contentinfo` (Sphinx's sidebars and "related" bars, copyright footers), DocBook's
+  "Prev | Home | Next" bars, Texinfo's "Next: … Up: …" lines, a menu bar of links above the
+  first heading, and a site name set as the first heading that links home;
+- the page's own table of contents: a block of nothing but links into the page, with its
+  "Contents" caption.
+
+A page that marks its main content (`<main>`, `role="main"`, as Sphinx does) is read from there
+alone. Left in, furniture became the title of every page of a Sphinx manual ("Navigation"),
+filled passage slots with sidebars and tables of contents, and sat in the headings the model is
+shown and in the keyword index.
 """
 
 from __future__ import annotations
@@ -45,11 +49,10 @@ _NAVIGATION = " | ".join(
 
 
 def without_furniture(page: str) -> str | None:
-    """The page without its permalink marks and hidden elements, or None when it has none
-    (so the page is read exactly as before)."""
-    try:
-        tree = lxml_html.document_fromstring(_XML_DECLARATION.sub("", page, count=1))
-    except (ValueError, etree.ParserError):  # empty or unreadable: let the reader say
+    """The page without its furniture, or None when it has none (so the page is read exactly
+    as before)."""
+    tree = _tree(page)
+    if tree is None:
         return None
     changed = _dropped(_outside_main(tree))
     marks = [a for a in tree.xpath(_IN_PAGE_LINKS) if a.text_content().strip() in _PERMALINK_MARKS]
@@ -70,12 +73,16 @@ def _dropped(elements: list[lxml_html.HtmlElement]) -> bool:
 
 def page_title(page: str) -> str | None:
     """The text of the page's <title>, if it has one."""
-    try:
-        tree = lxml_html.document_fromstring(_XML_DECLARATION.sub("", page, count=1))
-    except (ValueError, etree.ParserError):
-        return None
-    found = tree.find(".//title")
+    tree = _tree(page)
+    found = tree.find(".//title") if tree is not None else None
     return found.text_content() if found is not None else None
+
+
+def _tree(page: str) -> lxml_html.HtmlElement | None:
+    try:
+        return lxml_html.document_fromstring(_XML_DECLARATION.sub("", page, count=1))
+    except (ValueError, etree.ParserError):  # empty or unreadable: let the reader say
+        return None
 
 
 def _outside_main(tree: lxml_html.HtmlElement) -> list[lxml_html.HtmlElement]:
