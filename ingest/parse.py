@@ -24,6 +24,7 @@ from ingest.images import IMAGE_SUFFIXES
 from ingest.ocr import OCR_OFF, OcrOptions
 from ingest.scanned import Reading, read_office_pictures, read_pdf, read_picture_file
 from ingest.tables import table_text
+from ingest.text_headings import MarkedText, underlined_headings
 from ingest.types import Element, ParsedDocument
 
 SUPPORTED_SUFFIXES = frozenset(
@@ -139,14 +140,15 @@ def _reading(path: Path, suffix: str, ocr: OcrOptions) -> Reading:
 def _read(path: Path, suffix: str) -> list[_Piece]:
     if suffix == ".epub":
         _require_pandoc()
-    raw = _partition(path)
+    marked = _underlined(path) if suffix in _PLAIN_TEXT else None
+    raw = _partition(path, marked.text if marked else None)
     pieces = [_piece(item) for item in raw]
     if suffix == ".eml":
         pieces = _with_subject(raw, pieces)
     if suffix == ".xlsx":
         pieces = _with_sheet_headings(pieces)
     if suffix in _PLAIN_TEXT:
-        pieces = _plain_text_headings(pieces)
+        pieces = _plain_text_headings(pieces, marked.depths if marked else {})
     if suffix == ".pdf":
         pieces = [_pdf_heading_checked(piece) for piece in pieces]
     return pieces
@@ -162,17 +164,29 @@ def _pdf_heading_checked(piece: _Piece) -> _Piece:
     return piece
 
 
-def _plain_text_headings(pieces: list[_Piece]) -> list[_Piece]:
+def _underlined(path: Path) -> MarkedText | None:
+    try:
+        return underlined_headings(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        return None  # read as before, in the encoding unstructured detects
+
+
+def _plain_text_headings(pieces: list[_Piece], underlined: dict[str, int]) -> list[_Piece]:
     """Plain text has no headings, so unstructured guesses them from short lines, and guesses
     wrong on FAQ files: "3.8 How do I follow redirects?" is read as prose while the command
-    under it is read as a title. Numbered entries ("3.8 …") and one-line questions become
-    headings (a FAQ entry's question then heads its answer); a guessed title that reads as a
-    command, a URL or a lead-in ("… after upload:") becomes text."""
+    under it is read as a title. Underlined titles (see `ingest.text_headings`), numbered
+    entries ("3.8 …") and one-line questions become headings (a FAQ entry's question then heads
+    its answer); a guessed title that reads as a command, a URL or a lead-in ("… after
+    upload:") becomes text."""
     result = []
     for piece in pieces:
         text = piece.text
         one_line = "\n" not in text and len(text) <= _MAX_HEADING
-        if piece.kind in _TABLE_KINDS or piece.kind == "ListItem":
+        if piece.kind in _TABLE_KINDS:
+            result.append(piece)
+        elif text in underlined:
+            result.append(replace(piece, kind="Title", depth=underlined[text]))
+        elif piece.kind == "ListItem":
             result.append(piece)
         elif one_line and (numbered := _NUMBERED_ENTRY.match(text)):
             result.append(replace(piece, kind="Title", depth=numbered.group(1).count(".")))
@@ -185,7 +199,8 @@ def _plain_text_headings(pieces: list[_Piece]) -> list[_Piece]:
     return result
 
 
-def _partition(path: Path) -> list[Any]:
+def _partition(path: Path, text: str | None = None) -> list[Any]:
+    """The file's elements; `text`: plain text to read instead of the file's own bytes."""
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("UNSTRUCTURED_DISABLE_NOTICE", "1")
     _use_packaged_spacy_model()
@@ -197,6 +212,10 @@ def _partition(path: Path) -> list[Any]:
             from unstructured.partition.html import partition_html
 
             return list(partition_html(text=page, metadata_filename=str(path)))
+        if text is not None:
+            from unstructured.partition.text import partition_text
+
+            return list(partition_text(text=text, metadata_filename=str(path)))
         return list(partition(filename=str(path), strategy="fast", encoding=encoding))
     except Exception as exc:  # unstructured raises many types for broken files
         reason = f"{type(exc).__name__}: {exc}"
