@@ -17,13 +17,9 @@ shown and in the keyword index.
 
 from __future__ import annotations
 
-import re
-
-from lxml import etree
 from lxml import html as lxml_html
 
 _PERMALINK_MARKS = frozenset({"¶", "#", "§", "🔗", "⚓"})
-_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _FURNITURE = (  # hidden from readers, or a Sphinx permalink
     "//*[@aria-hidden='true'] | //*[@hidden]"
     " | //a[contains(concat(' ', normalize-space(@class), ' '), ' headerlink ')]"
@@ -48,20 +44,15 @@ _NAVIGATION = " | ".join(
 )
 
 
-def without_furniture(page: str) -> str | None:
-    """The page without its furniture, or None when it has none (so the page is read exactly
-    as before)."""
-    tree = _tree(page)
-    if tree is None:
-        return None
+def drop_furniture(tree: lxml_html.HtmlElement) -> bool:
+    """Take the page's furniture out of `tree`; whether there was any."""
     changed = _dropped(_outside_main(tree))
     marks = [a for a in tree.xpath(_IN_PAGE_LINKS) if a.text_content().strip() in _PERMALINK_MARKS]
     changed |= _dropped(tree.xpath(_FURNITURE) + tree.xpath(_NAVIGATION) + marks)
     changed |= _dropped(
         _tables_of_contents(tree) + _menus_before_the_text(tree) + _node_links(tree)
     )
-    changed |= _banner_to_text(tree)
-    return str(lxml_html.tostring(tree, encoding="unicode")) if changed else None
+    return _banner_to_text(tree) or changed
 
 
 def _dropped(elements: list[lxml_html.HtmlElement]) -> bool:
@@ -69,20 +60,6 @@ def _dropped(elements: list[lxml_html.HtmlElement]) -> bool:
         if element.getparent() is not None:
             element.drop_tree()  # keeps the text that follows it
     return bool(elements)
-
-
-def page_title(page: str) -> str | None:
-    """The text of the page's <title>, if it has one."""
-    tree = _tree(page)
-    found = tree.find(".//title") if tree is not None else None
-    return found.text_content() if found is not None else None
-
-
-def _tree(page: str) -> lxml_html.HtmlElement | None:
-    try:
-        return lxml_html.document_fromstring(_XML_DECLARATION.sub("", page, count=1))
-    except (ValueError, etree.ParserError):  # empty or unreadable: let the reader say
-        return None
 
 
 def _outside_main(tree: lxml_html.HtmlElement) -> list[lxml_html.HtmlElement]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.errors import ParseError, Refused, UnsupportedFormat
-from ingest.html_furniture import page_title, without_furniture
+from ingest.html_page import page_title, readable_page
 from ingest.images import IMAGE_SUFFIXES
 from ingest.ocr import OCR_OFF, OcrOptions
 from ingest.scanned import Reading, read_office_pictures, read_pdf, read_picture_file
@@ -208,7 +208,7 @@ def _partition(path: Path, text: str | None = None) -> list[Any]:
 
     encoding = _text_encoding(path) if path.suffix.lower() in _TABLE_SUFFIXES else None
     try:
-        if path.suffix.lower() in _HTML and (page := _html_without_furniture(path)) is not None:
+        if path.suffix.lower() in _HTML and (page := _readable_html(path)) is not None:
             from unstructured.partition.html import partition_html
 
             return list(partition_html(text=page, metadata_filename=str(path)))
@@ -222,14 +222,14 @@ def _partition(path: Path, text: str | None = None) -> list[Any]:
         raise ParseError(f"cannot read this {path.suffix.lower()} file: {reason}") from exc
 
 
-def _html_without_furniture(path: Path) -> str | None:
-    """The page without permalink marks and hidden elements, or None when it has none."""
+def _readable_html(path: Path) -> str | None:
+    """The page as a reader reads it (see `ingest.html_page`), or None when that is the page."""
     data = path.read_bytes()
     try:
         page = data.decode("utf-8")
     except UnicodeDecodeError:
         return None  # another encoding: read as it is, by unstructured's own detection
-    return without_furniture(page)
+    return readable_page(page)
 
 
 def _text_encoding(path: Path) -> str:

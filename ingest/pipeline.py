@@ -50,7 +50,7 @@ EMBED_BATCH_TEXTS = 64  # texts gathered across documents before one embedding c
 log = logging.getLogger(__name__)
 PARSER_VERSION = "9"  # 4: OCR, pages; 5: ligatures, minus signs; 6: HTML permalink marks;
 # 7: HTML navigation; 8: PDF running titles, code-shaped titles, manual pages named, HTML
-# menu bars and <title>; 9: underlined plain-text titles
+# menu bars and <title>; 9: underlined plain-text titles, Sphinx entries as headings
 CHUNKER_VERSION = "2"
 
 Status = Literal["new", "updated", "unchanged", "moved", "removed", "failed", "skipped"]

@@ -489,3 +489,28 @@ def test_ligatures_and_typeset_minus_signs_are_read_as_the_letters_typed(tmp_pat
 
     [element] = document.elements
     assert element.text == "Bash reads ~/.bash_profile when started with --login."
+
+
+def test_a_reference_manuals_entries_head_their_descriptions(tmp_path: Path) -> None:
+    page = tmp_path / "frob.html"
+    page.write_text(
+        '<html><body><div class="body" role="main"><h1>frob — Frobnicate things</h1>'
+        "<h2>Functions</h2>"
+        '<dl class="py function"><dt class="sig sig-object py" id="frob.spin">'
+        '<span class="sig-name descname">frob.spin</span>(<em>n</em>)</dt>'
+        "<dd><p>Spin the frob n times.</p></dd></dl>"
+        '<dl class="glossary"><dt id="term-frob">frob</dt><dd><p>A thing.</p></dd></dl>'
+        "</div></body></html>",
+        encoding="utf-8",
+    )
+    elements = parse_file(page).elements
+    assert [(e.text, e.kind == "Title") for e in elements] == [
+        ("frob — Frobnicate things", True),
+        ("Functions", True),
+        ("frob.spin(n)", True),
+        ("Spin the frob n times.", False),
+        ("frob", False),  # a glossary term is not a documented object
+        ("A thing.", False),
+    ]
+    spin = elements[2]
+    assert spin.depth is not None and spin.depth > (elements[1].depth or 0)
