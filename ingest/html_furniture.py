@@ -44,8 +44,10 @@ _NAVIGATION = " | ".join(
 )
 
 
-def drop_furniture(tree: lxml_html.HtmlElement) -> bool:
-    """Take the page's furniture out of `tree`; whether there was any."""
+def drop_furniture(tree: lxml_html.HtmlElement, name: str = "") -> bool:
+    """Take the page's furniture out of `tree`; whether there was any. `name`: the page's file
+    name, by which it may link to itself (DocBook's contents link "ch1.html#s1.1" in ch1.html)."""
+    _as_page_links(tree, name)
     changed = _dropped(_outside_main(tree))
     marks = [a for a in tree.xpath(_IN_PAGE_LINKS) if a.text_content().strip() in _PERMALINK_MARKS]
     changed |= _dropped(tree.xpath(_FURNITURE) + tree.xpath(_NAVIGATION) + marks)
@@ -53,6 +55,16 @@ def drop_furniture(tree: lxml_html.HtmlElement) -> bool:
         _tables_of_contents(tree) + _menus_before_the_text(tree) + _node_links(tree)
     )
     return _banner_to_text(tree) or changed
+
+
+def _as_page_links(tree: lxml_html.HtmlElement, name: str) -> None:
+    """Links to a place in this very page written with its file name become "#place"."""
+    if not name:
+        return
+    for link in tree.xpath("//a[@href]"):
+        page, mark, place = link.get("href", "").partition("#")
+        if mark and page == name:
+            link.set("href", f"#{place}")
 
 
 def _dropped(elements: list[lxml_html.HtmlElement]) -> bool:

@@ -14,13 +14,13 @@ from ingest.html_furniture import drop_furniture
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 
 
-def readable_page(page: str) -> str | None:
+def readable_page(page: str, name: str = "") -> str | None:
     """The page as a reader reads it, or None when that is the page itself (so it is read
-    exactly as before)."""
+    exactly as before). `name`: the page's file name."""
     tree = _tree(page)
     if tree is None:
         return None
-    changed = drop_furniture(tree)
+    changed = drop_furniture(tree, name)
     changed |= mark_entries(tree)
     return str(lxml_html.tostring(tree, encoding="unicode")) if changed else None
 

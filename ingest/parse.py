@@ -229,7 +229,7 @@ def _readable_html(path: Path) -> str | None:
         page = data.decode("utf-8")
     except UnicodeDecodeError:
         return None  # another encoding: read as it is, by unstructured's own detection
-    return readable_page(page)
+    return readable_page(page, path.name)
 
 
 def _text_encoding(path: Path) -> str:

@@ -514,3 +514,21 @@ def test_a_reference_manuals_entries_head_their_descriptions(tmp_path: Path) -> 
     ]
     spin = elements[2]
     assert spin.depth is not None and spin.depth > (elements[1].depth or 0)
+
+
+def test_contents_that_link_to_the_page_by_its_file_name_are_not_read(tmp_path: Path) -> None:
+    page = tmp_path / "ch3.html"
+    page.write_text(
+        '<html><body><h1>Chapter 3. Frobbing</h1><div class="toc"><p><b>Table of Contents</b></p>'
+        '<dl class="toc"><dt><a href="ch3.html#s3.1">3.1. Spinning</a></dt>'
+        '<dt><a href="ch3.html#s3.2">3.2. Stopping</a></dt>'
+        '<dt><a href="ch3.html#s3.3">3.3. Starting</a></dt></dl></div>'
+        '<h2 id="s3.1">3.1. Spinning</h2><p>Spin it. See <a href="ch4.html#s4.1">4.1</a>.</p>'
+        "</body></html>",
+        encoding="utf-8",
+    )
+    assert [e.text for e in parse_file(page).elements] == [
+        "Chapter 3. Frobbing",
+        "3.1. Spinning",
+        "Spin it. See 4.1.",
+    ]
