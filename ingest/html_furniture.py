@@ -30,6 +30,7 @@ _TOC_BLOCKS = ("ul", "ol", "dl", "p", "blockquote", "div", "table")
 _TOC_MIN_LINKS = 3
 _TOC_LINK_SHARE = 0.9  # of a block's visible characters that are link text
 _TOC_CAPTION = 40  # characters a container may add to a table of contents and still go with it
+_CAPTION_PARTS = 3  # elements such a container holds at most (caption, block, a rule)
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _NODE_RELATIONS = {"next", "prev", "previous", "up"}
 _NAVIGATION = " | ".join(
@@ -92,14 +93,21 @@ def _tables_of_contents(tree: lxml_html.HtmlElement) -> list[lxml_html.HtmlEleme
     adds no more than a caption ("Table of Contents"), and headings that are one link to
     another place in the page (a contents entry set as a heading, as nano's FAQ does)."""
     found: list[lxml_html.HtmlElement] = []
-    for block in tree.iter(*_TOC_BLOCKS):
-        if any(f in block.iterancestors() for f in found) or not _only_page_links(block):
-            continue
-        found.append(_with_caption(block))
-    found = [f for f in found if not any(g in f.iterancestors() for g in found)]
+    for block in tree.iter(*_TOC_BLOCKS):  # document order: a block inside one found comes
+        if not _inside(block, set(found[-1:])) and _only_page_links(block):  # right after it
+            found.append(_with_caption(block))
+    chosen = set(found)
+    found = [f for f in found if not _inside(f, chosen)]  # a caption's container took it in
     found += [heading for heading in tree.iter(*_HEADINGS) if _is_contents_entry(heading)]
     found += _link_runs(tree)
-    return found + [h for h in tree.iter(*_HEADINGS) if _captions(h, found)]
+    gone = set(found)
+    return found + [h for h in tree.iter(*_HEADINGS) if _captions(h, gone)]
+
+
+def _inside(element: lxml_html.HtmlElement, chosen: set[lxml_html.HtmlElement]) -> bool:
+    """Whether an ancestor of `element` is among `chosen` (lxml hands out one object per node
+    while it is referenced, so a set of them works)."""
+    return any(ancestor in chosen for ancestor in element.iterancestors())
 
 
 def _is_contents_entry(heading: lxml_html.HtmlElement) -> bool:
@@ -132,7 +140,7 @@ def _in_run(child: lxml_html.HtmlElement) -> bool:
     return (link or child.tag == "br") and not (child.tail or "").strip()
 
 
-def _captions(heading: lxml_html.HtmlElement, found: list[lxml_html.HtmlElement]) -> bool:
+def _captions(heading: lxml_html.HtmlElement, found: set[lxml_html.HtmlElement]) -> bool:
     """A "Contents" heading whose next element went as a table of contents."""
     following = heading.getnext()
     caption = heading.text_content().strip().lower()
@@ -162,8 +170,9 @@ def _menus_before_the_text(tree: lxml_html.HtmlElement) -> list[lxml_html.HtmlEl
     for block in tree.iter(*_TOC_BLOCKS, *_HEADINGS):
         if block is first:
             break  # document order: everything after it is the page's text
-        inside = any(f in block.iterancestors() for f in found)
-        if not inside and first not in block.iterdescendants() and _only_links(block):
+        if _inside(block, set(found[-1:])) or first in block.iterdescendants():
+            continue
+        if _only_links(block):
             found.append(_with_caption(block, keep=first))
     return found
 
@@ -173,7 +182,7 @@ def _node_links(tree: lxml_html.HtmlElement) -> list[lxml_html.HtmlElement]:
     (`rel="next"`, as Texinfo writes them) and whose own words are only their labels."""
     found: list[lxml_html.HtmlElement] = []
     for block in tree.iter("div", "p", "table"):
-        if any(f in block.iterancestors() for f in found):
+        if _inside(block, set(found[-1:])):
             continue
         links = block.xpath(".//a[@rel]")
         related = [a for a in links if set(a.get("rel", "").split()) & _NODE_RELATIONS]
@@ -205,7 +214,9 @@ def _with_caption(
 ) -> lxml_html.HtmlElement:
     size = len(_visible(block))
     while (parent := block.getparent()) is not None and parent.tag not in ("body", "html"):
-        if len(_visible(parent)) - size > _TOC_CAPTION or keep in parent.iterdescendants():
+        if len(parent) > _CAPTION_PARTS or keep in parent.iterdescendants():
+            break  # more than a caption and the block: text of its own (counted no further)
+        if len(_visible(parent)) - size > _TOC_CAPTION:
             break
         block = parent
     return block
