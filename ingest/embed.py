@@ -57,9 +57,11 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, path: Path, name: str, batch_size: int = 32, device: str = "cpu") -> None:
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
         self.name = name
         self._batch_size = batch_size
+        transformers_logging.disable_progress_bar()  # "Loading weights 103/103" on every start
         self._model: Any = SentenceTransformer(str(path), device=device, local_files_only=True)
         dimension, max_length = self._model.get_embedding_dimension(), self._model.max_seq_length
         if not dimension or not max_length:
@@ -83,7 +85,10 @@ class SentenceTransformerEmbedder:
         return [row.tolist() for row in vectors]
 
     def count_tokens(self, text: str) -> int:
-        return len(self._model.tokenizer.tokenize(text))
+        # the same count as tokenize(), without the warning that a text longer than the model's
+        # input "will result in indexing errors": counting long texts is how they get split
+        ids = self._model.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]
+        return len(ids)
 
 
 class OnnxEmbedder:

@@ -216,7 +216,10 @@ def _partition(path: Path, text: str | None = None) -> list[Any]:
             from unstructured.partition.text import partition_text
 
             return list(partition_text(text=text, metadata_filename=str(path)))
-        return list(partition(filename=str(path), strategy="fast", encoding=encoding))
+        languages = ["eng"] if path.suffix.lower() == ".pdf" else None  # its default, unsaid
+        return list(
+            partition(filename=str(path), strategy="fast", encoding=encoding, languages=languages)
+        )
     except Exception as exc:  # unstructured raises many types for broken files
         reason = f"{type(exc).__name__}: {exc}"
         raise ParseError(f"cannot read this {path.suffix.lower()} file: {reason}") from exc
