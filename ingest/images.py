@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"})
 MAX_OCR_SIDE = 4000  # a larger picture is scaled down before reading (the engine scales it further)
+ICON_SIDE = 32  # a picture whose sides are both shorter is an icon: no text to read
 
 
 @contextmanager
@@ -36,6 +37,15 @@ def _opened(path: Path) -> Iterator[Image]:
         raise ParseError(
             f"not a picture docent can read (damaged, or not a {path.suffix} file)"
         ) from exc
+
+
+def icon_size(path: Path) -> tuple[int, int] | None:
+    """The picture's size when it is an icon (both sides under ICON_SIDE pixels), else None.
+    Documentation folders carry their theme's icons (Sphinx's 11×11 "plus.png"); OCR makes
+    a passage of a stray letter read off one."""
+    with _opened(path) as image:
+        width, height = image.size
+    return (width, height) if max(width, height) < ICON_SIDE else None
 
 
 def check_picture(path: Path, max_pixels: int, max_frames: int) -> int:

@@ -9,8 +9,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ingest.errors import ParseError
-from ingest.images import picture_pages
+from ingest.errors import ParseError, Refused
+from ingest.images import icon_size, picture_pages
 from ingest.ocr import OcrOptions, PageText, engine_for, read_page
 from ingest.office_pictures import office_pictures
 from ingest.pdf_pages import (
@@ -36,6 +36,8 @@ class Reading:
 def read_picture_file(path: Path, ocr: OcrOptions) -> Reading:
     if not ocr.enabled:
         raise ParseError("pictures are read by OCR, which is off (DOCENT_OCR=off)")
+    if (icon := icon_size(path)) is not None:
+        raise Refused(f"a {icon[0]}×{icon[1]} picture is an icon, too small to hold text")
     engine = engine_for(ocr)
     texts = [
         read_page(engine, image, number, ocr)

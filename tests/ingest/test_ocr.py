@@ -193,3 +193,15 @@ def test_a_box_found_on_a_turned_page_is_put_back_on_the_page_as_scanned(
     width, height = turned.size
     box = unturned((left / width, top / height, right / width, bottom / height), turn)
     assert box == pytest.approx((40 / 400, 20 / 200, 120 / 400, 60 / 200))
+
+
+def test_an_icon_is_skipped_without_reading_it(tmp_path: Path) -> None:
+    fake = FakeOcr([ocr_lines("+")])
+    icon = tmp_path / "plus.png"
+    blank(11, 11).save(icon)
+    with pytest.raises(Refused, match="11×11 picture is an icon"):
+        parse_file(icon, options(fake))
+    assert fake.seen == []
+    banner = tmp_path / "banner.png"
+    blank(120, 24).save(banner)  # a line of text fits
+    assert [e.text for e in parse_file(banner, options(fake)).elements] == ["+"]
