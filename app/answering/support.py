@@ -2,10 +2,12 @@
 
 A claim is supported when most of its content words occur in one stretch of the cited passage
 (a sentence, or two neighbouring ones), every number it states occurs there too (a wrong number
-is the commonest way a fluent answer misquotes its source), and — when an embedder is given —
-its meaning is close to that stretch's: shared words alone let "work from home" pass on a
-passage about working from abroad. The similarity threshold was chosen on labelled sentence pairs
-from the demo documents (tests/bench/calibrate_support.py).
+is the commonest way a fluent answer misquotes its source), so does every name it sets as code
+(an option, parameter or function the passage does not name is invented: "the `js` parameter"
+of a library that has none, `-show_format json` for ffprobe's JSON writer), and — when an
+embedder is given — its meaning is close to that stretch's: shared words alone let "work from
+home" pass on a passage about working from abroad. The similarity threshold was chosen on
+labelled sentence pairs from the demo documents (tests/bench/calibrate_support.py).
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)", re.MULTILINE)  # lines of lists
 _WORD = re.compile(r"\w+")
 _LABEL = re.compile(r"\s*(?:\d+[.)]|[-*+])?\s*(\*\*|__)[^*_]+\1\s*:?\s*")  # "1. **Prepare**:"
 _SOURCE_WORDS = {"source", "sources", "see", "p", "pp", "page", "pages", "section"}
+_INLINE_CODE = re.compile(r"`([^`\n]+)`")
+_OPTION = re.compile(r"--?[A-Za-z]")
+_CALL = re.compile(r"\(.*\)$")  # a call's arguments: `f(x)` is checked as `f`
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+")
 _SMALL_NUMBERS = (
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen"
@@ -175,15 +180,31 @@ def _best_window(
     sentence: str, words: set[str], passage: str, windows: list[tuple[int, int]]
 ) -> tuple[Span | None, float]:
     numbers = _numbers(sentence)
+    names = code_names(sentence)
     best: tuple[Span | None, float] = (None, 0.0)
     for start, end in windows:
         stretch = passage[start:end]
-        if not numbers <= _numbers(stretch):
+        if not numbers <= _numbers(stretch) or not all(n in stretch for n in names):
             continue
         share = len(words & set(terms(stretch))) / len(words)
         if share > best[1] or (share == best[1] and best[0] and end - start < _len(best[0])):
             best = (_trimmed(passage, start, end), share)
     return best
+
+
+def code_names(sentence: str) -> set[str]:
+    """The names a sentence sets as inline code: a span of one word (`js`, `HISTCONTROL`,
+    `--resolve`), and the options in a longer one (`-print_format` of `-print_format json`).
+    A longer span's other words are often the answer's own placeholders (`input.mp4`)."""
+    names: set[str] = set()
+    for span in _INLINE_CODE.findall(sentence):
+        parts = span.split()
+        if len(parts) == 1:  # `HISTCONTROL=ignoreboth`: each side; `find_all()`: the name
+            word = _CALL.sub("", parts[0].strip("\"'"))
+            names.update(piece for piece in word.split("=") if piece)
+        else:
+            names.update(p.split("=")[0] for p in parts if _OPTION.match(p))
+    return names
 
 
 def _numbers(text: str) -> set[str]:

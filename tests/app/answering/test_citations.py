@@ -145,3 +145,31 @@ def test_a_sentence_with_words_beyond_the_sources_name_is_still_checked() -> Non
     assert [(c.sentence, c.supported) for c in claims] == [
         ("The Travel Manual covers hotels.", False)
     ]
+
+
+def test_a_name_set_as_code_that_the_passage_does_not_name_is_not_supported() -> None:
+    soup = passage_with(
+        "Making the soup. To parse a document, pass it into the BeautifulSoup constructor."
+        " You can pass in a string or an open filehandle.",
+        "Soup Manual",
+    )
+    text = (
+        "To parse a page, pass it into the BeautifulSoup constructor with the `js` parameter [1]."
+        " Pass a string or an open filehandle to the `BeautifulSoup` constructor [1]."
+    )
+    _, _, claims = resolve(text, [soup])
+    assert [c.supported for c in claims] == [False, True]
+
+
+def test_options_and_settings_in_code_are_checked_name_by_name() -> None:
+    history = passage_with(
+        "HISTCONTROL: set to ignoreboth, it keeps both kinds out of the history list.",
+        "Shell Manual",
+    )
+    _, _, claims = resolve(
+        "Set `HISTCONTROL=ignoreboth` to keep both out of the history [1].\n"
+        "Set `HISTCONTROL=ignoreall` to keep both out of the history [1].\n"
+        "Run `bash --histcontrol ignoreboth` to keep both out of the history [1].",
+        [history],
+    )
+    assert [c.supported for c in claims] == [True, False, False]
