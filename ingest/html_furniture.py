@@ -1,8 +1,7 @@
 """What a web page shows around its text and a reader never reads as part of it:
 
 - permalink marks after headings ("The tutorial¶" in every Sphinx page, "1 Synopsis# TOC" in
-  FFmpeg's manuals) and whatever the author hid from readers (`aria-hidden="true"`, `hidden`,
-  `<noscript>`: Sphinx's "Please activate JavaScript to enable the search functionality");
+  FFmpeg's manuals) and whatever the author hid from readers (`aria-hidden="true"`, `hidden`);
 - the site's navigation: `<nav>` and the ARIA landmarks `navigation`, `search` and
   `contentinfo` (Sphinx's sidebars and "related" bars, copyright footers), DocBook's
   "Prev | Home | Next" bars, Texinfo's "Next: … Up: …" lines, a menu bar of links above the
@@ -21,8 +20,8 @@ from __future__ import annotations
 from lxml import html as lxml_html
 
 _PERMALINK_MARKS = frozenset({"¶", "#", "§", "🔗", "⚓"})
-_FURNITURE = (  # hidden from readers (a browser shows <noscript> only with scripts off), or
-    "//*[@aria-hidden='true'] | //*[@hidden] | //noscript"  # a Sphinx permalink
+_FURNITURE = (  # hidden from readers, or a Sphinx permalink
+    "//*[@aria-hidden='true'] | //*[@hidden]"
     " | //a[contains(concat(' ', normalize-space(@class), ' '), ' headerlink ')]"
 )
 _IN_PAGE_LINKS = "//a[starts-with(@href, '#')]"
