@@ -189,6 +189,7 @@ def answer_options(settings: Settings) -> AnswerOptions:
             rare_name_below=settings.rare_name_below,
             min_cited_coverage=settings.min_cited_coverage,
             min_supported=settings.min_supported,
+            unknown_options=settings.decline_unknown_options,
             require_citation=settings.require_citation,
         ),
     )

@@ -192,6 +192,11 @@ class Settings(BaseSettings):
         description="Decline a written answer when less than this share of its cited "
         "sentences is supported by the passage they cite; 0 turns it off.",
     )
+    decline_unknown_options: bool = Field(
+        True,
+        description="Decline a written answer that names, as code in its sentences, a "
+        "command-line option (`-c`, `--screenshot`) that no passage shown to the model contains.",
+    )
     require_citation: bool = Field(
         True,
         description="Decline a written answer that cites none of the passages (docent first "

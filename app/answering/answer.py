@@ -481,7 +481,7 @@ class Answerer:
         numbers = [c.number for c in citations]
         options = self.options.grounding
         grounding = after_generation(
-            evidence.query, evidence.grounding, passages, numbers, checked, options
+            evidence.query, evidence.grounding, passages, numbers, checked, options, final
         )
         answer = replace(answer, grounding=grounding)
         if grounding.reason:  # written, but not from the passages: withheld

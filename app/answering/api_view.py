@@ -65,6 +65,7 @@ def grounding_dict(grounding: Grounding | None) -> dict[str, Any] | None:
         "missing_terms": list((cited or grounding.subject).missing),
         "unknown_names": list(grounding.subject.unknown),
         "supported_share": None if grounding.supported is None else round(grounding.supported, 3),
+        "unknown_options": list(grounding.unknown_options),
     }
 
 

@@ -21,7 +21,8 @@ from dataclasses import dataclass, replace
 from functools import cache
 
 from app.answering.acronyms import acronyms, written_out
-from app.answering.support import Claim
+from app.answering.answer_text import segments
+from app.answering.support import Claim, code_names, named
 from ingest.sparse import terms, words
 from ingest.types import Passage
 
@@ -63,6 +64,7 @@ class GroundingOptions:
     rare_name_below: float = 0.0  # Zipf frequency under which an unused word is a name; 0: off
     min_cited_coverage: float = 0.0  # after, over the passages the answer cites
     min_supported: float = 0.0  # share of the answer's cited sentences that are supported
+    unknown_options: bool = False  # decline an answer naming an option no passage contains
     require_citation: bool = False
 
 
@@ -74,6 +76,7 @@ class Grounding:
     cited: Subject | None = None  # over the passages cited (None before generation)
     supported: float | None = None  # share of cited sentences supported
     reason: str = ""
+    unknown_options: tuple[str, ...] = ()  # options the answer names that no passage contains
 
 
 REASONS = {
@@ -83,6 +86,7 @@ REASONS = {
     "uncited": "the answer cites none of the passages",
     "unsupported": "the passages cited do not say what the answer says",
     "cited_off_subject": "the passages cited are not about what the question asks",
+    "unknown_option": "the answer names an option that none of the passages mentions",
 }
 
 
@@ -138,10 +142,12 @@ def after_generation(
     cited: Sequence[int],
     claims: Sequence[Claim],
     options: GroundingOptions,
+    text: str = "",
 ) -> Grounding:
-    """The check of a written answer citing passages `cited` (numbers from 1)."""
+    """The check of a written answer `text` citing passages `cited` (numbers from 1)."""
     cited_subject = subject(question, [passages[n - 1] for n in cited if 1 <= n <= len(passages)])
     supported = sum(c.supported for c in claims) / len(claims) if claims else None
+    unknown = unknown_options(text, passages) if options.unknown_options else ()
     reason = ""
     if options.require_citation and not cited:
         reason = "uncited"
@@ -149,7 +155,25 @@ def after_generation(
         reason = "unsupported"
     elif cited and cited_subject.coverage < options.min_cited_coverage:
         reason = "cited_off_subject"
-    return Grounding(earlier.subject, cited_subject, supported, reason)
+    elif unknown:
+        reason = "unknown_option"
+    return Grounding(earlier.subject, cited_subject, supported, reason, unknown)
+
+
+def unknown_options(text: str, passages: Sequence[Passage]) -> tuple[str, ...]:
+    """The command-line options the answer's sentences set as code (`-c`, `--continue`) that
+    no passage contains: an option the documents never mention is the model's invention or its
+    memory of another program ("wget -c" offered from curl's FAQ). Code blocks are not read:
+    their other words are the answer's own placeholders."""
+    shown = [p.text for p in passages]
+    found: dict[str, None] = {}
+    for segment in segments(text):
+        if segment.code:
+            continue
+        for name in sorted(code_names(text[segment.start : segment.end])):
+            if name.startswith("-") and not any(named(name, passage) for passage in shown):
+                found.setdefault(name, None)
+    return tuple(found)
 
 
 @cache

@@ -184,7 +184,7 @@ def _best_window(
     best: tuple[Span | None, float] = (None, 0.0)
     for start, end in windows:
         stretch = passage[start:end]
-        if not numbers <= _numbers(stretch) or not all(n in stretch for n in names):
+        if not numbers <= _numbers(stretch) or not all(named(n, stretch) for n in names):
             continue
         share = len(words & set(terms(stretch))) / len(words)
         if share > best[1] or (share == best[1] and best[0] and end - start < _len(best[0])):
@@ -205,6 +205,12 @@ def code_names(sentence: str) -> set[str]:
         else:
             names.update(p.split("=")[0] for p in parts if _OPTION.match(p))
     return names
+
+
+def named(name: str, text: str) -> bool:
+    """Whether `text` holds `name` as a whole token: `-c` is not in `--config`, `js` not in
+    `json`."""
+    return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text) is not None
 
 
 def _numbers(text: str) -> set[str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from app.answering.acronyms import expanded
 from app.answering.answer import Answerer, AnswerOptions, Done, Token
 from app.answering.api_view import answer_dict
-from app.answering.grounding import GroundingOptions, subject, subject_terms
+from app.answering.grounding import GroundingOptions, subject, subject_terms, unknown_options
 from app.answering.unknown_names import looks_like_a_name
 from app.generation.prompting import NOT_FOUND
 from app.services import Services
@@ -192,3 +192,27 @@ def test_names_are_rare_words_or_words_with_digits_in_any_inflection() -> None:
     assert looks_like_a_name("handbrake", 3.5) and looks_like_a_name("tmux", 3.5)
     assert not looks_like_a_name("photo", 3.5) and not looks_like_a_name("colouring", 3.5)
     assert not looks_like_a_name("scratch", 3.5)
+
+
+def test_an_answer_naming_an_option_no_passage_mentions_is_withheld_naming_it(
+    services: Services, generator: FakeGenerator, tmp_path: Path
+) -> None:
+    _ingest(services, tmp_path)
+    options = GroundingOptions(require_citation=True, unknown_options=True)
+    generator.enqueue(
+        "You may work remotely up to three days per week [1]. Book them with `--remote-days`."
+    )
+    answer = _strict(services, options).answer("How many days per week can I work remotely?")
+    assert answer.declined == "unknown_option" and answer.text == NOT_FOUND
+    assert answer.grounding is not None
+    assert answer_dict(answer)["grounding"]["unknown_options"] == ["--remote-days"]
+
+
+def test_options_in_code_blocks_and_options_the_passages_hold_pass() -> None:
+    shown = [passage("Resume with -C, follow redirects with --location, read --config.")]
+    text = (
+        "Use `-C -` to resume [1], and `--location` for redirects [1].\n\n"
+        "```\ncurl -C - --output file.iso https://example.org/file.iso\n```"
+    )
+    assert unknown_options(text, shown) == ()
+    assert unknown_options("Use `wget -c` to resume [1].", shown) == ("-c",)
