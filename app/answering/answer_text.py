@@ -79,6 +79,11 @@ def protected(text: str) -> list[tuple[int, int]]:
     return sorted(spans)
 
 
+def inline_code(text: str) -> list[str]:
+    """What the text's inline code spans hold, without their backticks."""
+    return [m.group(0).strip("`").strip() for m in _INLINE_CODE.finditer(text)]
+
+
 def _take(spans: list[tuple[int, int]], taken: bytearray, start: int, end: int) -> None:
     if end > start and not any(taken[start:end]):
         spans.append((start, end))

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from itertools import pairwise
 
-from app.answering.answer_text import edited, markers, markers_in, segments
+from app.answering.answer_text import edited, inline_code, markers, markers_in, segments
 from ingest.embed import Embedder
 from ingest.sparse import terms
 from ingest.types import Passage
@@ -33,7 +33,6 @@ _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)", re.MULTILINE)  # lines of lists
 _WORD = re.compile(r"\w+")
 _LABEL = re.compile(r"\s*(?:\d+[.)]|[-*+])?\s*(\*\*|__)[^*_]+\1\s*:?\s*")  # "1. **Prepare**:"
 _SOURCE_WORDS = {"source", "sources", "see", "p", "pp", "page", "pages", "section"}
-_INLINE_CODE = re.compile(r"`([^`\n]+)`")
 _OPTION = re.compile(r"--?[A-Za-z]")
 _CALL = re.compile(r"\(.*\)$")  # a call's arguments: `f(x)` is checked as `f`
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+")
@@ -197,7 +196,7 @@ def code_names(sentence: str) -> set[str]:
     `--resolve`), and the options in a longer one (`-print_format` of `-print_format json`).
     A longer span's other words are often the answer's own placeholders (`input.mp4`)."""
     names: set[str] = set()
-    for span in _INLINE_CODE.findall(sentence):
+    for span in inline_code(sentence):
         parts = span.split()
         if len(parts) == 1:  # `HISTCONTROL=ignoreboth`: each side; `find_all()`: the name
             word = _CALL.sub("", parts[0].strip("\"'"))
