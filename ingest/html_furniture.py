@@ -112,11 +112,21 @@ def _inside(element: lxml_html.HtmlElement, chosen: set[lxml_html.HtmlElement]) 
 
 def _is_contents_entry(heading: lxml_html.HtmlElement) -> bool:
     """A heading that is one link to another place in the page."""
-    links = heading.xpath(".//a[starts-with(@href, '#')]")
-    if len(links) != 1 or not _visible(heading) or _visible(links[0]) != _visible(heading):
+    link = _sole_link(heading, ".//a[starts-with(@href, '#')]")
+    if link is None:
         return False
-    own = {heading.get("id"), links[0].get("id"), links[0].get("name")}
-    return links[0].get("href", "")[1:] not in own
+    own = {heading.get("id"), link.get("id"), link.get("name")}
+    return link.get("href", "")[1:] not in own
+
+
+def _sole_link(
+    heading: lxml_html.HtmlElement, which: str = ".//a[@href]"
+) -> lxml_html.HtmlElement | None:
+    """The one link (of those `which` selects) that is the whole of the heading's text."""
+    links = heading.xpath(which)
+    if len(links) != 1 or not _visible(heading) or _visible(links[0]) != _visible(heading):
+        return None
+    return links[0]
 
 
 def _link_runs(tree: lxml_html.HtmlElement) -> list[lxml_html.HtmlElement]:
@@ -199,13 +209,10 @@ def _banner_to_text(tree: lxml_html.HtmlElement) -> bool:
     headings = list(tree.iter(*_HEADINGS))
     if len(headings) < 2:
         return False
-    first = headings[0]
-    links = first.xpath(".//a[@href]")
-    if len(links) != 1 or _visible(links[0]) != _visible(first) or not _visible(first):
+    link = _sole_link(headings[0])
+    if link is None or link.get("href", "").startswith("#"):
         return False
-    if links[0].get("href", "").startswith("#"):
-        return False
-    first.tag = "p"
+    headings[0].tag = "p"
     return True
 
 
