@@ -59,6 +59,11 @@ def test_plain_text_file(tmp_path: Path) -> None:
     assert all(e.text == e.text.strip() and e.text for e in document.elements)
 
 
+def _html_file(path: Path, page: str) -> Path:
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
 def test_html_heading_and_paragraph(tmp_path: Path) -> None:
     path = tmp_path / "page.html"
     path.write_text(
@@ -74,8 +79,8 @@ def test_html_heading_and_paragraph(tmp_path: Path) -> None:
 
 
 def test_html_permalink_marks_and_hidden_elements_are_not_read(tmp_path: Path) -> None:
-    page = tmp_path / "manual.html"
-    page.write_text(
+    page = _html_file(
+        tmp_path / "manual.html",
         "<html><body>"
         '<h1>The tutorial<a class="headerlink" href="#t" title="Link to this heading">¶</a></h1>'
         '<p>Run <code>make</code> first, then read the <a href="#install">install notes</a>.</p>'
@@ -84,7 +89,6 @@ def test_html_permalink_marks_and_hidden_elements_are_not_read(tmp_path: Path) -
         "<p>The synopsis, with words enough to be a paragraph.</p>"
         '<h2>Options<a href="#options">§</a></h2><p hidden>Not shown.</p>'
         "<p>Every option, one by one.</p></body></html>",
-        encoding="utf-8",
     )
     elements = parse_file(page).elements
     titles = [e.text for e in elements if e.kind == "Title"]
@@ -95,8 +99,8 @@ def test_html_permalink_marks_and_hidden_elements_are_not_read(tmp_path: Path) -
 
 
 def test_a_sphinx_page_is_read_from_its_main_content(tmp_path: Path) -> None:
-    page = tmp_path / "install.html"
-    page.write_text(
+    page = _html_file(
+        tmp_path / "install.html",
         "<html><head><title>Installing — Frobnicator 2.1 documentation</title></head><body>"
         '<div class="related" role="navigation"><h3>Navigation</h3>'
         '<ul><li><a href="genindex.html">index</a></li><li>Frobnicator 2.1 »</li></ul></div>'
@@ -108,7 +112,6 @@ def test_a_sphinx_page_is_read_from_its_main_content(tmp_path: Path) -> None:
         "</div></div>"
         '<div class="footer" role="contentinfo">© Copyright 2024. Created using Sphinx.</div>'
         "</body></html>",
-        encoding="utf-8",
     )
     document = parse_file(page)
     assert document.title == "Installing"
@@ -119,8 +122,8 @@ def test_a_sphinx_page_is_read_from_its_main_content(tmp_path: Path) -> None:
 
 
 def test_navigation_bars_are_not_read_where_no_main_content_is_marked(tmp_path: Path) -> None:
-    page = tmp_path / "ch2.html"
-    page.write_text(
+    page = _html_file(
+        tmp_path / "ch2.html",
         '<html><body><div class="navheader"><table><tr><td><a href="ch1.html">Prev</a></td>'
         '<td><a href="ch3.html">Next</a></td></tr></table></div>'
         '<div class="chapter"><h2>Chapter 2. apt-get</h2>'
@@ -128,7 +131,6 @@ def test_navigation_bars_are_not_read_where_no_main_content_is_marked(tmp_path: 
         '<nav><a href="index.html">Home</a></nav>'
         '<div class="navfooter"><table><tr><td>Chapter 1. General</td><td>Home</td>'
         "</tr></table></div></body></html>",
-        encoding="utf-8",
     )
     document = parse_file(page)
     assert document.title == "Chapter 2. apt-get"
@@ -139,8 +141,8 @@ def test_navigation_bars_are_not_read_where_no_main_content_is_marked(tmp_path: 
 
 
 def test_a_pages_own_table_of_contents_is_not_read(tmp_path: Path) -> None:
-    page = tmp_path / "faq.html"
-    page.write_text(
+    page = _html_file(
+        tmp_path / "faq.html",
         "<html><body><h1>Frobnicator FAQ</h1>"
         '<div class="toc-box"><h2>Table of Contents</h2><ul>'
         '<li><a href="#install">1 Installing</a><ul><li><a href="#root">1.1 As root</a></li>'
@@ -151,7 +153,6 @@ def test_a_pages_own_table_of_contents_is_not_read(tmp_path: Path) -> None:
         '<h2 id="install">1 Installing</h2><p>Run the <a href="#root">installer</a> as root.</p>'
         '<h3 id="root"><a href="#root">1.1 As root</a></h3><p>Use sudo.</p>'
         '<h2 id="use">2 Using</h2><p id="q1">Q1. Why? Because.</p></body></html>',
-        encoding="utf-8",
     )
     elements = parse_file(page).elements
     assert [e.text for e in elements] == [
@@ -169,15 +170,14 @@ def test_a_pages_own_table_of_contents_is_not_read(tmp_path: Path) -> None:
 def test_a_menu_bar_above_the_text_is_not_read_and_the_page_title_names_the_page(
     tmp_path: Path,
 ) -> None:
-    page = tmp_path / "lang_createtable.html"
-    page.write_text(
+    page = _html_file(
+        tmp_path / "lang_createtable.html",
         "<html><head><title>CREATE TABLE</title></head><body>"
         '<div class="nosearch"><a href="index.html"><img alt="Frob"></a><div class="menu">'
         '<a href="index.html">Home</a> <a href="about.html">About</a> '
         '<a href="docs.html">Documentation</a> <a href="download.html">Download</a></div></div>'
         "<p>The CREATE TABLE command makes a new table. See <a href='x.html'>x</a>.</p>"
         "<h2>Syntax</h2><p>CREATE TABLE name (columns).</p></body></html>",
-        encoding="utf-8",
     )
     document = parse_file(page)
     assert document.title == "CREATE TABLE"
@@ -191,15 +191,14 @@ def test_a_menu_bar_above_the_text_is_not_read_and_the_page_title_names_the_page
 def test_next_and_previous_lines_and_a_site_banner_are_not_the_pages_text(
     tmp_path: Path,
 ) -> None:
-    page = tmp_path / "Vectors.html"
-    page.write_text(
+    page = _html_file(
+        tmp_path / "Vectors.html",
         '<html><body><h1><a href="index.html">Frob documentation</a></h1>'
         '<div class="header"><p>Next: <a href="Lists.html" rel="next">Lists</a>, '
         'Up: <a href="index.html" rel="up">Top</a></p></div>'
         "<h2>2.1 Vectors</h2><p>A vector holds values of one type.</p>"
         '<p>See <a href="Lists.html" rel="next">lists</a> and <a href="index.html" rel="up">'
         "the top</a> for the other kinds of objects you can build.</p></body></html>",
-        encoding="utf-8",
     )
     document = parse_file(page)
     assert [(e.kind == "Title", e.text) for e in document.elements] == [
@@ -492,8 +491,8 @@ def test_ligatures_and_typeset_minus_signs_are_read_as_the_letters_typed(tmp_pat
 
 
 def test_a_reference_manuals_entries_head_their_descriptions(tmp_path: Path) -> None:
-    page = tmp_path / "frob.html"
-    page.write_text(
+    page = _html_file(
+        tmp_path / "frob.html",
         '<html><body><div class="body" role="main"><h1>frob — Frobnicate things</h1>'
         "<h2>Functions</h2>"
         '<dl class="py function"><dt class="sig sig-object py" id="frob.spin">'
@@ -501,7 +500,6 @@ def test_a_reference_manuals_entries_head_their_descriptions(tmp_path: Path) -> 
         "<dd><p>Spin the frob n times.</p></dd></dl>"
         '<dl class="glossary"><dt id="term-frob">frob</dt><dd><p>A thing.</p></dd></dl>'
         "</div></body></html>",
-        encoding="utf-8",
     )
     elements = parse_file(page).elements
     assert [(e.text, e.kind == "Title") for e in elements] == [
@@ -517,15 +515,14 @@ def test_a_reference_manuals_entries_head_their_descriptions(tmp_path: Path) -> 
 
 
 def test_contents_that_link_to_the_page_by_its_file_name_are_not_read(tmp_path: Path) -> None:
-    page = tmp_path / "ch3.html"
-    page.write_text(
+    page = _html_file(
+        tmp_path / "ch3.html",
         '<html><body><h1>Chapter 3. Frobbing</h1><div class="toc"><p><b>Table of Contents</b></p>'
         '<dl class="toc"><dt><a href="ch3.html#s3.1">3.1. Spinning</a></dt>'
         '<dt><a href="ch3.html#s3.2">3.2. Stopping</a></dt>'
         '<dt><a href="ch3.html#s3.3">3.3. Starting</a></dt></dl></div>'
         '<h2 id="s3.1">3.1. Spinning</h2><p>Spin it. See <a href="ch4.html#s4.1">4.1</a>.</p>'
         "</body></html>",
-        encoding="utf-8",
     )
     assert [e.text for e in parse_file(page).elements] == [
         "Chapter 3. Frobbing",
