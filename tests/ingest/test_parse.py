@@ -11,6 +11,7 @@ import docx
 import pytest
 from fpdf import FPDF
 
+from ingest.chunk import heading_paths
 from ingest.parse import (
     ParseError,
     UnsupportedFormat,
@@ -477,6 +478,49 @@ def test_a_plain_text_faq_entry_is_headed_by_its_question(tmp_path: Path) -> Non
     assert "3.8 How do I tell curl to follow HTTP redirects?" in titles
     assert "Why is the sky blue?" in titles
     assert not [t for t in titles if "://" in t]  # commands are text, not headings
+
+
+def test_a_plain_text_faq_entry_starting_in_lower_case_heads_its_answer(tmp_path: Path) -> None:
+    path = tmp_path / "FAQ.txt"
+    path.write_text(
+        "FAQ\n\n"
+        "  4.19 Why does curl not notice an unplugged cable?\n\n"
+        "  Unplugging a cable is not an error situation for TCP.\n\n"
+        "  4.20 curl does not return error for HTTP non-200 responses\n\n"
+        "  Correct. Unless you use -f (--fail).\n"
+    )
+
+    elements = parse_file(path).elements
+    paths = dict(zip([e.text for e in elements], heading_paths(elements), strict=True))
+
+    assert paths["Correct. Unless you use -f (--fail)."][-1] == (
+        "4.20 curl does not return error for HTTP non-200 responses"
+    )
+
+
+def test_a_guessed_title_inside_a_numbered_entry_stays_inside_it(tmp_path: Path) -> None:
+    path = tmp_path / "FAQ.txt"
+    path.write_text(
+        "FAQ\n\n"
+        "  3.21 Why do I get certificate problems?\n\n"
+        "  There are several kinds of certificates.\n\n"
+        "  SERVER CERTIFICATE\n\n"
+        "  The server sends one to prove who it is.\n\n"
+        "  3.22 Can I use the library in a GPL program?\n\n"
+        "  Yes\n\n"
+        "  The licence allows it.\n"
+    )
+
+    elements = parse_file(path).elements
+    paths = dict(zip([e.text for e in elements], heading_paths(elements), strict=True))
+
+    assert paths["The server sends one to prove who it is."] == (
+        "FAQ",
+        "3.21 Why do I get certificate problems?",
+        "SERVER CERTIFICATE",
+    )
+    assert paths["The licence allows it."][-1] == "3.22 Can I use the library in a GPL program?"
+    assert not next(e for e in elements if e.text == "Yes").is_heading
 
 
 def test_ligatures_and_typeset_minus_signs_are_read_as_the_letters_typed(tmp_path: Path) -> None:
