@@ -195,7 +195,8 @@ class Settings(BaseSettings):
     decline_unknown_options: bool = Field(
         True,
         description="Decline a written answer that names, as code in its sentences, a "
-        "command-line option (`-c`, `--screenshot`) that no passage shown to the model contains.",
+        "command-line option (`-c`, `--screenshot`), or a setting after a command the passages "
+        "use (`fontsize` of `set fontsize 14`), that no passage shown to the model contains.",
     )
     require_citation: bool = Field(
         True,

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 
 from app.answering.acronyms import acronyms, written_out
-from app.answering.answer_text import segments
+from app.answering.answer_text import inline_code, segments
 from app.answering.support import Claim, code_names, named
 from ingest.sparse import terms, words
 from ingest.types import Passage
@@ -36,6 +36,8 @@ thing things someone something anyone anything help example examples difference 
 possibl instead also still else ever every again like want wants wanted correct right best good
 doesn't don't isn't can't won't aren't didn't actual actually meant purpose
 there here it its able try tried run running version"""
+
+_SHORT_COMMAND = 3  # words in a code span read as a command and its settings
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ REASONS = {
     "uncited": "the answer cites none of the passages",
     "unsupported": "the passages cited do not say what the answer says",
     "cited_off_subject": "the passages cited are not about what the question asks",
-    "unknown_option": "the answer names an option that none of the passages mentions",
+    "unknown_option": "the answer names an option or setting that none of the passages mentions",
 }
 
 
@@ -161,19 +163,40 @@ def after_generation(
 
 
 def unknown_options(text: str, passages: Sequence[Passage]) -> tuple[str, ...]:
-    """The command-line options the answer's sentences set as code (`-c`, `--continue`) that
-    no passage contains: an option the documents never mention is the model's invention or its
-    memory of another program ("wget -c" offered from curl's FAQ). Code blocks are not read:
-    their other words are the answer's own placeholders."""
+    """The command-line options and settings the answer's sentences set as code that no
+    passage contains: an option the documents never mention (`-c`, `--continue`) is the
+    model's invention or its memory of another program ("wget -c" offered from curl's FAQ),
+    and so is a word the documents never use after a command they do use (`set fontsize 14`
+    offered from a page that documents `set`). Code blocks are not read: their other words
+    are the answer's own placeholders, and so are the later words of longer spans."""
     shown = [p.text for p in passages]
     found: dict[str, None] = {}
     for segment in segments(text):
         if segment.code:
             continue
-        for name in sorted(code_names(text[segment.start : segment.end])):
-            if name.startswith("-") and not any(named(name, passage) for passage in shown):
+        sentence = text[segment.start : segment.end]
+        options = [name for name in sorted(code_names(sentence)) if name.startswith("-")]
+        for name in options + _setting_words(sentence, shown):
+            if not any(named(name, passage) for passage in shown):
                 found.setdefault(name, None)
     return tuple(found)
+
+
+def _setting_words(sentence: str, shown: Sequence[str]) -> list[str]:
+    """The later words of each short command in `sentence` (`set fontsize 14`: "fontsize")
+    whose first word a passage names, numbers aside."""
+    words: list[str] = []
+    for span in inline_code(sentence):
+        parts = span.split()
+        if not 2 <= len(parts) <= _SHORT_COMMAND or not all(map(_plain_word, parts)):
+            continue
+        if any(named(parts[0], passage) for passage in shown):
+            words.extend(p for p in parts[1:] if not p.isdigit())
+    return words
+
+
+def _plain_word(part: str) -> bool:
+    return part.isdigit() or part.isidentifier()
 
 
 @cache

@@ -216,3 +216,15 @@ def test_options_in_code_blocks_and_options_the_passages_hold_pass() -> None:
     )
     assert unknown_options(text, shown) == ()
     assert unknown_options("Use `wget -c` to resume [1].", shown) == ("-c",)
+
+
+def test_a_setting_no_passage_names_after_a_documented_command_is_unknown() -> None:
+    shown = [passage("Use set tabsize 8 in your nanorc; set autoindent indents new lines.")]
+
+    assert unknown_options("Add `set fontsize 14` to your nanorc [1].", shown) == ("fontsize",)
+    assert unknown_options("Add `set tabsize 4` to your nanorc [1].", shown) == ()
+    # a command the passages never name is not judged (`sudo`, `pip` are the model's own)
+    assert unknown_options("Run `pip install frob` first [1].", shown) == ()
+    # a placeholder in a longer span or a code block is not a setting
+    assert unknown_options("Run `set tabsize 4 for myfile.txt` [1].", shown) == ()
+    assert unknown_options("Like this [1]:\n\n```\nset fontsize 14\n```", shown) == ()
