@@ -4,10 +4,10 @@ A question about another product ("aria2c", "HandBrake", "tmux") or another rele
 7.0") names something that no document uses anywhere. Its other words are ordinary ones the
 passages share ("download", "video", "window"), so the share of the subject the passages name
 says little; the unknown name says it plainly. An answerable question can use words the
-documents never do too, but those are ordinary English ("scratch", "photo", "colour"): a word
-counts as a name only when it is also rare in general English (wordfreq's Zipf scale: about 3
-per billion words and below is jargon and names, 4 and above is everyday vocabulary) or holds a
-digit (a version, a year).
+documents never do too, but those are ordinary English ("scratch", "photo", "colour", and
+"misbehave": an everyday word behind an everyday prefix): a word counts as a name only when it
+is also rare in general English (wordfreq's Zipf scale: about 3 per billion words and below is
+jargon and names, 4 and above is everyday vocabulary) or holds a digit (a version, a year).
 
 Whether the knowledge base uses a word is asked of its keyword index: one keyword query per
 candidate, inside the asker's access, so a word that only documents they may not read contain
@@ -27,6 +27,8 @@ from ingest.types import SparseVector
 
 # endings tried off an inflected word, so "colouring" is judged as "colour"
 _ENDINGS = ("ing", "es", "ed", "s")
+# prefixes that make an everyday word of an everyday word ("misbehave", "unplugged")
+_PREFIXES = ("mis", "un", "re", "dis", "non", "pre")
 _DIGIT = re.compile(r"\d")
 
 
@@ -58,8 +60,17 @@ def _used(store: VectorStore, term: str, access: Access, vector: list[float]) ->
 
 
 def _forms(word: str) -> Sequence[str]:
-    stems = [word[: -len(e)] for e in _ENDINGS if word.endswith(e) and len(word) - len(e) >= 3]
-    return [word, *stems]
+    """The word, without an ending, and (a plain word) without a prefix: "misbehaving" is
+    judged as "behaving" too."""
+    bases = [word]
+    if word.isalpha():
+        bases += [
+            word[len(p) :] for p in _PREFIXES if word.startswith(p) and len(word) > len(p) + 3
+        ]
+    stems = [
+        b[: -len(e)] for b in bases for e in _ENDINGS if b.endswith(e) and len(b) - len(e) >= 3
+    ]
+    return [*bases, *stems]
 
 
 @cache

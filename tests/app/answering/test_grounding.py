@@ -192,6 +192,9 @@ def test_names_are_rare_words_or_words_with_digits_in_any_inflection() -> None:
     assert looks_like_a_name("handbrake", 3.5) and looks_like_a_name("tmux", 3.5)
     assert not looks_like_a_name("photo", 3.5) and not looks_like_a_name("colouring", 3.5)
     assert not looks_like_a_name("scratch", 3.5)
+    # an everyday word behind an everyday prefix is vocabulary; a product's name is not
+    assert not looks_like_a_name("misbehave", 3.5) and not looks_like_a_name("misbehaving", 3.5)
+    assert looks_like_a_name("unattended-upgrades", 3.5) and looks_like_a_name("rsync", 3.5)
 
 
 def test_an_answer_naming_an_option_no_passage_mentions_is_withheld_naming_it(
