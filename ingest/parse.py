@@ -453,4 +453,7 @@ def _html_title(path: Path) -> str | None:
 
 
 def _file_title(path: Path) -> str:
-    return path.stem.replace("-", " ").replace("_", " ").strip().capitalize()
+    """The file's name as a title: "meeting-notes" reads "Meeting notes"; a name with capitals
+    keeps them ("FAQ", "README.Debian", "fetchmail-FAQ")."""
+    name = path.stem.replace("-", " ").replace("_", " ").strip()
+    return name.capitalize() if name.islower() else name[:1].upper() + name[1:]

@@ -51,7 +51,8 @@ log = logging.getLogger(__name__)
 PARSER_VERSION = "10"  # 4: OCR, pages; 5: ligatures, minus signs; 6: HTML permalink marks;
 # 7: HTML navigation; 8: PDF running titles, code-shaped titles, manual pages named, HTML
 # menu bars and <title>; 9: underlined plain-text titles, Sphinx entries as headings;
-# 10: lower-case numbered entries, guessed titles kept inside the entry above them
+# 10: lower-case numbered entries, guessed titles kept inside the entry above them, file
+# names keep their capitals as titles
 CHUNKER_VERSION = "2"
 
 Status = Literal["new", "updated", "unchanged", "moved", "removed", "failed", "skipped"]

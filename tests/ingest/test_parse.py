@@ -57,6 +57,9 @@ def test_plain_text_file(tmp_path: Path) -> None:
     text = " ".join(e.text for e in document.elements)
     assert "quarterly review" in text and "committee approved" in text
     assert document.title == "Meeting notes"  # from the file name: no heading first
+    faq = tmp_path / "fetchmail-FAQ.txt"
+    faq.write_text("The answers come after the questions.\n")
+    assert parse_file(faq).title == "Fetchmail FAQ"  # an acronym keeps its capitals
     assert all(e.text == e.text.strip() and e.text for e in document.elements)
 
 
