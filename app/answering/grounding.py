@@ -23,6 +23,7 @@ from functools import cache
 from app.answering.acronyms import acronyms, written_out
 from app.answering.answer_text import inline_code, segments
 from app.answering.support import Claim, code_names, named
+from app.answering.unknown_names import DEFAULT_RARE_BELOW, looks_like_a_name
 from ingest.sparse import terms, words
 from ingest.types import Passage
 
@@ -149,7 +150,9 @@ def after_generation(
     """The check of a written answer `text` citing passages `cited` (numbers from 1)."""
     cited_subject = subject(question, [passages[n - 1] for n in cited if 1 <= n <= len(passages)])
     supported = sum(c.supported for c in claims) / len(claims) if claims else None
-    unknown = unknown_options(text, passages) if options.unknown_options else ()
+    unknown = (
+        unknown_options(text, passages, options.rare_name_below) if options.unknown_options else ()
+    )
     reason = ""
     if options.require_citation and not cited:
         reason = "uncited"
@@ -162,13 +165,17 @@ def after_generation(
     return Grounding(earlier.subject, cited_subject, supported, reason, unknown)
 
 
-def unknown_options(text: str, passages: Sequence[Passage]) -> tuple[str, ...]:
+def unknown_options(
+    text: str, passages: Sequence[Passage], rare_below: float = DEFAULT_RARE_BELOW
+) -> tuple[str, ...]:
     """The command-line options and settings the answer's sentences set as code that no
     passage contains: an option the documents never mention (`-c`, `--continue`) is the
     model's invention or its memory of another program ("wget -c" offered from curl's FAQ),
-    and so is a word the documents never use after a command they do use (`set fontsize 14`
-    offered from a page that documents `set`). Code blocks are not read: their other words
-    are the answer's own placeholders, and so are the later words of longer spans."""
+    and so is a name the documents never use after a command they do use (`set fontsize 14`
+    offered from a page that documents `set`; a name as `app.answering.unknown_names` judges
+    one, rarer in English than `rare_below`, so `git stash pop` is not read for it). Code
+    blocks are not read: their other words are the answer's own placeholders, and so are the
+    later words of longer spans."""
     shown = [p.text for p in passages]
     found: dict[str, None] = {}
     for segment in segments(text):
@@ -176,22 +183,24 @@ def unknown_options(text: str, passages: Sequence[Passage]) -> tuple[str, ...]:
             continue
         sentence = text[segment.start : segment.end]
         options = [name for name in sorted(code_names(sentence)) if name.startswith("-")]
-        for name in options + _setting_words(sentence, shown):
+        for name in options + _setting_words(sentence, shown, rare_below):
             if not any(named(name, passage) for passage in shown):
                 found.setdefault(name, None)
     return tuple(found)
 
 
-def _setting_words(sentence: str, shown: Sequence[str]) -> list[str]:
-    """The later words of each short command in `sentence` (`set fontsize 14`: "fontsize")
-    whose first word a passage names, numbers aside."""
+def _setting_words(sentence: str, shown: Sequence[str], rare_below: float) -> list[str]:
+    """The later words that look like names in each short command in `sentence` (`set
+    fontsize 14`: "fontsize") whose first word a passage names."""
     words: list[str] = []
     for span in inline_code(sentence):
         parts = span.split()
         if not 2 <= len(parts) <= _SHORT_COMMAND or not all(map(_plain_word, parts)):
             continue
         if any(named(parts[0], passage) for passage in shown):
-            words.extend(p for p in parts[1:] if not p.isdigit())
+            words.extend(
+                p for p in parts[1:] if not p.isdigit() and looks_like_a_name(p, rare_below)
+            )
     return words
 
 

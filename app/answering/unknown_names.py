@@ -30,6 +30,7 @@ _ENDINGS = ("ing", "es", "ed", "s")
 # prefixes that make an everyday word of an everyday word ("misbehave", "unplugged")
 _PREFIXES = ("mis", "un", "re", "dis", "non", "pre")
 _DIGIT = re.compile(r"\d")
+DEFAULT_RARE_BELOW = 3.5  # Zipf: about 3 uses per billion words (DOCENT_RARE_NAME_BELOW)
 
 
 def looks_like_a_name(word: str, rare_below: float) -> bool:

@@ -226,6 +226,8 @@ def test_a_setting_no_passage_names_after_a_documented_command_is_unknown() -> N
 
     assert unknown_options("Add `set fontsize 14` to your nanorc [1].", shown) == ("fontsize",)
     assert unknown_options("Add `set tabsize 4` to your nanorc [1].", shown) == ()
+    # an everyday word after the command is not judged: only names are
+    assert unknown_options("Then `set autoindent off` [1].", shown) == ()
     # a command the passages never name is not judged (`sudo`, `pip` are the model's own)
     assert unknown_options("Run `pip install frob` first [1].", shown) == ()
     # a placeholder in a longer span or a code block is not a setting
