@@ -31,6 +31,7 @@ WORDS_SUFFICE = 0.8  # a sentence this much of whose words (and all numbers) one
 # 48/50 with the meaning check on every sentence; wrong claims passing 27/43 against 25/43)
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)", re.MULTILINE)  # lines of lists count too
 _WORD = re.compile(r"\w+")
+_DIGITS = re.compile(r"\d")
 _LABEL = re.compile(r"\s*(?:\d+[.)]|[-*+])?\s*(\*\*|__)[^*_]+\1\s*:?\s*")  # "1. **Prepare**:"
 _SOURCE_WORDS = {"source", "sources", "see", "p", "pp", "page", "pages", "section"}
 _OPTION = re.compile(r"--?[A-Za-z]")
@@ -92,16 +93,23 @@ def cited_sentences(text: str) -> Iterator[tuple[str, tuple[int, ...]]]:
 
 def states_nothing(sentence: str, cited: Sequence[Passage]) -> bool:
     """A cited line that asserts no fact: markers alone ("[1]" on a line of its own), a list
-    item's bold label ("1. **Prepare the disc**:"), or the name of the source it cites, as the
-    model's own source list writes it ("[2] Bash manual, p. 86"). Flagging these as unconfirmed
-    statements would flag the layout of a correct answer."""
+    item's bold label ("1. **Prepare the disc**:"), a lead-in that announces what follows it
+    ("To repair it, follow these steps:", with no code or number of its own: the steps are the
+    claims), or the name of the source it cites, as the model's own source list writes it
+    ("[2] Bash manual, p. 86"). Flagging these as unconfirmed statements would flag the layout
+    of a correct answer."""
     words = _WORD.findall(sentence.lower())
-    if not words or _LABEL.fullmatch(sentence):
+    if not words or _LABEL.fullmatch(sentence) or _lead_in(sentence):
         return True
     names = {w for p in cited for w in _WORD.findall(f"{p.title} {p.location}".lower())}
     paged = any(p.page_start is not None for p in cited)  # "pp. 2–3" of a page range
     said = {w for w in words if not (paged and w.isdigit())}
     return said <= names | _SOURCE_WORDS
+
+
+def _lead_in(sentence: str) -> bool:
+    text = sentence.rstrip()
+    return text.endswith(":") and not inline_code(text) and not _DIGITS.search(text)
 
 
 def _check(sentence: str, numbers: tuple[int, ...], passages: Sequence[Passage]) -> Claim:

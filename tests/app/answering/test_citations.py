@@ -139,6 +139,23 @@ def test_lines_that_state_nothing_are_not_claims() -> None:
     assert [(c.number, c.supported) for c in citations] == [(2, True)]
 
 
+def test_a_lead_in_announcing_a_list_is_not_a_claim_but_its_items_are() -> None:
+    manual = passage_with("To claim the per-diem, fill in form T1. Attach the receipts.", "Manual")
+    text = (
+        "To claim the per-diem, follow these steps [1]:\n\n"
+        "1. Fill in form T1 [1].\n"
+        "2. Attach the receipts [1].\n\n"
+        "The form to use is this one: [1]\n\n"
+        "Use the `T2` form for hotels: [1]"
+    )
+    _, _, claims = resolve(text, [manual])
+    assert [c.sentence for c in claims] == [
+        "1. Fill in form T1.",
+        "2. Attach the receipts.",
+        "Use the `T2` form for hotels:",  # a lead-in that names something is still checked
+    ]
+
+
 def test_a_sentence_with_words_beyond_the_sources_name_is_still_checked() -> None:
     manual = passage_with("The per-diem for domestic travel is 45 EUR.", "Travel Manual", page=86)
     _, _, claims = resolve("The Travel Manual covers hotels [1].", [manual])
