@@ -33,7 +33,15 @@ _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)", re.MULTILINE)  # lines of lists
 _WORD = re.compile(r"\w+")
 _DIGITS = re.compile(r"\d")
 _LABEL = re.compile(r"\s*(?:\d+[.)]|[-*+])?\s*(\*\*|__)[^*_]+\1\s*:?\s*")  # "1. **Prepare**:"
-_SOURCE_WORDS = {"source", "sources", "see", "p", "pp", "page", "pages", "section"}
+_SOURCE_WORDS = frozenset(  # the words of a source list or of a pointer to a source
+    re.split(
+        r"\s+",
+        "source sources see p pp page pages section sections chapter document documentation"
+        " this that these it is are be can you in the of a an on for to and under from more"
+        " found find described explained documented mentioned listed given provided"
+        " information details refer",
+    )
+)
 _OPTION = re.compile(r"--?[A-Za-z]")
 _CALL = re.compile(r"\(.*\)$")  # a call's arguments: `f(x)` is checked as `f`
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+")
@@ -96,12 +104,14 @@ def states_nothing(sentence: str, cited: Sequence[Passage]) -> bool:
     item's bold label ("1. **Prepare the disc**:"), a lead-in that announces what follows it
     ("To repair it, follow these steps:", with no code or number of its own: the steps are the
     claims), or the name of the source it cites, as the model's own source list writes it
-    ("[2] Bash manual, p. 86"). Flagging these as unconfirmed statements would flag the layout
-    of a correct answer."""
+    ("[2] Bash manual, p. 86") or as a pointer to it ("This is described in the section 8.3
+    Rebinding Keys."). Flagging these as unconfirmed statements would flag the layout of a
+    correct answer."""
     words = _WORD.findall(sentence.lower())
     if not words or _LABEL.fullmatch(sentence) or _lead_in(sentence):
         return True
-    names = {w for p in cited for w in _WORD.findall(f"{p.title} {p.location}".lower())}
+    named = " ".join(" ".join((p.title, p.location, *p.headings)) for p in cited)
+    names = set(_WORD.findall(named.lower()))
     paged = any(p.page_start is not None for p in cited)  # "pp. 2–3" of a page range
     said = {w for w in words if not (paged and w.isdigit())}
     return said <= names | _SOURCE_WORDS

@@ -129,7 +129,8 @@ def test_lines_that_state_nothing_are_not_claims() -> None:
         "The per-diem for domestic travel is 45 EUR [2].\n\n"
         "[2]\n\n"
         "Sources:\n"
-        "[2] Travel Manual, p. 86"
+        "[2] Travel Manual, p. 86\n\n"
+        "More details are given in the section Section of the Travel Manual [2]."
     )
     final, citations, claims = resolve(text, [REMOTE, manual])
     assert final == text  # the markers stay where the model put them
