@@ -39,7 +39,7 @@ _SOURCE_WORDS = frozenset(  # the words of a source list or of a pointer to a so
         "source sources see p pp page pages section sections chapter document documentation"
         " this that these it is are be can you in the of a an on for to and under from more"
         " found find described explained documented mentioned listed given provided"
-        " information details refer",
+        " information details refer location located",
     )
 )
 _OPTION = re.compile(r"--?[A-Za-z]")
