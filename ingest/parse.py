@@ -41,6 +41,7 @@ _TABLE_KINDS = frozenset({"Table"})
 _MAX_HEADING = 160
 _NUMBERED_ENTRY = re.compile(r"^\s*(\d+(?:\.\d+)+)\.?\s+[A-Z`'\"(]")  # "3.8 How do I …"
 _NUMBERED_LINE = re.compile(r"^\s*(\d+(?:\.\d+)+)\.?\s+\S")  # "4.20 curl does not …" too
+_CHAPTER = re.compile(r"(?:chapter|part|appendix)\s+\w+|\d+\.?\s+[A-Z]", re.IGNORECASE)
 _QUESTION_DEPTH = 9  # an unnumbered question sits below any numbered section
 _NOT_A_PDF_HEADING = re.compile(r"://|^[-−$#>]|[{}=|;\[\]]|[.,:]$")  # code, options, sentences
 _NOT_A_HEADING = re.compile(r"://|[.:;,]$|^[a-z-]|^\S+\s+-{1,2}\w|^[$#>] |[{}=|]")
@@ -182,7 +183,8 @@ def _plain_text_headings(pieces: list[_Piece], underlined: dict[str, int]) -> li
     is a heading when an entry numbered beside it ("4.19 …") is one, and a guessed title right
     under a numbered or underlined heading, with no text between ("6.1 Can I …?" then "Yes"),
     is that entry's text; further down, it labels a part of that entry ("CLIENT CERTIFICATE"
-    inside "3.21 …"): it is placed under the entry, never above the entries that follow."""
+    inside "3.21 …"): it is placed under the entry, never above the entries that follow,
+    unless it opens a chapter ("Chapter 2. Installing", "2. Installing")."""
     siblings = _numbered_parents(pieces)
     result: list[_Piece] = []
     for piece in pieces:
@@ -201,6 +203,8 @@ def _plain_text_headings(pieces: list[_Piece], underlined: dict[str, int]) -> li
             result.append(replace(piece, kind="Title", depth=_QUESTION_DEPTH))
         elif piece.kind == "Title" and (_NOT_A_HEADING.search(text) or _right_under(result)):
             result.append(replace(piece, kind=_PLAIN_KIND, depth=None))
+        elif piece.kind == "Title" and _CHAPTER.match(text):
+            result.append(replace(piece, depth=0))
         elif piece.kind == "Title" and (placed := _last_placed_depth(result)) is not None:
             result.append(replace(piece, depth=placed + 1))
         else:

@@ -511,7 +511,10 @@ def test_a_guessed_title_inside_a_numbered_entry_stays_inside_it(tmp_path: Path)
         "  The server sends one to prove who it is.\n\n"
         "  3.22 Can I use the library in a GPL program?\n\n"
         "  Yes\n\n"
-        "  The licence allows it.\n"
+        "  The licence allows it.\n\n"
+        "Chapter 4. Running\n\n"
+        "  4.1 Why does it stop?\n\n"
+        "  It runs out of input.\n"
     )
 
     elements = parse_file(path).elements
@@ -524,6 +527,7 @@ def test_a_guessed_title_inside_a_numbered_entry_stays_inside_it(tmp_path: Path)
     )
     assert paths["The licence allows it."][-1] == "3.22 Can I use the library in a GPL program?"
     assert not next(e for e in elements if e.text == "Yes").is_heading
+    assert paths["It runs out of input."] == ("Chapter 4. Running", "4.1 Why does it stop?")
 
 
 def test_ligatures_and_typeset_minus_signs_are_read_as_the_letters_typed(tmp_path: Path) -> None:
