@@ -22,7 +22,7 @@ from functools import cache
 
 from app.answering.acronyms import acronyms, written_out
 from app.answering.answer_text import inline_code, segments
-from app.answering.support import Claim, code_names, named
+from app.answering.support import Claim, code_names, named, without_outline_numbers
 from app.answering.unknown_names import DEFAULT_RARE_BELOW, looks_like_a_name
 from ingest.sparse import terms, words
 from ingest.types import Passage
@@ -95,7 +95,7 @@ REASONS = {
 
 def subject(question: str, passages: Sequence[Passage]) -> Subject:
     wanted = subject_terms(question)
-    texts = [" ".join((p.title, *p.headings, p.text)) for p in passages]
+    texts = [without_outline_numbers("\n".join((p.title, *p.headings, p.text))) for p in passages]
     named: set[str] = set()
     for text in texts:
         named.update(terms(text))

@@ -32,6 +32,7 @@ WORDS_SUFFICE = 0.8  # a sentence this much of whose words (and all numbers) one
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)", re.MULTILINE)  # lines of lists count too
 _WORD = re.compile(r"\w+")
 _DIGITS = re.compile(r"\d")
+_OUTLINE_NUMBER = re.compile(r"^[ \t]*(?:[-*+][ \t]+)?\d+\.(?:\d+\.?)*(?=[ \t])", re.MULTILINE)
 _LABEL = re.compile(r"\s*(?:\d+[.)]|[-*+])?\s*(\*\*|__)[^*_]+\1\s*:?\s*")  # "1. **Prepare**:"
 _SOURCE_WORDS = frozenset(  # the words of a source list or of a pointer to a source
     re.split(
@@ -230,10 +231,18 @@ def named(name: str, text: str) -> bool:
     return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text) is not None
 
 
+def without_outline_numbers(text: str) -> str:
+    """`text` without the numbers that label its lines in an outline or a list ("5.3 How do I
+    fetch …", "2. Attach the receipts"): they number the document, they say nothing about what
+    it is about ("bash 5.3" is not in curl's FAQ entry 5.3)."""
+    return _OUTLINE_NUMBER.sub("", text)
+
+
 def _numbers(text: str) -> set[str]:
-    """Numbers stated in digits or words ("three" and "3" are the same number)."""
+    """Numbers stated in digits or words ("three" and "3" are the same number), outline and
+    list numbers aside."""
     found = set()
-    for token in _NUMBER.findall(text.lower()):
+    for token in _NUMBER.findall(without_outline_numbers(text).lower()):
         if token[0].isdigit():
             found.add(token.replace(",", ""))
         elif token in _NUMBER_WORDS:

@@ -157,6 +157,20 @@ def test_a_lead_in_announcing_a_list_is_not_a_claim_but_its_items_are() -> None:
     ]
 
 
+def test_list_and_outline_numbers_are_not_numbers_a_claim_states() -> None:
+    places = passage_with(
+        "5.3 Where is the bundle?\n\nIt is searched for in the application's directory, then"
+        " in all directories along %PATH%."
+    )
+    text = "It is searched for in this order:\n\n5. all directories along %PATH% [1]\n"
+    _, _, claims = resolve(text, [places])
+    assert [(c.sentence, c.supported) for c in claims] == [
+        ("5. all directories along %PATH%", True)
+    ]
+    _, _, claims = resolve("Bash 5.3 fetches multiple files [1].", [places])
+    assert not claims[0].supported  # "5.3" numbers the entry, it states no version
+
+
 def test_a_sentence_with_words_beyond_the_sources_name_is_still_checked() -> None:
     manual = passage_with("The per-diem for domestic travel is 45 EUR.", "Travel Manual", page=86)
     _, _, claims = resolve("The Travel Manual covers hotels [1].", [manual])

@@ -233,3 +233,11 @@ def test_a_setting_no_passage_names_after_a_documented_command_is_unknown() -> N
     # a placeholder in a longer span or a code block is not a setting
     assert unknown_options("Run `set tabsize 4 for myfile.txt` [1].", shown) == ()
     assert unknown_options("Like this [1]:\n\n```\nset fontsize 14\n```", shown) == ()
+
+
+def test_an_outline_number_does_not_name_a_version() -> None:
+    entry = passage("5.3 How do I fetch multiple files with libcurl?\n\nCall it once per file.")
+    release = passage("Bash 5.3 added new features to the shell.")
+
+    assert "5.3" not in subject("What does bash 5.3 add?", [entry]).found
+    assert "5.3" in subject("What does bash 5.3 add?", [release]).found
