@@ -189,7 +189,7 @@ def _plain_text_headings(pieces: list[_Piece], underlined: dict[str, int]) -> li
     result: list[_Piece] = []
     for piece in pieces:
         text = piece.text
-        one_line = "\n" not in text and len(text) <= _MAX_HEADING
+        one_line = _one_line(text)
         numbered = _NUMBERED_LINE.match(text) if one_line else None
         if piece.kind in _TABLE_KINDS:
             result.append(piece)
@@ -218,24 +218,31 @@ def _numbered_parents(pieces: Sequence[_Piece]) -> set[str]:
         _parent(match[1])
         for piece in pieces
         if piece.kind not in _TABLE_KINDS and piece.kind != "ListItem"
-        if "\n" not in piece.text and len(piece.text) <= _MAX_HEADING
-        if (match := _NUMBERED_ENTRY.match(piece.text))
+        if _one_line(piece.text) and (match := _NUMBERED_ENTRY.match(piece.text))
     }
+
+
+def _one_line(text: str) -> bool:
+    return "\n" not in text and len(text) <= _MAX_HEADING
 
 
 def _parent(number: str) -> str:
     return number.rpartition(".")[0]
 
 
+def _placed(piece: _Piece) -> bool:
+    """A heading placed in the outline (numbered or underlined), not one guessed."""
+    return piece.kind == "Title" and piece.depth is not None
+
+
 def _right_under(done: Sequence[_Piece]) -> bool:
-    """The piece before is a heading placed in the outline (numbered or underlined)."""
-    return bool(done) and done[-1].kind == "Title" and done[-1].depth is not None
+    """The piece before is a heading placed in the outline."""
+    return bool(done) and _placed(done[-1])
 
 
 def _last_placed_depth(done: Sequence[_Piece]) -> int | None:
-    """The depth of the last heading placed in the outline (numbered or underlined)."""
-    placed = (p.depth for p in reversed(done) if p.kind == "Title" and p.depth is not None)
-    return next(placed, None)
+    """The depth of the last heading placed in the outline."""
+    return next((p.depth for p in reversed(done) if _placed(p)), None)
 
 
 def _partition(path: Path, text: str | None = None) -> list[Any]:

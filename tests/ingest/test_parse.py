@@ -21,6 +21,7 @@ from ingest.parse import (
     file_hash,
     parse_file,
 )
+from ingest.types import Element
 
 
 def test_markdown_headings_become_titles_with_depth(tmp_path: Path) -> None:
@@ -493,8 +494,7 @@ def test_a_plain_text_faq_entry_starting_in_lower_case_heads_its_answer(tmp_path
         "  Correct. Unless you use -f (--fail).\n"
     )
 
-    elements = parse_file(path).elements
-    paths = dict(zip([e.text for e in elements], heading_paths(elements), strict=True))
+    paths = _heading_paths_by_text(parse_file(path).elements)
 
     assert paths["Correct. Unless you use -f (--fail)."][-1] == (
         "4.20 curl does not return error for HTTP non-200 responses"
@@ -518,7 +518,7 @@ def test_a_guessed_title_inside_a_numbered_entry_stays_inside_it(tmp_path: Path)
     )
 
     elements = parse_file(path).elements
-    paths = dict(zip([e.text for e in elements], heading_paths(elements), strict=True))
+    paths = _heading_paths_by_text(elements)
 
     assert paths["The server sends one to prove who it is."] == (
         "FAQ",
@@ -528,6 +528,11 @@ def test_a_guessed_title_inside_a_numbered_entry_stays_inside_it(tmp_path: Path)
     assert paths["The licence allows it."][-1] == "3.22 Can I use the library in a GPL program?"
     assert not next(e for e in elements if e.text == "Yes").is_heading
     assert paths["It runs out of input."] == ("Chapter 4. Running", "4.1 Why does it stop?")
+
+
+def _heading_paths_by_text(elements: list[Element]) -> dict[str, tuple[str, ...]]:
+    """Each element's text, with the heading path it sits under."""
+    return dict(zip([e.text for e in elements], heading_paths(elements), strict=True))
 
 
 def test_ligatures_and_typeset_minus_signs_are_read_as_the_letters_typed(tmp_path: Path) -> None:
