@@ -6,8 +6,8 @@
   `contentinfo` (Sphinx's sidebars and "related" bars, copyright footers), DocBook's
   "Prev | Home | Next" bars, Texinfo's "Next: … Up: …" lines, a menu bar of links above the
   first heading, and a site name set as the first heading that links home;
-- the page's own table of contents: a block of nothing but links into the page, with its
-  "Contents" caption.
+- the page's own table of contents: a block of nothing but links into the page, or of links
+  anywhere when it is marked as contents (a book's front page), with its "Contents" caption.
 
 A page that marks its main content (`<main>`, `role="main"`, as Sphinx does) is read from there
 alone. Left in, furniture became the title of every page of a Sphinx manual ("Navigation"),
@@ -31,6 +31,7 @@ _TOC_MIN_LINKS = 3
 _TOC_LINK_SHARE = 0.9  # of a block's visible characters that are link text
 _TOC_CAPTION = 40  # characters a container may add to a table of contents and still go with it
 _CAPTION_PARTS = 3  # elements such a container holds at most (caption, block, a rule)
+_CONTENTS_CLASSES = frozenset({"toc", "toctree-wrapper"})
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _NODE_RELATIONS = {"next", "prev", "previous", "up"}
 _NAVIGATION = " | ".join(
@@ -89,12 +90,15 @@ def _outside_main(tree: lxml_html.HtmlElement) -> list[lxml_html.HtmlElement]:
 
 
 def _tables_of_contents(tree: lxml_html.HtmlElement) -> list[lxml_html.HtmlElement]:
-    """Blocks that are only links into the page, each with the container around it when that
-    adds no more than a caption ("Table of Contents"), and headings that are one link to
+    """Blocks that are only links into the page, or only links and marked as contents, each
+    with the container around it when that adds no more than a caption ("Table of
+    Contents"), and headings that are one link to
     another place in the page (a contents entry set as a heading, as nano's FAQ does)."""
     found: list[lxml_html.HtmlElement] = []
     for block in tree.iter(*_TOC_BLOCKS):  # document order: a block inside one found comes
-        if not _inside(block, set(found[-1:])) and _only_page_links(block):  # right after it
+        if _inside(block, set(found[-1:])):  # right after it
+            continue
+        if _only_page_links(block) or (_marked_as_contents(block) and _only_links(block)):
             found.append(_with_caption(block))
     chosen = set(found)
     found = [f for f in found if not _inside(f, chosen)]  # a caption's container took it in
@@ -102,6 +106,14 @@ def _tables_of_contents(tree: lxml_html.HtmlElement) -> list[lxml_html.HtmlEleme
     found += _link_runs(tree)
     gone = set(found)
     return found + [h for h in tree.iter(*_HEADINGS) if _captions(h, gone)]
+
+
+def _marked_as_contents(block: lxml_html.HtmlElement) -> bool:
+    """Marked as a table of contents by its class or id (DocBook's `class="toc"`, Sphinx's
+    `toctree-wrapper`, pandoc's `id="TOC"`): on a book's front page its links lead to the
+    other pages, whose text is read there."""
+    classes = set(block.get("class", "").split())
+    return bool(classes & _CONTENTS_CLASSES) or block.get("id", "").lower() == "toc"
 
 
 def _inside(element: lxml_html.HtmlElement, chosen: set[lxml_html.HtmlElement]) -> bool:

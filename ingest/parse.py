@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
@@ -41,6 +41,13 @@ _TABLE_KINDS = frozenset({"Table"})
 _MAX_HEADING = 160
 _NUMBERED_ENTRY = re.compile(r"^\s*(\d+(?:\.\d+)+)\.?\s+[A-Z`'\"(]")  # "3.8 How do I …"
 _NUMBERED_LINE = re.compile(r"^\s*(\d+(?:\.\d+)+)\.?\s+\S")  # "4.20 curl does not …" too
+_NUMBERED_TITLE = re.compile(r"^\s*\d+(?:\.\d+)*\.?\s+\S")  # "4. Running", "4.20 curl …"
+_CHAPTER_LINE = re.compile(r"^\s*(\d+)\.?\s+\S")  # "4. Running Problems"
+_ENTRY_NUMBER = re.compile(r"\b\d+\.\d+")
+_CHAPTER_PREAMBLE = 6  # pieces between a chapter line and its first entry, at most
+_CONTENTS_MIN_TITLES = 3
+_CONTENTS_CAPTIONS = frozenset({"contents", "table of contents"})
+_CONTENTS_SHARE = 0.5  # of a block's characters that its headings' titles cover
 _CHAPTER = re.compile(r"(?:chapter|part|appendix)\s+\w+|\d+\.?\s+[A-Z]", re.IGNORECASE)
 _QUESTION_DEPTH = 9  # an unnumbered question sits below any numbered section
 _NOT_A_PDF_HEADING = re.compile(r"://|^[-−$#>]|[{}=|;\[\]]|[.,:]$")  # code, options, sentences
@@ -150,7 +157,7 @@ def _read(path: Path, suffix: str) -> list[_Piece]:
     if suffix == ".xlsx":
         pieces = _with_sheet_headings(pieces)
     if suffix in _PLAIN_TEXT:
-        pieces = _plain_text_headings(pieces, marked.depths if marked else {})
+        pieces = _without_contents(_plain_text_headings(pieces, marked.depths if marked else {}))
     if suffix == ".pdf":
         pieces = [_pdf_heading_checked(piece) for piece in pieces]
     return pieces
@@ -186,8 +193,9 @@ def _plain_text_headings(pieces: list[_Piece], underlined: dict[str, int]) -> li
     inside "3.21 …"): it is placed under the entry, never above the entries that follow,
     unless it opens a chapter ("Chapter 2. Installing", "2. Installing")."""
     siblings = _numbered_parents(pieces)
+    chapters = _chapter_lines(pieces)
     result: list[_Piece] = []
-    for piece in pieces:
+    for index, piece in enumerate(pieces):
         text = piece.text
         one_line = _one_line(text)
         numbered = _NUMBERED_LINE.match(text) if one_line else None
@@ -195,6 +203,8 @@ def _plain_text_headings(pieces: list[_Piece], underlined: dict[str, int]) -> li
             result.append(piece)
         elif text in underlined:
             result.append(replace(piece, kind="Title", depth=underlined[text]))
+        elif index in chapters:
+            result.append(replace(piece, kind="Title", depth=0))
         elif piece.kind == "ListItem":
             result.append(piece)
         elif numbered and (_NUMBERED_ENTRY.match(text) or _parent(numbered[1]) in siblings):
@@ -220,6 +230,78 @@ def _numbered_parents(pieces: Sequence[_Piece]) -> set[str]:
         if piece.kind not in _TABLE_KINDS and piece.kind != "ListItem"
         if _one_line(piece.text) and (match := _NUMBERED_ENTRY.match(piece.text))
     }
+
+
+def _chapter_lines(pieces: Sequence[_Piece]) -> set[int]:
+    """Where a one-line "4. Running Problems" (read as a list item) is followed, before any
+    other numbered line, by an entry of its own chapter ("4.2 …"; a short preamble may come
+    between), and is no item of a numbered list (the nearest numbered line before "2. edit …"
+    is "1. copy …", or the nearest after it "3. …"): the chapter's heading."""
+    found = set()
+    for index, piece in enumerate(pieces):
+        chapter = _CHAPTER_LINE.match(piece.text) if _one_line(piece.text) else None
+        if chapter is None or _ENTRY_NUMBER.search(piece.text):  # "1. Intro 1.1. Overview …"
+            continue
+        number = int(chapter[1])
+        before = pieces[max(0, index - _CHAPTER_PREAMBLE) : index]
+        after = pieces[index + 1 : index + 1 + _CHAPTER_PREAMBLE]
+        entry = next((m for p in after if (m := _NUMBERED_LINE.match(p.text))), None)
+        previous = next(
+            (n for p in reversed(before) if (n := _list_or_entry(p.text)) is not None), None
+        )
+        following = next((n for p in after if (n := _list_or_entry(p.text)) is not None), None)
+        in_list = previous == number - 1 or following == number + 1
+        if entry and _parent(entry[1]) == chapter[1] and not in_list:
+            found.add(index)
+    return found
+
+
+def _list_or_entry(text: str) -> int | None:
+    """The number of a numbered list item ("3. edit …"), or -1 for a numbered entry ("3.1 …"),
+    which ends any list before it; None for anything else."""
+    if _NUMBERED_LINE.match(text):
+        return -1
+    match = _CHAPTER_LINE.match(text)
+    return int(match[1]) if match else None
+
+
+def _without_contents(pieces: list[_Piece]) -> list[_Piece]:
+    """A plain-text file's own table of contents goes: a block of text that is mostly the
+    titles of the file's numbered headings ("1.1 What is cURL? 1.2 What is libcurl? …"), a
+    heading with no text under it that comes again further down (a contents line read as a
+    heading), and then a "Contents" caption over nothing. Left in, contents came back as
+    passages for questions that named a few entry titles, and stood as empty headings."""
+    titles = {
+        _normal(p.text)
+        for p in pieces
+        if p.kind == "Title" and p.depth is not None and _NUMBERED_TITLE.match(p.text)
+    }
+
+    def is_contents(piece: _Piece) -> bool:
+        text = _normal(piece.text)
+        named = [title for title in titles if title in text and title != text]
+        covered = sum(len(title) for title in named)
+        return len(named) >= _CONTENTS_MIN_TITLES and covered >= _CONTENTS_SHARE * len(text)
+
+    kept = [p for p in pieces if p.kind in _TABLE_KINDS or not is_contents(p)]
+    later = Counter(_normal(p.text) for p in kept if p.kind == "Title")
+    seen_later: list[int] = []
+    for piece in kept:
+        later[_normal(piece.text)] -= piece.kind == "Title"
+        seen_later.append(later[_normal(piece.text)])
+    result: list[_Piece] = []
+    for piece, again in reversed(list(zip(kept, seen_later, strict=True))):
+        empty = not result or result[-1].kind == "Title" or not _has_words(result[-1].text)
+        if piece.kind == "Title" and empty and again > 0:
+            continue  # a contents line: its entry comes again further down
+        if piece.kind == "Title" and empty and _normal(piece.text) in _CONTENTS_CAPTIONS:
+            continue
+        result.append(piece)
+    return result[::-1]
+
+
+def _has_words(text: str) -> bool:
+    return any(c.isalnum() for c in text)
 
 
 def _one_line(text: str) -> bool:

@@ -530,6 +530,50 @@ def test_a_guessed_title_inside_a_numbered_entry_stays_inside_it(tmp_path: Path)
     assert paths["It runs out of input."] == ("Chapter 4. Running", "4.1 Why does it stop?")
 
 
+def test_a_plain_text_files_own_table_of_contents_is_not_read(tmp_path: Path) -> None:
+    path = tmp_path / "FAQ.txt"
+    path.write_text(
+        "FAQ\n\n"
+        " 1. Getting started\n"
+        "  1.1 What is frob?\n"
+        "  1.2 Who makes frob?\n\n"
+        " 2. Running Problems\n"
+        "  2.1 Why does frob stop?\n"
+        "  2.2 How do I make frob faster?\n\n"
+        "Contents\n\n"
+        "  2.1 Why does frob stop?\n\n"
+        "=====================================================================\n\n"
+        "1. Getting started\n\n"
+        "  1.1 What is frob?\n\n"
+        "  frob turns widgets.\n\n"
+        "  1.2 Who makes frob?\n\n"
+        "  Here is how it came about:\n\n"
+        "  1. copy the widget\n\n"
+        "  2. edit the widget\n\n"
+        "2. Running Problems\n\n"
+        "  Most problems are widgets.\n\n"
+        "  2.1 Why does frob stop?\n\n"
+        "  It runs out of widgets.\n\n"
+        "  2.2 How do I make frob faster?\n\n"
+        "  Use -j.\n"
+    )
+
+    elements = parse_file(path).elements
+    paths = _heading_paths_by_text(elements)
+
+    assert not [e for e in elements if "1.2 Who makes frob?" in e.text and not e.is_heading]
+    assert [e.text for e in elements if e.text.strip() == "2.1 Why does frob stop?"] == [
+        "2.1 Why does frob stop?"
+    ]  # the contents line read as a heading went; the entry stays
+    assert "Contents" not in paths
+    assert paths["It runs out of widgets."] == (
+        "2. Running Problems",
+        "2.1 Why does frob stop?",
+    )
+    assert paths["frob turns widgets."] == ("1. Getting started", "1.1 What is frob?")
+    assert not next(e for e in elements if e.text == "2. edit the widget").is_heading
+
+
 def _heading_paths_by_text(elements: list[Element]) -> dict[str, tuple[str, ...]]:
     """Each element's text, with the heading path it sits under."""
     return dict(zip([e.text for e in elements], heading_paths(elements), strict=True))
@@ -584,4 +628,25 @@ def test_contents_that_link_to_the_page_by_its_file_name_are_not_read(tmp_path: 
         "Chapter 3. Frobbing",
         "3.1. Spinning",
         "Spin it. See 4.1.",
+    ]
+
+
+def test_a_books_front_page_contents_that_link_to_its_other_pages_are_not_read(
+    tmp_path: Path,
+) -> None:
+    page = _html_file(
+        tmp_path / "index.html",
+        "<html><body><h1>Frob User's Guide</h1><p>This guide explains frob.</p>"
+        '<div class="toc"><p><b>Table of Contents</b></p><dl class="toc">'
+        '<dt><a href="ch1.html">1. General</a></dt><dd><dl>'
+        '<dt><a href="ch1.html#s1.1">1.1. Spinning</a></dt></dl></dd>'
+        '<dt><a href="ch2.html">2. Stopping</a></dt></dl></div>'
+        '<p>See <a href="ch1.html">one</a>, <a href="ch2.html">two</a> and '
+        '<a href="ch3.html">three</a> for more on frob.</p>'
+        "</body></html>",
+    )
+    assert [e.text for e in parse_file(page).elements] == [
+        "Frob User's Guide",
+        "This guide explains frob.",
+        "See one, two and three for more on frob.",  # links in a sentence are its text
     ]
