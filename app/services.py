@@ -182,6 +182,7 @@ def answer_options(settings: Settings) -> AnswerOptions:
         settings.top_k,
         settings.max_answer_tokens,
         settings.temperature,
+        settings.not_found_floor,
         settings.min_evidence,
         queue_timeout=settings.queue_timeout,
         grounding=GroundingOptions(

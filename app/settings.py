@@ -80,6 +80,15 @@ class Settings(BaseSettings):
     temperature: float = Field(
         0.1, ge=0.0, le=2.0, description="Sampling temperature for answers (0 = greedy)."
     )
+    not_found_floor: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description='The model may open an answer with the "not found" reply only when it '
+        "gives that reply's first word at least this share of its probability (at "
+        "temperature 1), not merely more than any one way of starting an answer; 0 leaves "
+        "it to sampling. Ignored with DOCENT_LLM_URL.",
+    )
     queue_timeout: float = Field(
         120.0,
         gt=0,

@@ -9,9 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from PIL.Image import Image
 
 from app.generation.generator import ChatMessage, FairQueue, Pieces
+from app.generation.opening import Opening, OpeningCheck
 from ingest.ocr import OcrLine, OcrOptions
 
 _WORD = re.compile(r"\w+")
@@ -58,6 +60,9 @@ class FakeGenerator:
     default_reply: str = "I could not find the answer in the knowledge base."
     replies: list[str] = field(default_factory=list)
     calls: list[list[ChatMessage]] = field(default_factory=list)
+    openings: list[Opening | None] = field(default_factory=list)  # each call's `opening`
+    doubt: float | None = None  # the opening's probability as the first token, if weighed
+    last_opening: OpeningCheck | None = None  # as the in-process model reports it
     queue: FairQueue | None = None
     yielded: list[int] = field(default_factory=list)  # words handed out, per call
     finished: list[bool] = field(default_factory=list)  # False: closed before its last word
@@ -71,13 +76,27 @@ class FakeGenerator:
         return len(text.split())
 
     def stream(
-        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        opening: Opening | None = None,
     ) -> Pieces:
         self.calls.append(list(messages))
+        self.openings.append(opening)
         call = len(self.calls) - 1
         self.yielded.append(0)
         self.finished.append(False)
         reply = self.replies.pop(0) if self.replies else self.default_reply
+        self.last_opening = None
+        if opening is not None and self.doubt is not None:
+            # the opening's first token against three others sharing the rest of the odds
+            check = OpeningCheck(token=0, floor=opening.floor, prompt_length=1)
+            rest = (1 - self.doubt) / 3
+            check([0], np.log(np.array([self.doubt, rest, rest, rest])))
+            self.last_opening = check
+            reply = reply if check.ruled_out else opening.text
         words = reply.split(" ")[:max_tokens]
         self.running += 1
         self.most_running = max(self.most_running, self.running)

@@ -32,6 +32,7 @@ from app.answering.retrieve import LiveVersions, RetrievalOptions, retrieve
 from app.answering.support import Claim
 from app.answering.unknown_names import looks_like_a_name, unknown_names
 from app.generation.generator import FairQueue, GenerationFailed, Generator, ModelBusy, Ticket
+from app.generation.opening import Opening, OpeningCheck
 from app.generation.prompting import NOT_FOUND, Prompts
 from app.generation.thinking import ThinkingFilter, without_thinking
 from ingest.access import PUBLIC, Access
@@ -45,6 +46,7 @@ class AnswerOptions:
     top_k: int = 5
     max_answer_tokens: int = 384
     temperature: float = 0.1
+    not_found_floor: float = 0.5  # see app.generation.opening
     min_evidence: float = 0.0  # refuse below this evidence strength (see app.answering.evidence)
     grounding: GroundingOptions = field(
         default_factory=GroundingOptions
@@ -92,6 +94,8 @@ class Answer:
     model_text: str = ""  # what the model wrote, before docent's citation markers
     grounding: Grounding | None = None  # what the grounding checks measured
     adapter: str = ""  # the LoRA adapter applied to the model ("" when none)
+    not_found_probability: float | None = None  # the model's odds for opening with "not found"
+    not_found_ruled_out: bool = False  # below DOCENT_NOT_FOUND_FLOOR (app.generation.opening)
 
     @property
     def declined_because(self) -> str:
@@ -407,6 +411,7 @@ class Answerer:
             messages,
             max_tokens=max_tokens,
             temperature=self.options.temperature,
+            opening=Opening(NOT_FOUND, self.options.not_found_floor),
         )
         with closing(raw):  # closed early too, so decoding stops when the consumer goes
             for piece in without_thinking(raw, thinking):
@@ -427,7 +432,16 @@ class Answerer:
             completion_tokens=self.generator.count_tokens(text) if text else 0,
             queued_ms=turn.waited_ms,
         )
-        answer = self._finish(question, text, evidence, timings)
+        check = getattr(self.generator, "last_opening", None)  # an in-process model's
+        opening = check if isinstance(check, OpeningCheck) else None
+        overruled = opening is not None and opening.overruled
+        answer = self._finish(question, text, evidence, timings, overruled)
+        if opening is not None:
+            answer = replace(
+                answer,
+                not_found_probability=opening.probability,
+                not_found_ruled_out=opening.ruled_out,
+            )
         yield Done(replace(answer, reasoning="".join(thinking.reasoning).strip()))
 
     def fit(
@@ -454,7 +468,14 @@ class Answerer:
         messages = self.prompts.messages(question, passages)
         return sum(self.generator.count_tokens(m.content) for m in messages)
 
-    def _finish(self, question: str, text: str, evidence: _Evidence, timings: Timings) -> Answer:
+    def _finish(
+        self,
+        question: str,
+        text: str,
+        evidence: _Evidence,
+        timings: Timings,
+        overruled: bool = False,
+    ) -> Answer:
         passages = evidence.passages
         found = NOT_FOUND not in text
         final, citations, checked = (
@@ -481,7 +502,14 @@ class Answerer:
         numbers = [c.number for c in citations]
         options = self.options.grounding
         grounding = after_generation(
-            evidence.query, evidence.grounding, passages, numbers, checked, options, final
+            evidence.query,
+            evidence.grounding,
+            passages,
+            numbers,
+            checked,
+            options,
+            final,
+            overruled=overruled,
         )
         answer = replace(answer, grounding=grounding)
         if grounding.reason:  # written, but not from the passages: withheld

@@ -4,8 +4,9 @@ Only markers change: the model's words, code, URLs and numbers are never touched
 that is data (`sys.argv[1]`, `tuple([1, 2, 3])`, anything in code) is not a marker (see
 `answer_text`). Markers that name no passage are removed. A sentence the model left uncited
 is attributed to the passage that contains most of its words, when one clearly does (small
-models often forget to cite); such citations are marked `by_model=False` so the UI can say
-docent added them.
+models often forget to cite), and a cited sentence that its passage does not confirm but
+another passage shown does is re-cited to that one (small models often cite the wrong number);
+such citations are marked `by_model=False` so the UI can say docent added them.
 """
 
 from __future__ import annotations
@@ -112,6 +113,41 @@ def repoint_unsupported(text: str, passages: Sequence[Passage]) -> str:
     return edited(text, edits)
 
 
+def repoint_by_meaning(
+    text: str, passages: Sequence[Passage], checked: Sequence[Claim], embedder: Embedder
+) -> str:
+    """A cited sentence that the full check (words, numbers, names and meaning) does not
+    confirm in the passages it cites, but does confirm in another passage shown, is re-cited
+    to that passage: `repoint_unsupported` goes by words alone, and a passage holding most of
+    a sentence's words can still say something else ("The default value of HISTSIZE is 500."
+    cited to HISTSIZE's entry, while the 500 is in the HISTORY section shown beside it)."""
+    unsupported = {c.sentence for c in checked if not c.supported}
+    found = markers(text)
+    edits: dict[Marker, str] = {}
+    for segment in segments(text):
+        own = markers_in(found, segment)
+        if segment.code or not own:
+            continue
+        sentence = edited(text, dict.fromkeys(own, ""), segment.start, segment.end).strip()
+        if sentence not in unsupported:
+            continue
+        cited = {n for m in own for n in m.numbers}
+        others = sorted(
+            (n for n in range(1, len(passages) + 1) if n not in cited),
+            key=lambda n: -best_span(sentence, passages[n - 1].text)[1],
+        )
+        for number in others:
+            if best_span(sentence, passages[number - 1].text)[1] < SUPPORT_THRESHOLD:
+                break  # the rest hold even fewer of its words
+            again = claims(f"{sentence} [{number}]", passages, embedder)
+            if again and all(c.supported for c in again):
+                first = own[0]
+                edits[first] = text[first.start - first.lead : first.start] + f"[{number}]"
+                edits.update({m: "" for m in own[1:]})
+                break
+    return edited(text, edits) if edits else text
+
+
 def best_support(sentence: str, vocabularies: Sequence[set[str]]) -> int | None:
     words = set(terms(sentence))
     if len(words) < MIN_ATTRIBUTION_TERMS:
@@ -129,9 +165,13 @@ def resolve(
     (checked by meaning too when an embedder is given)."""
     cleaned = strip_invalid_markers(text, len(passages))
     repointed = repoint_unsupported(cleaned, passages)
-    model_cited = set(cited_numbers(cleaned)) & set(cited_numbers(repointed))
     final, _ = attribute_uncited(repointed, passages)
     checked = claims(final, passages, embedder)
+    if embedder is not None and not all(c.supported for c in checked):
+        rechecked = repoint_by_meaning(final, passages, checked, embedder)
+        if rechecked != final:
+            final, checked = rechecked, claims(rechecked, passages, embedder)
+    model_cited = set(cited_numbers(cleaned)) & set(cited_numbers(final))
     citations = [
         _citation(n, passages[n - 1], n in model_cited, checked) for n in cited_numbers(final)
     ]

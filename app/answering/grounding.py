@@ -90,6 +90,8 @@ REASONS = {
     "unsupported": "the passages cited do not say what the answer says",
     "cited_off_subject": "the passages cited are not about what the question asks",
     "unknown_option": "the answer names an option or setting that none of the passages mentions",
+    "doubted": "the model leaned to saying it could not find the answer, and the passages do not "
+    "confirm what it wrote instead",
 }
 
 
@@ -146,15 +148,21 @@ def after_generation(
     claims: Sequence[Claim],
     options: GroundingOptions,
     text: str = "",
+    overruled: bool = False,
 ) -> Grounding:
-    """The check of a written answer `text` citing passages `cited` (numbers from 1)."""
+    """The check of a written answer `text` citing passages `cited` (numbers from 1).
+    `overruled`: the model's likeliest first token opened the "not found" reply and was ruled
+    out (`app.generation.opening`); such an answer stands only when one of its cited sentences
+    is supported."""
     cited_subject = subject(question, [passages[n - 1] for n in cited if 1 <= n <= len(passages)])
     supported = sum(c.supported for c in claims) / len(claims) if claims else None
     unknown = (
         unknown_options(text, passages, options.rare_name_below) if options.unknown_options else ()
     )
     reason = ""
-    if options.require_citation and not cited:
+    if overruled and not any(c.supported for c in claims):
+        reason = "doubted"
+    elif options.require_citation and not cited:
         reason = "uncited"
     elif supported is not None and supported < options.min_supported:
         reason = "unsupported"

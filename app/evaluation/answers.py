@@ -344,6 +344,8 @@ def _review(item: AnswerItem, answer: Answer, streamed: str, verdict: Verdict) -
         "declined": verdict.declined,
         "evidence": answer.evidence,
         "grounding": grounding_dict(answer.grounding),
+        "not_found_probability": answer.not_found_probability,
+        "not_found_ruled_out": answer.not_found_ruled_out,
         "claims": [
             {"sentence": c.sentence, "cites": list(c.numbers), "supported": c.supported}
             for c in answer.claims

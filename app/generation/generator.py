@@ -18,6 +18,7 @@ from typing import Any, Literal, Protocol
 from app.generation.chat_prompt import ChatPrompt, ChatTemplate
 from app.generation.llama_state import restore_prompt, save_prompt
 from app.generation.lora import LoraSlot, forget_context
+from app.generation.opening import Opening, OpeningCheck, opening_check
 from app.generation.passage_cache import PassageCache, model_fingerprint
 from app.generation.prompt_cells import (
     CellFiller,
@@ -156,8 +157,15 @@ class Generator(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
     def stream(
-        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float
-    ) -> Pieces: ...
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        opening: Opening | None = None,
+    ) -> Pieces:
+        """`opening`: a reply the model may open with only when it gives it at least its
+        floor of probability (see `app.generation.opening`; a model server ignores it)."""
 
 
 class LlamaCppGenerator:
@@ -195,6 +203,7 @@ class LlamaCppGenerator:
         self.queue: FairQueue | None = FairQueue()  # callers hold a turn while they stream
         self._running = threading.Lock()  # a guard: overlapping completions fail loudly
         self.last_fill: FillReport | None = None  # how the last prompt's cells were placed
+        self.last_opening: OpeningCheck | None = None  # what the last completion's check saw
         self._template = ChatTemplate.of(self._llama)
         self._filler: CellFiller | None = None
         if passage_cache is not None and self._template is not None:
@@ -233,15 +242,19 @@ class LlamaCppGenerator:
         *,
         max_tokens: int,
         temperature: float,
+        opening: Opening | None = None,
         keep_prompt: bool = False,
     ) -> Pieces:
         """The answer's pieces; closing the iterator stops decoding at the next token.
-        `keep_prompt`: afterwards, put back the prompt that was cached before (`aside`)."""
+        `opening`: see `app.generation.opening`. `keep_prompt`: afterwards, put back the prompt
+        that was cached before (`aside`)."""
         if not self._running.acquire(blocking=False):
             raise RuntimeError("a completion is already running on this context: wait in `queue`")
         saved = save_prompt(self._llama) if keep_prompt else None
         try:
-            chunks = self._completion(messages, max_tokens=max_tokens, temperature=temperature)
+            chunks = self._completion(
+                messages, max_tokens=max_tokens, temperature=temperature, opening=opening
+            )
             try:
                 for chunk in chunks:
                     text = chunk["choices"][0].get("text")
@@ -255,10 +268,17 @@ class LlamaCppGenerator:
             self._running.release()
 
     def _completion(
-        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        opening: Opening | None = None,
     ) -> Any:
         """A streamed completion of `messages`, its prompt's cells placed first when cached
         ones can be reused. Sampling settings are llama-cpp-python's chat defaults."""
+        from llama_cpp import LogitsProcessorList
+
         sampling: dict[str, Any] = {
             "max_tokens": max_tokens,
             "temperature": temperature,
@@ -268,6 +288,7 @@ class LlamaCppGenerator:
             "repeat_penalty": 1.1,
             "stream": True,
         }
+        self.last_opening = None
         if self._template is None:  # no template in the GGUF: llama-cpp-python's guess
             chat = self._llama.create_chat_completion(
                 messages=[{"role": m.role, "content": m.content} for m in messages], **sampling
@@ -276,12 +297,18 @@ class LlamaCppGenerator:
         prompt = self._template.render(messages)
         if self._filler is not None:
             self.last_fill = self._fill(prompt, messages)
+        check = opening_check(opening, self._opening_tokens, len(prompt.tokens))
+        self.last_opening = check
         return self._llama.create_completion(
             prompt=prompt.tokens,
             stop=prompt.stop,
             stopping_criteria=prompt.stopping_criteria,
+            logits_processor=LogitsProcessorList([check]) if check else None,
             **sampling,
         )
+
+    def _opening_tokens(self, text: str) -> list[int]:
+        return list(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def _fill(self, prompt: ChatPrompt, messages: Sequence[ChatMessage]) -> FillReport | None:
         assert self._filler is not None
@@ -369,8 +396,17 @@ class Aside:
         return self.main.count_tokens(text)
 
     def stream(
-        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        opening: Opening | None = None,
     ) -> Pieces:
         yield from self.main.stream(
-            messages, max_tokens=max_tokens, temperature=temperature, keep_prompt=True
+            messages,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            opening=opening,
+            keep_prompt=True,
         )

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from app.generation.generator import ChatMessage, FairQueue, GenerationFailed, Pieces
+from app.generation.opening import Opening
 
 _TOKENIZE_ROUTES = (  # llama.cpp's llama-server, then llama-cpp-python's server
     ("/tokenize", lambda text, model: {"content": text}),
@@ -56,7 +57,12 @@ class OpenAIGenerator:
         return len(response.json()["tokens"])
 
     def stream(
-        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        opening: Opening | None = None,  # not weighed: the server sends no first-token odds
     ) -> Pieces:
         body = {
             "model": self.model_id,

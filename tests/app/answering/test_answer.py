@@ -6,6 +6,7 @@ from pathlib import Path
 
 from app.answering.answer import Answerer, AnswerOptions, Done, Retrieved, Token
 from app.generation.generator import ChatMessage, FairQueue
+from app.generation.opening import Opening
 from app.generation.prompting import NOT_FOUND, Prompts
 from app.services import Services
 from ingest.pipeline import ingest_paths
@@ -201,3 +202,15 @@ def test_warm_reads_the_answer_prompt_s_opening_in_its_own_turn(services: Servic
     assert warming.queue is not None and len(warming.queue) == 0  # and left
 
     assert not services.answerer.warm()  # a generator with nothing to warm (a model server)
+
+
+def test_the_model_may_open_with_not_found_only_past_the_configured_floor(
+    services: Services, tmp_path: Path
+) -> None:
+    _ingest(services, tmp_path)
+    generator = FakeGenerator(replies=["Up to three days per week [1]."])
+    options = AnswerOptions(top_k=2, not_found_floor=0.4)
+    answerer = Answerer(services.embedder, services.store, generator, Prompts(), options)
+    answer = answerer.answer("How many days a week can I work from home?")
+    assert generator.openings == [Opening(NOT_FOUND, 0.4)]
+    assert answer.not_found_probability is None  # a fake model has no odds to report

@@ -115,3 +115,24 @@ def test_a_sentence_whose_words_one_stretch_holds_needs_no_meaning_check() -> No
     _, _, (claim,) = resolve(sentence, [ABROAD], TopicEmbedder())
     assert claim.support >= WORDS_SUFFICE and claim.similarity is not None
     assert claim.similarity < SIMILARITY_THRESHOLD and claim.supported
+
+
+HOME = passage(
+    "Working from home\n\nYou can work from your home office for up to 15 days per calendar "
+    "year, with your manager's approval."
+)
+
+
+def test_a_claim_its_cited_passage_does_not_mean_is_re_cited_to_the_one_that_does() -> None:
+    model_text = "You can work from your home office for up to 15 days per calendar year [1]."
+    final, citations, (claim,) = resolve(model_text, [ABROAD, HOME], TopicEmbedder())
+    assert final == model_text.replace("[1]", "[2]")  # only the marker changed
+    assert claim.supported and claim.numbers == (2,)
+    assert [(c.number, c.by_model, c.supported) for c in citations] == [(2, False, True)]
+
+
+def test_a_claim_no_passage_means_keeps_its_marker_and_its_flag() -> None:
+    model_text = "You can work from your home office for up to 15 days per calendar year [1]."
+    final, citations, (claim,) = resolve(model_text, [ABROAD, HOTELS], TopicEmbedder())
+    assert final == model_text
+    assert not claim.supported and not citations[0].supported

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from app.answering.acronyms import expanded
 from app.answering.answer import Answerer, AnswerOptions, Done, Token
 from app.answering.api_view import answer_dict
@@ -241,3 +243,27 @@ def test_an_outline_number_does_not_name_a_version() -> None:
 
     assert "5.3" not in subject("What does bash 5.3 add?", [entry]).found
     assert "5.3" in subject("What does bash 5.3 add?", [release]).found
+
+
+def test_an_answer_written_against_the_models_lean_to_decline_needs_support(
+    services: Services, generator: FakeGenerator, tmp_path: Path
+) -> None:
+    _ingest(services, tmp_path)
+    answerer = _strict(services, GroundingOptions())  # no other check: this one alone
+    question = "How many days per week can I work remotely?"
+    generator.doubt = 0.33  # its likeliest first token, yet a third of the odds: overruled
+
+    generator.enqueue("Remote work needs a signed laptop agreement and a VPN token [1].")
+    doubted = answerer.answer(question)
+    generator.enqueue("You may work remotely up to three days per week [1].")
+    confirmed = answerer.answer(question)
+    generator.doubt = 0.6  # the model means it
+    generator.enqueue("You may work remotely up to three days per week [1].")
+    meant = answerer.answer(question)
+
+    assert doubted.declined == "doubted" and doubted.text == NOT_FOUND
+    assert doubted.not_found_ruled_out
+    assert doubted.not_found_probability == pytest.approx(0.33)
+    assert confirmed.found and not confirmed.declined
+    assert confirmed.text == "You may work remotely up to three days per week [1]."
+    assert not meant.found and not meant.not_found_ruled_out and not meant.declined

@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 
 from app.generation.generator import ChatMessage, Pieces
+from app.generation.opening import Opening
 from app.generation.prompting import NOT_FOUND
 from tests.fakes import FakeGenerator
 
@@ -24,7 +25,12 @@ class ReadingGenerator(FakeGenerator):
         self.questions = list(questions)
 
     def stream(
-        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        opening: Opening | None = None,
     ) -> Pieces:
         prompt = messages[-1].content
         if "Write one question" in prompt:

@@ -29,6 +29,7 @@ from fastapi.testclient import TestClient
 from app.accounts import Accounts, Passwords, open_accounts
 from app.answering.answer import Answerer, AnswerOptions
 from app.generation.generator import ChatMessage, Pieces
+from app.generation.opening import Opening
 from app.generation.prompting import Prompts
 from app.services import Services
 from app.settings import Settings
@@ -93,7 +94,12 @@ class EchoingGenerator(FakeGenerator):
     Asked to rewrite a follow-up, it returns the question as it stands."""
 
     def stream(
-        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        opening: Opening | None = None,
     ) -> Pieces:
         self.calls.append(list(messages))
         prompt = messages[-1].content

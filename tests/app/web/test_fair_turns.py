@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.generation.generator import ChatMessage, Pieces
+from app.generation.opening import Opening
 from app.services import Services
 from app.settings import Settings
 from app.web import create_app
@@ -37,7 +38,12 @@ class HeldGenerator(FakeGenerator):
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def stream(
-        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        opening: Opening | None = None,
     ) -> Pieces:
         with self.lock:
             hold = self.waiting < self.held

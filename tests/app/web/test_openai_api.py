@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.generation.generator import ChatMessage, GenerationFailed, Pieces
+from app.generation.opening import Opening
 from app.services import Services
 from app.settings import Settings
 from app.web import create_app
@@ -275,7 +276,14 @@ def test_callers_without_a_valid_api_token_are_refused(base_url: str) -> None:
 class UnreachableGenerator(FakeGenerator):
     """A model server that cannot be reached: every completion fails as OpenAIGenerator's do."""
 
-    def stream(self, messages: list[ChatMessage], *, max_tokens: int, temperature: float) -> Pieces:
+    def stream(
+        self,
+        messages: list[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        opening: Opening | None = None,
+    ) -> Pieces:
         self.calls.append(list(messages))
         raise GenerationFailed("The model server at http://127.0.0.1:9 cannot be reached.")
         yield ""  # pragma: no cover - makes this a generator
