@@ -43,6 +43,12 @@ _SOURCE_WORDS = frozenset(  # the words of a source list or of a pointer to a so
         " information details refer location located",
     )
 )
+_NEGATION = re.compile(
+    r"\b(?:not|never|cannot|nor|neither|\w+n't|\w+n’t)\b", re.IGNORECASE
+)  # "no" aside: "no quality loss" says what there is, as often as what there is not
+_YES = re.compile(r"[\s*_>-]*yes\b", re.IGNORECASE)
+_TOKEN = re.compile(r"\w+(?:['’]\w+)?")
+_NEGATED_REACH = 3  # words after a negation that it denies
 _OPTION = re.compile(r"--?[A-Za-z]")
 _CALL = re.compile(r"\(.*\)$")  # a call's arguments: `f(x)` is checked as `f`
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+")
@@ -199,15 +205,41 @@ def _best_window(
 ) -> tuple[Span | None, float]:
     numbers = _numbers(sentence)
     names = code_names(sentence)
+    affirms = bool(_YES.match(sentence)) and not _NEGATION.search(sentence)
     best: tuple[Span | None, float] = (None, 0.0)
     for start, end in windows:
         stretch = passage[start:end]
         if not numbers <= _numbers(stretch) or not all(named(n, stretch) for n in names):
             continue
+        if _asks(stretch) or (affirms and _denies(stretch, words)):
+            continue
         share = len(words & set(terms(stretch))) / len(words)
         if share > best[1] or (share == best[1] and best[0] and end - start < _len(best[0])):
             best = (_trimmed(passage, start, end), share)
     return best
+
+
+def _asks(stretch: str) -> bool:
+    """A stretch of questions only (a FAQ entry's title) asserts nothing: "How do I tell curl
+    to follow HTTP redirects?" confirmed "Yes, curl follows HTTP redirects on its own"."""
+    sentences = [m.group(0).strip() for m in _SENTENCE.finditer(stretch)]
+    worded = [s for s in sentences if any(c.isalpha() for c in s)]  # not "3." of "3.8 How …"
+    return bool(worded) and all(s.endswith("?") for s in worded)
+
+
+def _denies(stretch: str, words: set[str]) -> bool:
+    """Whether `stretch` negates one of the words of a "Yes, …" claim ("curl does not follow
+    so-called redirects" against "Yes, curl follows HTTP redirects on its own"): a negation
+    with the word among the few after it. Shared words alone confirmed such yes-for-no
+    answers. Only a sentence that answers "Yes" is read so: elsewhere a denial near shared
+    words is as often the passage's "not by default" before the way that does work."""
+    tokens = _TOKEN.findall(stretch.lower())
+    for at, token in enumerate(tokens):
+        if _NEGATION.fullmatch(token):
+            following = tokens[at + 1 : at + 1 + _NEGATED_REACH]
+            if words & set(terms(" ".join(following))):
+                return True
+    return False
 
 
 def code_names(sentence: str) -> set[str]:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from app.answering.citations import cited_numbers, resolve, strip_invalid_markers
+from app.answering.support import claims
 from tests.app.sample import PER_DIEM, REMOTE
 from tests.app.sample import passage as passage_with
 
@@ -205,3 +206,22 @@ def test_options_and_settings_in_code_are_checked_name_by_name() -> None:
         [history],
     )
     assert [c.supported for c in claims] == [True, False, False]
+
+
+REDIRECTS = (
+    "3.8 How do I tell curl to follow HTTP redirects?\n\n"
+    "curl does not follow so-called redirects by default. The Location: header that informs "
+    "the client about this is only interpreted if you are using the -L/--location option.\n\n"
+    "curl -L http://redirector.com"
+)
+
+
+def test_a_yes_the_passage_denies_is_not_confirmed_by_its_question_or_its_words() -> None:
+    (claim,) = claims("Yes, curl follows HTTP redirects on its own [1].", [passage_with(REDIRECTS)])
+    assert not claim.supported  # "does not follow"; the entry's title asks, it does not say
+
+
+def test_the_way_a_passage_gives_after_its_not_by_default_is_confirmed() -> None:
+    text = "curl follows HTTP redirects only with the -L/--location option [1]."
+    (claim,) = claims(text, [passage_with(REDIRECTS)])
+    assert claim.supported
