@@ -48,7 +48,7 @@ _NEGATION = re.compile(
 )  # "no" aside: "no quality loss" says what there is, as often as what there is not
 _YES = re.compile(r"[\s*_>-]*yes\b", re.IGNORECASE)
 _TOKEN = re.compile(r"\w+(?:['’]\w+)?")
-_NEGATED_REACH = 3  # words after a negation that it denies
+_NEGATED_REACH = 3  # content words after a negation that it denies
 _OPTION = re.compile(r"--?[A-Za-z]")
 _CALL = re.compile(r"\(.*\)$")  # a call's arguments: `f(x)` is checked as `f`
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+")
@@ -230,14 +230,14 @@ def _asks(stretch: str) -> bool:
 def _denies(stretch: str, words: set[str]) -> bool:
     """Whether `stretch` negates one of the words of a "Yes, …" claim ("curl does not follow
     so-called redirects" against "Yes, curl follows HTTP redirects on its own"): a negation
-    with the word among the few after it. Shared words alone confirmed such yes-for-no
+    with the word among the few content words after it. Shared words alone confirmed such yes-for-no
     answers. Only a sentence that answers "Yes" is read so: elsewhere a denial near shared
     words is as often the passage's "not by default" before the way that does work."""
     tokens = _TOKEN.findall(stretch.lower())
     for at, token in enumerate(tokens):
         if _NEGATION.fullmatch(token):
-            following = tokens[at + 1 : at + 1 + _NEGATED_REACH]
-            if words & set(terms(" ".join(following))):
+            following = terms(" ".join(tokens[at + 1 : at + 1 + 2 * _NEGATED_REACH]))
+            if words & set(following[:_NEGATED_REACH]):
                 return True
     return False
 

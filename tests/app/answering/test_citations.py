@@ -225,3 +225,10 @@ def test_the_way_a_passage_gives_after_its_not_by_default_is_confirmed() -> None
     text = "curl follows HTTP redirects only with the -L/--location option [1]."
     (claim,) = claims(text, [passage_with(REDIRECTS)])
     assert claim.supported
+
+
+def test_a_denial_reaches_past_the_small_words_after_it() -> None:
+    faq = "libcurl is thread-safe. A handle must not at all be shared between two threads."
+    text = "Yes, a handle can be shared between two threads [1]."
+    (claim,) = claims(text, [passage_with(faq)])
+    assert not claim.supported
