@@ -96,6 +96,7 @@ class Answer:
     adapter: str = ""  # the LoRA adapter applied to the model ("" when none)
     not_found_probability: float | None = None  # the model's odds for opening with "not found"
     not_found_ruled_out: bool = False  # below DOCENT_NOT_FOUND_FLOOR (app.generation.opening)
+    not_found_overruled: bool = False  # ruled out while the model's likeliest first token
 
     @property
     def declined_because(self) -> str:
@@ -441,6 +442,7 @@ class Answerer:
                 answer,
                 not_found_probability=opening.probability,
                 not_found_ruled_out=opening.ruled_out,
+                not_found_overruled=opening.overruled,
             )
         yield Done(replace(answer, reasoning="".join(thinking.reasoning).strip()))
 

@@ -73,6 +73,7 @@ class Verdict:
     first_token_ms: float | None
     total_ms: float
     tokens_per_second: float | None = None  # decoding speed of the answer the model wrote
+    overruled: bool = False  # the model leaned to "not found" and was overruled (see opening)
 
 
 @dataclass
@@ -90,6 +91,7 @@ class Summary:
     altered: int = 0
     leaks: int = 0
     oos_answered: int = 0
+    overruled: int = 0  # answers the model leaned to decline, written after all
     first_tokens: list[float] = field(default_factory=list)
     speeds: list[float] = field(default_factory=list)
 
@@ -108,6 +110,7 @@ class Summary:
         self.supported_claims += v.supported_claims
         self.altered += v.altered
         self.leaks += bool(v.leaked)
+        self.overruled += v.overruled
         if v.first_token_ms is not None:
             self.first_tokens.append(v.first_token_ms)
         if v.tokens_per_second is not None:
@@ -130,6 +133,7 @@ class Summary:
             "out_of_scope_answered": share(self.oos_answered, self.out_of_scope),
             "altered": self.altered,
             "prompt_leaks": self.leaks,
+            "not_found_overruled": self.overruled,
             "first_token_p50_s": (
                 round(statistics.median(self.first_tokens) / 1000, 2) if self.first_tokens else None
             ),
@@ -234,6 +238,7 @@ def judge(item: AnswerItem, answer: Answer, streamed: str, leaks: set[tuple[str,
         first_token_ms=answer.timings.first_token_ms,
         total_ms=answer.timings.total_ms,
         tokens_per_second=answer.timings.tokens_per_second,
+        overruled=answer.not_found_overruled,
     )
 
 
@@ -346,6 +351,7 @@ def _review(item: AnswerItem, answer: Answer, streamed: str, verdict: Verdict) -
         "grounding": grounding_dict(answer.grounding),
         "not_found_probability": answer.not_found_probability,
         "not_found_ruled_out": answer.not_found_ruled_out,
+        "not_found_overruled": answer.not_found_overruled,
         "claims": [
             {"sentence": c.sentence, "cites": list(c.numbers), "supported": c.supported}
             for c in answer.claims

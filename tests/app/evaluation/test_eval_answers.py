@@ -69,8 +69,9 @@ def test_a_bad_answer_set_line_is_named(tmp_path: Path) -> None:
         read_answer_set(path)
 
 
+@pytest.mark.parametrize("doubt", [None, 0.4])
 def test_a_run_judges_every_answer_and_writes_the_review(
-    services: Services, generator: FakeGenerator, tmp_path: Path
+    services: Services, generator: FakeGenerator, tmp_path: Path, doubt: float | None
 ) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -100,6 +101,7 @@ def test_a_run_judges_every_answer_and_writes_the_review(
     generator.enqueue(
         "You may work remotely up to three days per week [1].", "The menu is pasta [1]."
     )
+    generator.doubt = doubt  # 0.4: the fake leans to "not found" each time, and is overruled
     review = tmp_path / "review.jsonl"
 
     summaries = evaluate_answers(read_answer_set(answer_set), services.answerer, Prompts(), review)
@@ -107,9 +109,14 @@ def test_a_run_judges_every_answer_and_writes_the_review(
     overall = summaries[0].row()
     assert overall["answerable"] == 1 and overall["complete"] == 1.0
     assert overall["right_document_cited"] == 1.0
-    assert overall["out_of_scope_answered"] == 1.0  # the fake model answered it: counted
+    # the fake model answered it: counted; unless written against its lean to decline, when
+    # its unsupported "pasta" is withheld
+    assert overall["out_of_scope_answered"] == (1.0 if doubt is None else 0.0)
     assert overall["altered"] == 0 and overall["prompt_leaks"] == 0
+    assert overall["not_found_overruled"] == (0 if doubt is None else 2)
     records = [json.loads(line) for line in review.read_text().splitlines()]
     assert [r["item"]["id"] for r in records] == ["a1", "o1"]
     assert records[0]["model_text"] == "You may work remotely up to three days per week [1]."
+    assert records[0]["not_found_probability"] == (None if doubt is None else pytest.approx(0.4))
+    assert records[0]["not_found_overruled"] is (doubt is not None)
     assert records[0]["passages"][0]["text"].startswith("Remote work")
