@@ -23,7 +23,14 @@ from app.answering.answer_text import (
     segments,
     takes_a_marker,
 )
-from app.answering.support import SUPPORT_THRESHOLD, Claim, Span, best_span, claims
+from app.answering.support import (
+    SUPPORT_THRESHOLD,
+    Claim,
+    Span,
+    best_span,
+    claims,
+    contradicted,
+)
 from ingest.embed import Embedder
 from ingest.sparse import terms
 from ingest.types import Passage
@@ -101,6 +108,8 @@ def repoint_unsupported(text: str, passages: Sequence[Passage]) -> str:
         if segment.code or not numbers:
             continue
         plain = without_markers(text[segment.start : segment.end])
+        if any(contradicted(plain, passages[n - 1].text) for n in numbers):
+            continue  # its passage says no: flagged, never pointed elsewhere
         support = [best_span(plain, p.text)[1] for p in passages]
         if max(support[n - 1] for n in numbers) >= SUPPORT_THRESHOLD:
             continue
@@ -132,6 +141,8 @@ def repoint_by_meaning(
         if sentence not in unsupported:
             continue
         cited = {n for m in own for n in m.numbers}
+        if any(contradicted(sentence, passages[n - 1].text) for n in cited if n <= len(passages)):
+            continue  # its passage says no: flagged, never pointed elsewhere
         others = sorted(
             (n for n in range(1, len(passages) + 1) if n not in cited),
             key=lambda n: -best_span(sentence, passages[n - 1].text)[1],

@@ -48,6 +48,7 @@ _NEGATION = re.compile(
 )  # "no" aside: "no quality loss" says what there is, as often as what there is not
 _YES = re.compile(r"[\s*_>-]*yes\b", re.IGNORECASE)
 _TOKEN = re.compile(r"\w+(?:['’]\w+)?")
+_CONTRADICTION_SHARE = 0.3  # of a "Yes" sentence's words in the stretch that denies one
 _NEGATED_REACH = 3  # content words after a negation that it denies
 _OPTION = re.compile(r"--?[A-Za-z]")
 _CALL = re.compile(r"\(.*\)$")  # a call's arguments: `f(x)` is checked as `f`
@@ -132,7 +133,25 @@ def _lead_in(sentence: str) -> bool:
 def _check(sentence: str, numbers: tuple[int, ...], passages: Sequence[Passage]) -> Claim:
     scored = [(best_span(sentence, passages[n - 1].text), n) for n in numbers]
     (span, support), best = max(scored, key=lambda item: item[0][1])
-    return Claim(sentence, numbers, support, support >= SUPPORT_THRESHOLD, span, best)
+    denied = any(contradicted(sentence, passages[n - 1].text) for n in numbers)
+    supported = support >= SUPPORT_THRESHOLD and not denied
+    return Claim(sentence, numbers, support, supported, span, best)
+
+
+def contradicted(sentence: str, passage: str) -> bool:
+    """Whether `sentence` answers "Yes, …" and `passage` negates one of its words in a stretch
+    that holds a third of them or more ("you must never share the same handle in multiple threads"
+    against "Yes, you can use one handle from several threads"): the passage it cites says no,
+    so no other stretch, and no other passage, confirms it."""
+    if not _YES.match(sentence) or _NEGATION.search(sentence):
+        return False
+    words = set(terms(sentence)) - {"yes"}
+    for start, end in _windows(passage):
+        stretch = passage[start:end]
+        shared = len(words & set(terms(stretch))) / len(words) if words else 0.0
+        if shared >= _CONTRADICTION_SHARE and _denies(stretch, words):
+            return True
+    return False
 
 
 def _by_meaning(

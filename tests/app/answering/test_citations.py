@@ -232,3 +232,18 @@ def test_a_denial_reaches_past_the_small_words_after_it() -> None:
     text = "Yes, a handle can be shared between two threads [1]."
     (claim,) = claims(text, [passage_with(faq)])
     assert not claim.supported
+
+
+def test_a_yes_its_cited_passage_denies_is_flagged_and_not_pointed_elsewhere() -> None:
+    threads = passage_with(
+        "5.1 Is libcurl thread-safe?\n\nYes. Note that you must never share the same handle "
+        "in multiple threads."
+    )
+    callbacks = passage_with(
+        "libcurl executes in the thread you call it in; you can use one handle for several "
+        "transfers from one of your threads at the same time.",
+        index=1,
+    )
+    model_text = "Yes, you can use one handle from several threads at the same time [1]."
+    final, _, (claim,) = resolve(model_text, [threads, callbacks])
+    assert final == model_text and not claim.supported
