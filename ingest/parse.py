@@ -46,6 +46,7 @@ _CHAPTER_LINE = re.compile(r"^\s*(\d+)\.?\s+\S")  # "4. Running Problems"
 _ENTRY_NUMBER = re.compile(r"\b\d+\.\d+")
 _CHAPTER_PREAMBLE = 6  # pieces between a chapter line and its first entry, at most
 _CONTENTS_MIN_TITLES = 3
+_OUTLINE_START = re.compile(r"(?<!\S)\d+(?:\.\d+)*\.?\s")  # "1.1 ", "4. " where a title may start
 _CONTENTS_CAPTIONS = frozenset({"contents", "table of contents"})
 _CONTENTS_SHARE = 0.5  # of a block's characters that its headings' titles cover
 _CHAPTER = re.compile(r"(?:chapter|part|appendix)\s+\w+|\d+\.?\s+[A-Z]", re.IGNORECASE)
@@ -278,8 +279,15 @@ def _without_contents(pieces: list[_Piece]) -> list[_Piece]:
     }
 
     def is_contents(piece: _Piece) -> bool:
+        """Cut at each outline number, the text's stretches that are titles (one pass over
+        the text: a long manual has thousands of titles and pieces)."""
         text = _normal(piece.text)
-        named = [title for title in titles if title in text and title != text]
+        starts = [m.start() for m in _OUTLINE_START.finditer(text)]
+        if len(starts) < _CONTENTS_MIN_TITLES:
+            return False
+        ends = [*starts[1:], len(text)]
+        stretches = [text[a:b].strip() for a, b in zip(starts, ends, strict=True)]
+        named = [s for s in stretches if s in titles and s != text]
         covered = sum(len(title) for title in named)
         return len(named) >= _CONTENTS_MIN_TITLES and covered >= _CONTENTS_SHARE * len(text)
 
