@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL.Image import Image
 
-from app.generation.generator import ChatMessage, FairQueue, Pieces
+from app.generation.generator import ChatMessage, FairQueue, GenerationFailed, Pieces
 from app.generation.opening import Opening, OpeningCheck
 from ingest.ocr import OcrLine, OcrOptions
 
@@ -107,6 +107,26 @@ class FakeGenerator:
             self.finished[call] = True
         finally:
             self.running -= 1
+
+
+UNREACHABLE = "The model server at http://127.0.0.1:9 cannot be reached."
+
+
+class UnreachableGenerator(FakeGenerator):
+    """A model server that cannot be reached: every completion fails as OpenAIGenerator's do
+    (recorded in `calls` first)."""
+
+    def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        opening: Opening | None = None,
+    ) -> Pieces:
+        self.calls.append(list(messages))
+        raise GenerationFailed(UNREACHABLE)
+        yield ""  # pragma: no cover - makes this a generator
 
 
 class FakeReranker:

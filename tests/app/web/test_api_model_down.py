@@ -7,32 +7,12 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from app.generation.generator import ChatMessage, GenerationFailed, Pieces
-from app.generation.opening import Opening
 from app.services import Services
 from app.settings import Settings
 from app.web import create_app
 from tests.app.sample import ingest_remote_work
 from tests.app.signin import add_user
-from tests.fakes import FakeGenerator
-
-UNREACHABLE = "The model server at http://127.0.0.1:9 cannot be reached."
-
-
-class UnreachableGenerator(FakeGenerator):
-    """Every completion fails the way OpenAIGenerator's do when its server is down."""
-
-    def stream(
-        self,
-        messages: list[ChatMessage],
-        *,
-        max_tokens: int,
-        temperature: float,
-        opening: Opening | None = None,
-    ) -> Pieces:
-        self.calls.append(list(messages))
-        raise GenerationFailed(UNREACHABLE)
-        yield ""  # pragma: no cover - makes this a generator
+from tests.fakes import UNREACHABLE, UnreachableGenerator
 
 
 def test_json_api_says_the_model_is_unreachable(

@@ -18,15 +18,13 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from app.generation.generator import ChatMessage, GenerationFailed, Pieces
-from app.generation.opening import Opening
 from app.services import Services
 from app.settings import Settings
 from app.web import create_app
 from ingest.pipeline import ingest_paths
 from tests.app.sample import ingest_remote_work
 from tests.app.signin import add_user
-from tests.fakes import FakeGenerator
+from tests.fakes import FakeGenerator, UnreachableGenerator
 
 REPLY = "Employees may work remotely up to three days per week [1]."
 QUESTION = "How many days a week can I work remotely?"
@@ -271,22 +269,6 @@ def test_callers_without_a_valid_api_token_are_refused(base_url: str) -> None:
     body = {"model": "docent", "messages": _ask()}
     assert httpx.post(f"{base_url}/v1/chat/completions", json=body).status_code == 401
     assert httpx.get(f"{base_url}/v1/models").status_code == 401
-
-
-class UnreachableGenerator(FakeGenerator):
-    """A model server that cannot be reached: every completion fails as OpenAIGenerator's do."""
-
-    def stream(
-        self,
-        messages: list[ChatMessage],
-        *,
-        max_tokens: int,
-        temperature: float,
-        opening: Opening | None = None,
-    ) -> Pieces:
-        self.calls.append(list(messages))
-        raise GenerationFailed("The model server at http://127.0.0.1:9 cannot be reached.")
-        yield ""  # pragma: no cover - makes this a generator
 
 
 def test_a_model_that_cannot_answer_is_a_503_or_a_stream_error(
