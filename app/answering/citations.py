@@ -143,12 +143,13 @@ def repoint_by_meaning(
         cited = {n for m in own for n in m.numbers}
         if any(contradicted(sentence, passages[n - 1].text) for n in cited if n <= len(passages)):
             continue  # its passage says no: flagged, never pointed elsewhere
-        others = sorted(
-            (n for n in range(1, len(passages) + 1) if n not in cited),
-            key=lambda n: -best_span(sentence, passages[n - 1].text)[1],
-        )
-        for number in others:
-            if best_span(sentence, passages[number - 1].text)[1] < SUPPORT_THRESHOLD:
+        held = {
+            n: best_span(sentence, passages[n - 1].text)[1]
+            for n in range(1, len(passages) + 1)
+            if n not in cited
+        }
+        for number in sorted(held, key=lambda n: -held[n]):
+            if held[number] < SUPPORT_THRESHOLD:
                 break  # the rest hold even fewer of its words
             again = claims(f"{sentence} [{number}]", passages, embedder)
             if again and all(c.supported for c in again):

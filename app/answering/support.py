@@ -143,7 +143,7 @@ def contradicted(sentence: str, passage: str) -> bool:
     that holds a third of them or more ("you must never share the same handle in multiple threads"
     against "Yes, you can use one handle from several threads"): the passage it cites says no,
     so no other stretch, and no other passage, confirms it."""
-    if not _YES.match(sentence) or _NEGATION.search(sentence):
+    if not _answers_yes(sentence):
         return False
     words = set(terms(sentence)) - {"yes"}
     for start, end in _windows(passage):
@@ -224,7 +224,7 @@ def _best_window(
 ) -> tuple[Span | None, float]:
     numbers = _numbers(sentence)
     names = code_names(sentence)
-    affirms = bool(_YES.match(sentence)) and not _NEGATION.search(sentence)
+    affirms = _answers_yes(sentence)
     best: tuple[Span | None, float] = (None, 0.0)
     for start, end in windows:
         stretch = passage[start:end]
@@ -236,6 +236,11 @@ def _best_window(
         if share > best[1] or (share == best[1] and best[0] and end - start < _len(best[0])):
             best = (_trimmed(passage, start, end), share)
     return best
+
+
+def _answers_yes(sentence: str) -> bool:
+    """A sentence opening with "Yes" and denying nothing itself."""
+    return bool(_YES.match(sentence)) and not _NEGATION.search(sentence)
 
 
 def _asks(stretch: str) -> bool:
