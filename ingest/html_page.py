@@ -1,5 +1,6 @@
 """A web page as a reader reads it: without its furniture (`ingest.html_furniture`), with its
-reference entries as headings (`ingest.html_entries`); and its `<title>`."""
+reference entries as headings (`ingest.html_entries`), the descriptions of its short-named
+terms beginning with the terms (`ingest.html_terms`); and its `<title>`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from lxml import html as lxml_html
 
 from ingest.html_entries import mark_entries
 from ingest.html_furniture import drop_furniture
+from ingest.html_terms import join_terms
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 
@@ -22,6 +24,7 @@ def readable_page(page: str, name: str = "") -> str | None:
         return None
     changed = drop_furniture(tree, name)
     changed |= mark_entries(tree)
+    changed |= join_terms(tree)
     return str(lxml_html.tostring(tree, encoding="unicode")) if changed else None
 
 

@@ -48,12 +48,12 @@ __all__ = [
 
 EMBED_BATCH_TEXTS = 64  # texts gathered across documents before one embedding call
 log = logging.getLogger(__name__)
-PARSER_VERSION = "11"  # 4: OCR, pages; 5: ligatures, minus signs; 6: HTML permalink marks;
+PARSER_VERSION = "12"  # 4: OCR, pages; 5: ligatures, minus signs; 6: HTML permalink marks;
 # 7: HTML navigation; 8: PDF running titles, code-shaped titles, manual pages named, HTML
 # menu bars and <title>; 9: underlined plain-text titles, Sphinx entries as headings;
 # 10: lower-case numbered entries, guessed titles kept inside the entry above them, file
 # names keep their capitals as titles; 11: tables of contents in plain text and on a book's
-# front page, plain-text chapter lines
+# front page, plain-text chapter lines; 12: HTML definition terms begin their descriptions
 CHUNKER_VERSION = "2"
 
 Status = Literal["new", "updated", "unchanged", "moved", "removed", "failed", "skipped"]

@@ -579,6 +579,37 @@ def _heading_paths_by_text(elements: list[Element]) -> dict[str, tuple[str, ...]
     return dict(zip([e.text for e in elements], heading_paths(elements), strict=True))
 
 
+def test_short_definition_terms_begin_their_descriptions(tmp_path: Path) -> None:
+    # ffplay's keys and nano's options, as makeinfo writes them
+    page = _html_file(
+        tmp_path / "keys.html",
+        "<html><body><h2>While playing</h2><dl>"
+        '<dt><span><tt class="key">q, ESC</tt></span></dt><dd><p>Quit.</p></dd>'
+        '<dt><span><tt class="key">f</tt></span></dt><dd><p>Toggle full screen.</p></dd>'
+        "<dt><samp>-B</samp></dt><dt><samp>--backup</samp></dt>"
+        "<dd><p>Back up the previous version.</p><p>More about backups.</p></dd>"
+        "<dt>-x</dt><dd><pre>nano -x file</pre></dd>"
+        "<dt>0x01:</dt><dd><code>LIST</code> reports sizes</dd>"
+        "<dt>Why does frob stop when I close the lid of my laptop?</dt><dd><p>Power.</p></dd>"
+        "</dl></body></html>",
+    )
+
+    texts = [e.text for e in parse_file(page).elements]
+
+    assert texts == [
+        "While playing",
+        "q, ESC: Quit.",
+        "f: Toggle full screen.",  # a one-letter term alone is dropped by the HTML reader
+        "-B, --backup: Back up the previous version.",
+        "More about backups.",
+        "-x:",
+        "nano -x file",
+        "0x01: LIST reports sizes",  # no second colon
+        "Why does frob stop when I close the lid of my laptop?",  # a question stays apart
+        "Power.",
+    ]
+
+
 def test_ligatures_and_typeset_minus_signs_are_read_as_the_letters_typed(tmp_path: Path) -> None:
     # what a groff-made PDF's text layer carries for "~/.bash_profile" and "--login"
     path = tmp_path / "startup.txt"
@@ -607,8 +638,7 @@ def test_a_reference_manuals_entries_head_their_descriptions(tmp_path: Path) -> 
         ("Functions", True),
         ("frob.spin(n)", True),
         ("Spin the frob n times.", False),
-        ("frob", False),  # a glossary term is not a documented object
-        ("A thing.", False),
+        ("frob: A thing.", False),  # a glossary term is no documented object: it leads
     ]
     spin = elements[2]
     assert spin.depth is not None and spin.depth > (elements[1].depth or 0)
