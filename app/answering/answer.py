@@ -31,7 +31,15 @@ from app.answering.grounding import (
 from app.answering.retrieve import LiveVersions, RetrievalOptions, retrieve
 from app.answering.support import Claim
 from app.answering.unknown_names import looks_like_a_name, unknown_names
-from app.generation.generator import FairQueue, GenerationFailed, Generator, ModelBusy, Ticket
+from app.answering.yes_denied import YES, denied_yes
+from app.generation.generator import (
+    ChatMessage,
+    FairQueue,
+    GenerationFailed,
+    Generator,
+    ModelBusy,
+    Ticket,
+)
 from app.generation.opening import Opening, OpeningCheck
 from app.generation.prompting import NOT_FOUND, Prompts
 from app.generation.thinking import ThinkingFilter, without_thinking
@@ -97,6 +105,8 @@ class Answer:
     not_found_probability: float | None = None  # the model's odds for opening with "not found"
     not_found_ruled_out: bool = False  # below DOCENT_NOT_FOUND_FLOOR (app.generation.opening)
     not_found_overruled: bool = False  # ruled out while the model's likeliest first token
+    reasked: bool = False  # its first answer said "Yes" where the passage it cited says no
+    first_text: str = ""  # that first answer, when asked again (see app.answering.yes_denied)
 
     @property
     def declined_because(self) -> str:
@@ -216,11 +226,12 @@ class _Turn:
         started = time.perf_counter()
         for ahead in self._ticket.wait(self._timeout):
             yield Queued(ahead, self._ticket.moved)
-        self.waited_ms = _ms_since(started)
+        self.waited_ms += _ms_since(started)
 
     def leave(self) -> None:
         if self._ticket is not None:
             self._ticket.leave()
+            self._ticket = None  # taken again if the model is needed once more
 
 
 @contextmanager
@@ -396,26 +407,21 @@ class Answerer:
 
     def _refusal(self, question: str, evidence: _Evidence, started: float, reason: str) -> Answer:
         timings = Timings(evidence.retrieval_ms, None, 0.0, 0.0, _ms_since(started), 0, 0)
-        answer = self._finish(question, NOT_FOUND, evidence, timings)
-        return replace(answer, refused=bool(evidence.passages), declined=reason)
+        answer = self._finish(question, NOT_FOUND, evidence)
+        return replace(answer, timings=timings, refused=bool(evidence.passages), declined=reason)
 
     def _generate(
         self, question: str, evidence: _Evidence, started: float, turn: _Turn, max_tokens: int
     ) -> Events:
         messages = self.prompts.messages(evidence.query, evidence.passages)
         prompt_tokens = sum(self.generator.count_tokens(m.content) for m in messages)
-        pieces: list[str] = []
         first_token_ms: float | None = None
         first_token_at = generation_started = time.perf_counter()
         thinking = ThinkingFilter()
-        raw = self.generator.stream(
-            messages,
-            max_tokens=max_tokens,
-            temperature=self.options.temperature,
-            opening=Opening(NOT_FOUND, self.options.not_found_floor),
-        )
-        with closing(raw):  # closed early too, so decoding stops when the consumer goes
-            for piece in without_thinking(raw, thinking):
+        pieces: list[str] = []
+        opening = Opening(NOT_FOUND, self.options.not_found_floor)
+        with closing(self._written(messages, max_tokens, opening, thinking)) as written:
+            for piece in written:  # closed early too, so decoding stops when the consumer goes
                 if first_token_ms is None:
                     first_token_ms = _ms_since(started)
                     first_token_at = time.perf_counter()
@@ -423,6 +429,17 @@ class Answerer:
                 yield Token(piece)
         turn.leave()  # the next request may have the model while this answer is checked
         text = "".join(pieces).strip()
+        check = self._opening_check()
+        answer = self._finish(question, text, evidence, check is not None and check.overruled)
+        if check is not None and denied_yes(text, answer.claims, evidence.passages):
+            yield from turn.take()  # the model again, after those now in line
+            no_yes = Opening(YES, 1.0)  # ruled out whatever the model's odds for it
+            again = "".join(self._written(messages, max_tokens, no_yes, ThinkingFilter()))
+            turn.leave()
+            answer = replace(
+                self._finish(question, again.strip(), evidence), first_text=text, reasked=True
+            )
+        completion = answer.model_text
         timings = Timings(
             retrieval_ms=evidence.retrieval_ms,
             first_token_ms=first_token_ms,
@@ -430,21 +447,37 @@ class Answerer:
             decode_ms=_ms_since(first_token_at),
             total_ms=_ms_since(started),
             prompt_tokens=prompt_tokens,
-            completion_tokens=self.generator.count_tokens(text) if text else 0,
+            completion_tokens=self.generator.count_tokens(completion) if completion else 0,
             queued_ms=turn.waited_ms,
         )
-        check = getattr(self.generator, "last_opening", None)  # an in-process model's
-        opening = check if isinstance(check, OpeningCheck) else None
-        overruled = opening is not None and opening.overruled
-        answer = self._finish(question, text, evidence, timings, overruled)
-        if opening is not None:
+        answer = replace(answer, timings=timings, reasoning="".join(thinking.reasoning).strip())
+        if check is not None:
             answer = replace(
                 answer,
-                not_found_probability=opening.probability,
-                not_found_ruled_out=opening.ruled_out,
-                not_found_overruled=opening.overruled,
+                not_found_probability=check.probability,
+                not_found_ruled_out=check.ruled_out,
+                not_found_overruled=check.overruled,
             )
-        yield Done(replace(answer, reasoning="".join(thinking.reasoning).strip()))
+        yield Done(answer)
+
+    def _written(
+        self,
+        messages: Sequence[ChatMessage],
+        max_tokens: int,
+        opening: Opening,
+        thinking: ThinkingFilter,
+    ) -> abc.Generator[str, None, None]:
+        """The model's answer, piece by piece, its reasoning (if any) kept in `thinking`."""
+        raw = self.generator.stream(
+            messages, max_tokens=max_tokens, temperature=self.options.temperature, opening=opening
+        )
+        with closing(raw):
+            yield from without_thinking(raw, thinking)
+
+    def _opening_check(self) -> OpeningCheck | None:
+        """What an in-process model's check of the first token saw (None: a model server)."""
+        check = getattr(self.generator, "last_opening", None)
+        return check if isinstance(check, OpeningCheck) else None
 
     def fit(
         self, question: str, passages: Sequence[Passage], max_tokens: int | None = None
@@ -475,9 +508,9 @@ class Answerer:
         question: str,
         text: str,
         evidence: _Evidence,
-        timings: Timings,
         overruled: bool = False,
     ) -> Answer:
+        """The answer `text` makes, cited and checked; its timings are set by the caller."""
         passages = evidence.passages
         found = NOT_FOUND not in text
         final, citations, checked = (
@@ -491,7 +524,7 @@ class Answerer:
             model=self.generator.model_id,
             adapter=self.generator.adapter,
             prompt_version=self.prompts.version,
-            timings=timings,
+            timings=_NO_TIMINGS,
             dropped=evidence.dropped,
             claims=checked,
             evidence=evidence.strength,
@@ -519,6 +552,9 @@ class Answerer:
                 answer, text=NOT_FOUND, citations=[], refused=True, declined=grounding.reason
             )
         return answer
+
+
+_NO_TIMINGS = Timings(0.0, None, 0.0, 0.0, 0.0, 0, 0)
 
 
 def _ms_since(start: float) -> float:

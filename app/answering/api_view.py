@@ -80,6 +80,8 @@ def answer_dict(answer: Answer) -> dict[str, Any]:
         "declined": answer.declined or None,
         "declined_because": answer.declined_because or None,
         "withheld_answer": answer.model_text if answer.declined and answer.model_text else None,
+        "reasked": answer.reasked,
+        "first_answer": answer.first_text if answer.reasked else None,
         "grounding": grounding_dict(answer.grounding),
         "evidence": None if answer.evidence is None else round(answer.evidence, 3),
         "citations": [citation_dict(c) for c in answer.citations],

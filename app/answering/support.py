@@ -141,17 +141,24 @@ def _check(sentence: str, numbers: tuple[int, ...], passages: Sequence[Passage])
 def contradicted(sentence: str, passage: str) -> bool:
     """Whether `sentence` answers "Yes, …" and `passage` negates one of its words in a stretch
     that holds a third of them or more ("you must never share the same handle in multiple threads"
-    against "Yes, you can use one handle from several threads"): the passage it cites says no,
-    so no other stretch, and no other passage, confirms it."""
+    against "Yes, you can use one handle from several threads"), with no other stretch saying
+    nearly all of it (a page that allows three days a week at home and forbids working from
+    abroad confirms "Yes, you may work from home up to three days a week"): the passage it cites
+    says no, so no other stretch, and no other passage, confirms it."""
     if not _answers_yes(sentence):
         return False
     words = set(terms(sentence)) - {"yes"}
+    if not words:
+        return False
+    denied = False
     for start, end in _windows(passage):
         stretch = passage[start:end]
-        shared = len(words & set(terms(stretch))) / len(words) if words else 0.0
-        if shared >= _CONTRADICTION_SHARE and _denies(stretch, words):
-            return True
-    return False
+        shared = len(words & set(terms(stretch))) / len(words)
+        if _denies(stretch, words):
+            denied = denied or shared >= _CONTRADICTION_SHARE
+        elif shared >= WORDS_SUFFICE and not _asks(stretch):
+            return False  # said outright elsewhere in the passage
+    return denied
 
 
 def _by_meaning(

@@ -276,6 +276,12 @@ def _print_sources(answer: Answer, streamed: str) -> None:
         )
         console.print(answer.text, highlight=False)
         _print_closest(answer)
+    elif answer.reasked and streamed.strip():
+        from app.answering.yes_denied import REASKED
+
+        console.rule("Asked again")
+        console.print(f"docent asked the model again: {REASKED}.", highlight=False)
+        console.print(answer.text, highlight=False)
     elif answer.text != streamed.strip():  # nothing streamed, or docent added citations
         console.rule("Answer with citations")
         console.print(answer.text, highlight=False)

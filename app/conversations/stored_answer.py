@@ -103,6 +103,8 @@ def stored(answer: Answer) -> dict[str, Any]:
         "evidence": answer.evidence,
         "refused": answer.refused,
         "declined": answer.declined,
+        "reasked": answer.reasked,
+        "first_text": answer.first_text,
         "grounding": None if answer.grounding is None else _grounding(answer.grounding),
     }
 
@@ -138,6 +140,8 @@ def answer_from_stored(data: dict[str, Any]) -> Answer:
         refused=data["refused"],
         search_query=data["search_query"],
         declined=data["declined"],
+        reasked=data.get("reasked", False),
+        first_text=data.get("first_text", ""),
         model_text=data["model_text"],
         grounding=None if data["grounding"] is None else _grounding_from(data["grounding"]),
         adapter=data.get("adapter", ""),  # stored before adapters: none

@@ -74,6 +74,7 @@ class Verdict:
     total_ms: float
     tokens_per_second: float | None = None  # decoding speed of the answer the model wrote
     overruled: bool = False  # the model leaned to "not found" and was overruled (see opening)
+    reasked: bool = False  # its "Yes" denied by its passage, asked again (see yes_denied)
 
 
 @dataclass
@@ -92,6 +93,7 @@ class Summary:
     leaks: int = 0
     oos_answered: int = 0
     overruled: int = 0  # answers the model leaned to decline, written after all
+    reasked: int = 0  # answers asked again after a denied "Yes"
     first_tokens: list[float] = field(default_factory=list)
     speeds: list[float] = field(default_factory=list)
 
@@ -111,6 +113,7 @@ class Summary:
         self.altered += v.altered
         self.leaks += bool(v.leaked)
         self.overruled += v.overruled
+        self.reasked += v.reasked
         if v.first_token_ms is not None:
             self.first_tokens.append(v.first_token_ms)
         if v.tokens_per_second is not None:
@@ -134,6 +137,7 @@ class Summary:
             "altered": self.altered,
             "prompt_leaks": self.leaks,
             "not_found_overruled": self.overruled,
+            "reasked": self.reasked,
             "first_token_p50_s": (
                 round(statistics.median(self.first_tokens) / 1000, 2) if self.first_tokens else None
             ),
@@ -201,13 +205,15 @@ def evaluate_answers(
 
 
 def ask(answerer: Answerer, question: str) -> tuple[Answer, str]:
-    """The answer, and the text the model streamed (what docent must not alter)."""
+    """The answer, and the text the model streamed (what docent must not alter); for an
+    answer asked for again, the second text the model wrote (the first is `first_text`)."""
     streamed: list[str] = []
     for event in answerer.stream(question, Access.admin()):
         if isinstance(event, Token):
             streamed.append(event.text)
         if isinstance(event, Done):
-            return event.answer, "".join(streamed).strip()
+            written = event.answer.model_text if event.answer.reasked else "".join(streamed)
+            return event.answer, written.strip()
         if isinstance(event, Failed):
             raise RuntimeError(f"the model failed on {question!r}: {event.message}")
     raise RuntimeError("answer stream ended without an answer")  # pragma: no cover
@@ -239,6 +245,7 @@ def judge(item: AnswerItem, answer: Answer, streamed: str, leaks: set[tuple[str,
         total_ms=answer.timings.total_ms,
         tokens_per_second=answer.timings.tokens_per_second,
         overruled=answer.not_found_overruled,
+        reasked=answer.reasked,
     )
 
 
@@ -352,6 +359,8 @@ def _review(item: AnswerItem, answer: Answer, streamed: str, verdict: Verdict) -
         "not_found_probability": answer.not_found_probability,
         "not_found_ruled_out": answer.not_found_ruled_out,
         "not_found_overruled": answer.not_found_overruled,
+        "reasked": answer.reasked,
+        "first_text": answer.first_text,
         "claims": [
             {"sentence": c.sentence, "cites": list(c.numbers), "supported": c.supported}
             for c in answer.claims

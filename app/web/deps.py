@@ -52,12 +52,14 @@ def record_or_404(services: ServicesDep, doc_id: str) -> DocumentRecord:
 
 
 def _register_filters() -> None:
+    from app.answering.yes_denied import REASKED
     from app.web.render import answer_html, highlighted, page_view
 
     templates.env.filters["answer_html"] = answer_html
     templates.env.filters["highlighted"] = highlighted
     templates.env.filters["page_view"] = page_view
     templates.env.filters["basename"] = lambda path: PurePath(str(path)).name
+    templates.env.globals["reasked_note"] = REASKED
 
 
 _register_filters()

@@ -28,6 +28,7 @@ from app.answering.answer import Answer, Done, Events, Failed, Queued, Token
 from app.answering.api_view import citation_dict
 from app.answering.citations import cited_numbers
 from app.answering.followup import Turn
+from app.answering.yes_denied import REASKED
 from app.generation.generator import GenerationFailed, ModelBusy
 from app.web.asking import RETRY_AFTER_SECONDS, in_flight
 from app.web.auth import CsrfChecked, CurrentUser
@@ -252,6 +253,10 @@ class Completion:
         elif answer.declined:  # streamed, then found ungrounded: the client is told, in text
             shown = f"\n\n[docent withheld this answer: {answer.declined_because}.] {answer.text}"
             yield self._sse({"content": shown})
+            shown = answer.text
+        elif answer.reasked:  # streamed, then asked again: the client is told, in text
+            yield self._sse({"content": f"\n\n[docent asked the model again: {REASKED}.] "})
+            yield self._sse({"content": answer.text})
             shown = answer.text
         if sources := sources_block(shown, answer):
             yield self._sse({"content": sources})

@@ -18,11 +18,13 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from app.answering.grounding import GroundingOptions
+from app.answering.yes_denied import REASKED
 from app.services import Services
 from app.settings import Settings
 from app.web import create_app
 from ingest.pipeline import ingest_paths
-from tests.app.sample import ingest_remote_work
+from tests.app.sample import ingest_remote_work, ingest_text
 from tests.app.signin import add_user
 from tests.fakes import FakeGenerator, UnreachableGenerator
 
@@ -191,6 +193,27 @@ def test_a_refusal_is_an_ordinary_completion_saying_not_found(
     assert (whole.model_extra or {})["citations"] == []
     assert text == not_found
     assert generator.calls == []  # nothing was generated
+
+
+def test_an_answer_asked_for_again_is_told_after_the_first_in_the_stream(
+    settings: Settings, services: Services, tmp_path: Path, generator: FakeGenerator
+) -> None:
+    page = "# Abroad\n\nEmployees may not work remotely from abroad.\n"
+    ingest_text(services, tmp_path / "abroad.md", page)
+    options = replace(services.answerer.options, grounding=GroundingOptions())
+    plain = replace(services, answerer=replace(services.answerer, options=options))
+    first, second = "Yes, you can work remotely from abroad [1].", "No, you may not [1]."
+    generator.doubt = 0.1  # an in-process model: "Yes" can be ruled out the second time
+    generator.enqueue(first, second)
+    with running(create_app(settings, plain)) as url:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key=_token(services), max_retries=0)
+        streamed = client.chat.completions.create(
+            model="docent", messages=_ask("Can I work remotely from abroad?"), stream=True
+        )
+        text = "".join(c.choices[0].delta.content or "" for c in streamed if c.choices)
+
+    told = f"[docent asked the model again: {REASKED}.] "
+    assert text == f"{first}\n\n{told}{second}\n\nSources:\n[1] Abroad — abroad.md"
 
 
 def test_answers_come_only_from_documents_the_caller_may_read(

@@ -5,10 +5,12 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from app.answering.grounding import GroundingOptions
+from app.answering.yes_denied import REASKED
 from app.services import Services
 from app.settings import Settings
 from app.web import create_app
-from tests.app.sample import ingest_remote_work
+from tests.app.sample import ingest_remote_work, ingest_text
 from tests.app.signin import add_user, sign_in
 from tests.fakes import FakeGenerator
 
@@ -118,6 +120,23 @@ def test_refusal_lists_the_closest_documents(
     assert "not close enough to answer from" in page
     assert "Remote work" in page
     assert generator.calls == []
+
+
+def test_an_answer_asked_for_again_shows_the_second_answer_and_says_why(
+    settings: Settings, services: Services, generator: FakeGenerator, tmp_path: Path
+) -> None:
+    ingest_text(services, tmp_path / "abroad.md", "# Abroad\n\nStaff may not work from abroad.\n")
+    options = replace(services.answerer.options, grounding=GroundingOptions())
+    plain = replace(services, answerer=replace(services.answerer, options=options))
+    generator.doubt = 0.1
+    generator.enqueue("Yes, staff can work from abroad [1].", "No, staff may not go abroad [1].")
+    add_user(services.accounts, "alice")
+    with TestClient(create_app(settings, plain)) as client:
+        sign_in(client, "alice")
+        page = client.post("/ask", data={"question": "Can staff work from abroad?"}).text
+    assert "No, staff may not go abroad" in page
+    assert "Yes, staff can work from abroad" not in page
+    assert f"docent asked the model again: {REASKED}." in page
 
 
 def test_json_api_takes_the_conversation(client: TestClient, generator: FakeGenerator) -> None:
