@@ -6,9 +6,11 @@ ffplay's keys as `f` over "Toggle full screen.". Read as separate pieces, a one-
 lost (the HTML reader keeps no text that short: ffplay's `f`, `m`, `a`, `v`, `s`, `w` were gone,
 so their descriptions sat under the key listed before them), and a passage may begin between a
 term and its description. Joined, each description names what it describes:
-"-B, --backup: When saving a file, back up ...". Long terms and questions (a FAQ written as a
-definition list) stay as they are, and so do Sphinx's documented objects, which
-`ingest.html_entries` has made headings before this runs.
+"-B, --backup: When saving a file, back up ...". A term that asks a question (a FAQ written
+as a definition list, as AsciiDoc writes `Question?::`) heads its answer instead, as a FAQ's
+headings do, so a passage of the answer carries its question. Other long terms stay as they
+are, and so do Sphinx's documented objects, which `ingest.html_entries` has made headings
+before this runs.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 from lxml import html as lxml_html
 
 _MAX_TERM = 60  # characters: a name, an option with its argument, a key or a short phrase
+_QUESTION_HEADING = "h6"  # the lowest: under the page's own sections
 _PARAGRAPHS = frozenset({"p", "div", "span"})
 _BLOCKS = frozenset(
     {"pre", "ul", "ol", "dl", "table", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "hr"}
@@ -23,12 +26,16 @@ _BLOCKS = frozenset(
 
 
 def join_terms(tree: lxml_html.HtmlElement) -> bool:
-    """Begin each description of a short-named term with its terms; whether any was."""
+    """Begin each description of a short-named term with its terms, and set each question
+    term as a heading; whether any was."""
     changed = False
     for dl in list(tree.iter("dl")):
         terms: list[lxml_html.HtmlElement] = []
         for child in list(dl):
-            if child.tag == "dt":
+            if child.tag == "dt" and _text(child).endswith("?"):
+                child.tag = _QUESTION_HEADING
+                changed, terms = True, []
+            elif child.tag == "dt":
                 terms.append(child)
             elif child.tag == "dd" and terms:
                 changed |= _joined(terms, child)

@@ -53,7 +53,8 @@ PARSER_VERSION = "12"  # 4: OCR, pages; 5: ligatures, minus signs; 6: HTML perma
 # menu bars and <title>; 9: underlined plain-text titles, Sphinx entries as headings;
 # 10: lower-case numbered entries, guessed titles kept inside the entry above them, file
 # names keep their capitals as titles; 11: tables of contents in plain text and on a book's
-# front page, plain-text chapter lines; 12: HTML definition terms begin their descriptions
+# front page, plain-text chapter lines; 12: HTML definition terms begin their descriptions,
+# question terms head their answers
 CHUNKER_VERSION = "2"
 
 Status = Literal["new", "updated", "unchanged", "moved", "removed", "failed", "skipped"]

@@ -579,7 +579,7 @@ def _heading_paths_by_text(elements: list[Element]) -> dict[str, tuple[str, ...]
     return dict(zip([e.text for e in elements], heading_paths(elements), strict=True))
 
 
-def test_short_definition_terms_begin_their_descriptions(tmp_path: Path) -> None:
+def test_short_terms_begin_their_descriptions_and_questions_head_answers(tmp_path: Path) -> None:
     # ffplay's keys and nano's options, as makeinfo writes them
     page = _html_file(
         tmp_path / "keys.html",
@@ -594,7 +594,8 @@ def test_short_definition_terms_begin_their_descriptions(tmp_path: Path) -> None
         "</dl></body></html>",
     )
 
-    texts = [e.text for e in parse_file(page).elements]
+    elements = parse_file(page).elements
+    texts = [e.text for e in elements]
 
     assert texts == [
         "While playing",
@@ -605,9 +606,12 @@ def test_short_definition_terms_begin_their_descriptions(tmp_path: Path) -> None
         "-x:",
         "nano -x file",
         "0x01: LIST reports sizes",  # no second colon
-        "Why does frob stop when I close the lid of my laptop?",  # a question stays apart
+        "Why does frob stop when I close the lid of my laptop?",
         "Power.",
     ]
+    question = elements[-2]
+    assert question.is_heading  # a FAQ set as a definition list: the question heads its answer
+    assert heading_paths(elements)[-1][-1] == question.text
 
 
 def test_ligatures_and_typeset_minus_signs_are_read_as_the_letters_typed(tmp_path: Path) -> None:
