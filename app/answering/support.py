@@ -189,15 +189,20 @@ def _judged(claim: Claim, similarity: float | None) -> Claim:
 
 
 def _span_texts(claim: Claim, passages: Sequence[Passage]) -> list[str]:
-    """The span; for a span that is the whole passage (a table), also each of its stretches
-    (a row's meaning is in its line, its words in the whole)."""
+    """The span and each of its sentences or lines; for a span that is the whole passage (a
+    table), each of its stretches (a row's meaning is in its line, its words in the whole). A
+    span of two entries holds the words of one and the meaning of both: "-y (global):
+    Overwrite output files without asking." beside "-n (global): Do not overwrite output files,
+    and exit immediately if a specified output file already exists." gathers one more of the
+    sentence's words ("exists") and blurs its meaning."""
     if claim.span is None or claim.best is None:
         return []
     passage = passages[claim.best - 1].text
     span = passage[claim.span.start : claim.span.end]
-    if _trimmed(passage, 0, len(passage)) != claim.span:
-        return [span]
-    return [span] + [passage[start:end] for start, end in _windows(passage)]
+    if _trimmed(passage, 0, len(passage)) == claim.span:
+        return [span] + [passage[start:end] for start, end in _windows(passage)]
+    parts = [m.group(0) for m in _SENTENCE.finditer(span) if m.group(0).strip()]
+    return [span, *parts] if len(parts) > 1 else [span]
 
 
 def _cosine(a: Sequence[float], b: Sequence[float]) -> float:

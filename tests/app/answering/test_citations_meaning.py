@@ -136,3 +136,18 @@ def test_a_claim_no_passage_means_keeps_its_marker_and_its_flag() -> None:
     final, citations, (claim,) = resolve(model_text, [ABROAD, HOTELS], TopicEmbedder())
     assert final == model_text
     assert not claim.supported and not citations[0].supported
+
+
+def test_a_span_of_two_entries_is_compared_with_each_of_them_too() -> None:
+    """The stretch holding most of the words may join the entry that says it to the next one,
+    which brings one more shared word and a meaning of its own ("-y: Overwrite output files
+    without asking." beside "-n: Do not overwrite ... already exists.")."""
+    both = passage("Rules\n\nStaff work from home on Fridays.\nHotel stays need approval.")
+    sentence = "Staff work from home on Fridays with written manager approval [1]."
+    (claim,) = claims(sentence, [both], TopicEmbedder())
+    assert claim.span is not None
+    spanned = both.text[claim.span.start : claim.span.end]
+    assert spanned == "Staff work from home on Fridays.\nHotel stays need approval."
+    assert WORDS_SUFFICE > claim.support >= 0.5
+    assert claim.similarity == pytest.approx(1.0)  # the first entry's meaning is the claim's
+    assert claim.supported
