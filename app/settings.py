@@ -209,8 +209,9 @@ class Settings(BaseSettings):
     )
     require_citation: bool = Field(
         True,
-        description="Decline a written answer that cites none of the passages (docent first "
-        "attributes uncited sentences that one passage clearly supports).",
+        description="Decline a written answer that cites none of the passages for what it "
+        "states: no marker, or markers only on lines that state nothing, such as a pointer to "
+        "a source (docent first attributes uncited sentences that one passage clearly supports).",
     )
     fusion: Literal["rrf", "dbsf"] = Field(
         "dbsf",

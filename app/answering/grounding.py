@@ -21,8 +21,14 @@ from dataclasses import dataclass, replace
 from functools import cache
 
 from app.answering.acronyms import acronyms, written_out
-from app.answering.answer_text import inline_code, segments
-from app.answering.support import Claim, code_names, named, without_outline_numbers
+from app.answering.answer_text import inline_code, markers, markers_in, segments
+from app.answering.support import (
+    Claim,
+    code_names,
+    named,
+    states_nothing,
+    without_outline_numbers,
+)
 from app.answering.unknown_names import DEFAULT_RARE_BELOW, looks_like_a_name
 from ingest.sparse import terms, words
 from ingest.types import Passage
@@ -86,7 +92,7 @@ REASONS = {
     "weak_evidence": "the closest passages were not close enough to answer from",
     "unknown_name": "the question names something no document mentions",
     "off_subject": "no passage found is about what the question asks",
-    "uncited": "the answer cites none of the passages",
+    "uncited": "the answer cites none of the passages for what it states",
     "unsupported": "the passages cited do not say what the answer says",
     "cited_off_subject": "the passages cited are not about what the question asks",
     "unknown_option": "the answer names an option or setting that none of the passages mentions",
@@ -162,7 +168,7 @@ def after_generation(
     reason = ""
     if overruled and not any(c.supported for c in claims):
         reason = "doubted"
-    elif options.require_citation and not cited:
+    elif options.require_citation and (not cited or cites_no_fact(text, claims, passages)):
         reason = "uncited"
     elif supported is not None and supported < options.min_supported:
         reason = "unsupported"
@@ -171,6 +177,24 @@ def after_generation(
     elif unknown:
         reason = "unknown_option"
     return Grounding(earlier.subject, cited_subject, supported, reason, unknown)
+
+
+def cites_no_fact(text: str, claims: Sequence[Claim], passages: Sequence[Passage]) -> bool:
+    """Whether the answer's markers stand only on lines that state nothing (a pointer to a
+    source, a lead-in with no code after it) while a sentence without one states something:
+    "The shortcut for adding multiple cursors in nano is `Ctrl + Shift + M`. This can be found
+    in the section "3.7 Using the Mouse" of the source [2]." cites none of its facts. A code
+    block counts as cited by the lead-in before it ("use the command [1]:")."""
+    if claims:
+        return False
+    parts = segments(text)
+    if any(part.code for part in parts):
+        return False
+    found = markers(text)
+    return any(
+        not markers_in(found, part) and not states_nothing(text[part.start : part.end], passages)
+        for part in parts
+    )
 
 
 def unknown_options(

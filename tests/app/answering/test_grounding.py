@@ -96,6 +96,27 @@ def test_an_uncited_answer_is_withheld_after_streaming(
     assert answer_dict(answer)["withheld_answer"] == streamed
 
 
+def test_an_answer_citing_only_a_pointer_to_its_source_is_withheld(
+    services: Services, generator: FakeGenerator, tmp_path: Path
+) -> None:
+    _ingest(services, tmp_path)
+    answerer = _strict(services, GroundingOptions(require_citation=True))  # this rule alone
+    question = "How many days per week can I work remotely?"
+    generator.enqueue(
+        "Everyone gets a company car. This is described in the source [1].",
+        "Use the form [1]:\n\n```\nremote --days 3\n```",
+        "See the source [1].",
+    )
+
+    pointer = answerer.answer(question)
+    lead_in = answerer.answer(question)
+    nothing_else = answerer.answer(question)
+
+    assert pointer.declined == "uncited" and pointer.text == NOT_FOUND
+    assert not lead_in.declined  # the lead-in's marker cites the code under it
+    assert not nothing_else.declined  # states nothing uncited either
+
+
 def test_a_grounded_answer_is_shown_as_written(
     services: Services, generator: FakeGenerator, tmp_path: Path
 ) -> None:
