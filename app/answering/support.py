@@ -29,7 +29,9 @@ WORDS_SUFFICE = 0.8  # a sentence this much of whose words (and all numbers) one
 # is supported without the meaning check: MiniLM scores close paraphrases ("work from home" for
 # "work remotely", 0.63) below the threshold (calibrate_support: 49/50 supported kept, against
 # 48/50 with the meaning check on every sentence; wrong claims passing 27/43 against 25/43)
-_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)", re.MULTILINE)  # lines of lists count too
+# a sentence or line of a passage (lines of lists count too); a stop followed by a letter or
+# digit ends nothing: "https://myaccount.google.com", "sources.list(5)", "random.choice", "2.5"
+_SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?](?=[\w/]))+(?:[.!?]+|$)", re.MULTILINE)
 _WORD = re.compile(r"\w+")
 _DIGITS = re.compile(r"\d")
 _OUTLINE_NUMBER = re.compile(r"^[ \t]*(?:[-*+][ \t]+)?\d+\.(?:\d+\.?)*(?=[ \t])", re.MULTILINE)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from app.answering.citations import cited_numbers, resolve, strip_invalid_markers
-from app.answering.support import claims
+from app.answering.support import best_span, claims
 from tests.app.sample import PER_DIEM, REMOTE
 from tests.app.sample import passage as passage_with
 
@@ -247,3 +247,18 @@ def test_a_yes_its_cited_passage_denies_is_flagged_and_not_pointed_elsewhere() -
     model_text = "Yes, you can use one handle from several threads at the same time [1]."
     final, _, (claim,) = resolve(model_text, [threads, callbacks])
     assert final == model_text and not claim.supported
+
+
+def test_a_stop_inside_a_url_or_a_dotted_name_ends_no_sentence_of_a_passage() -> None:
+    text = (
+        "Google pushes OAuth. You may need to turn on access for less secure apps at "
+        "https://myaccount.google.com/lesssecureapps. Set http_proxy first, see sources.list(5)."
+    )
+    span, _ = best_span("Turn on access for less secure apps at the account page.", text)
+    assert span is not None
+    assert text[span.start : span.end] == (
+        "You may need to turn on access for less secure apps at "
+        "https://myaccount.google.com/lesssecureapps."
+    )
+    span, _ = best_span("Set the http_proxy variable, see sources.list(5).", text)
+    assert span is not None and text[span.start : span.end].endswith("see sources.list(5).")
