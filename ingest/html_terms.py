@@ -47,7 +47,7 @@ def join_terms(tree: lxml_html.HtmlElement) -> bool:
 
 def _joined(terms: list[lxml_html.HtmlElement], description: lxml_html.HtmlElement) -> bool:
     names = [_text(term) for term in terms]
-    if not all(names) or not all(_short_name(name) for name in names):
+    if not all(names) or any(len(name) > _MAX_TERM for name in names):
         return False
     label = ", ".join(names)
     lead = label if label.endswith(":") else f"{label}:"
@@ -55,10 +55,6 @@ def _joined(terms: list[lxml_html.HtmlElement], description: lxml_html.HtmlEleme
     for term in terms:
         _remove_keeping_tail(term)
     return True
-
-
-def _short_name(text: str) -> bool:
-    return len(text) <= _MAX_TERM and not text.endswith("?")
 
 
 def _begin(description: lxml_html.HtmlElement, lead: str) -> None:
